@@ -1,0 +1,35 @@
+"""The one place that touches global state: seeds, devices, threads, progress bars."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+#: Show progress bars (the CLI turns this off with --quiet; tests may too).
+SHOW_PROGRESS = os.environ.get("ATTENTIVECHROME_NO_PROGRESS", "") == ""
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator for data shuffling."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """Map ``auto`` to CUDA when available, else CPU; validate other names."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda[:N]") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
+    return resolved

@@ -1,0 +1,1 @@
+"""The ``attentivechrome`` command line: a thin layer over the Python API."""

@@ -1,0 +1,182 @@
+"""Core commands: train, evaluate, predict, simulate, demo."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._app import UsageProblem, app, check_output_file, say
+
+TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
+DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+
+
+@app.command()
+def train(
+    data_dir: Path = typer.Argument(..., help="Directory with train.csv, valid.csv, test.csv (or classification/*.csv)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
+    model: str = typer.Option("attentivechrome", help="Model name (see `attentivechrome models`)."),
+    lr: float = typer.Option(2e-4, help="Adam learning rate."),
+    batch_size: int = typer.Option(16, help="Genes per optimisation step."),
+    epochs: int = typer.Option(30, help="Passes over the training genes."),
+    clip: float = typer.Option(1.0, help="Maximum gradient norm."),
+    seed: int = typer.Option(1, help="Random seed (weights and gene order)."),
+    transform: str = typer.Option("none", help=TRANSFORM_HELP),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
+) -> None:
+    """Train a model, select the epoch with the best validation AUROC, and score the test split."""
+    from ..data import load_splits
+    from ..training.config import TrainConfig
+    from ..training.trainer import epoch_summary
+    from ..training.trainer import train as run_training
+
+    config = TrainConfig(
+        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device
+    )
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
+    started = time.perf_counter()
+    splits = load_splits(data_dir)
+    sizes = ", ".join(f"{name} {split.n_genes}" for name, split in splits.items())
+    if not quiet:
+        say(f"loaded {data_dir} ({sizes} genes, {splits['train'].n_bins} bins) in {time.perf_counter() - started:.2f}s")
+    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
+    result = run_training(splits, config, out_dir=out, data_source=str(data_dir), on_epoch=on_epoch, progress=not quiet and None)
+    say(
+        f"best epoch {result.best_epoch}: valid AUROC {result.valid_auroc:.4f}, test AUROC {result.test_auroc:.4f}, "
+        f"test AUPR {result.test_aupr:.4f} ({result.seconds:.1f}s); run written to {out}"
+    )
+
+
+@app.command()
+def evaluate(
+    model: str = typer.Option(..., "--model", "-m", help="Run directory, checkpoint file (ours or an original .pt)."),
+    input: Path = typer.Option(..., "--input", "-i", help="Labelled AttentiveChrome CSV."),
+    batch_size: int = typer.Option(256, help="Genes per forward pass."),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Print AUROC, AUPR, accuracy and the gene count of a model on a labelled file."""
+    from ..evaluation.metrics import classification_report
+
+    predictions, _ = _run_model(model, input, batch_size, device, with_attention=False)
+    if predictions.labels is None:
+        raise UsageProblem(f"{input}: has no label column; evaluate needs labels (use predict for unlabelled genes)")
+    report = classification_report(predictions.labels, predictions.probabilities)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"AUROC     {report['auroc']:.4f}")
+        typer.echo(f"AUPR      {report['aupr']:.4f}")
+        typer.echo(f"accuracy  {report['accuracy']:.4f}")
+        typer.echo(f"genes     {report['n_genes']}")
+
+
+@app.command()
+def predict(
+    model: str = typer.Option(..., "--model", "-m", help="Run directory, checkpoint file (ours or an original .pt)."),
+    input: Path = typer.Option(..., "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
+    out: Path = typer.Option(..., "--out", "-o", help="TSV to write: gene_id, probability[, label]."),
+    attention: Optional[Path] = typer.Option(None, help="Also write alpha/beta attention to this NPZ."),
+    batch_size: int = typer.Option(256, help="Genes per forward pass."),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
+) -> None:
+    """Predict the probability of high expression for every gene, optionally with attention maps."""
+    from ..inference import write_attention, write_predictions
+
+    check_output_file(out)
+    if attention is not None:
+        check_output_file(attention)
+    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None)
+    if attention is not None:
+        write_attention(predictions, loaded.marks, attention)
+    write_predictions(predictions, out)
+    extra = f" and attention to {attention}" if attention is not None else ""
+    say(f"wrote {len(predictions.gene_ids)} predictions to {out}{extra}")
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write train/valid/test.csv and truth.npz."),
+    genes: int = typer.Option(3000, help="Genes in total (split into thirds)."),
+    bins: int = typer.Option(100, help="Bins per gene."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Write a simulated data set with planted rules and its ground truth."""
+    from ..data.synthetic import write_simulation
+
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
+    written = write_simulation(out, genes, bins, seed=seed)
+    say(f"simulated {genes} genes x {bins} bins into {out}: " + ", ".join(p.name for p in written.values()))
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("attentivechrome-demo"), "--out", "-o", help="Directory for the demo's data and run."),
+    genes: int = typer.Option(1500, help="Simulated genes in total."),
+    epochs: int = typer.Option(20, help="Training epochs."),
+) -> None:
+    """Simulate a data set, train AttentiveChrome on it, evaluate it and write predictions with attention."""
+    from ..data import load_splits, read_csv
+    from ..data.synthetic import write_simulation
+    from ..evaluation.metrics import classification_report
+    from ..inference import predict as run_predict
+    from ..inference import write_attention, write_predictions
+    from ..models.checkpoint import load_checkpoint
+    from ..training.config import TrainConfig
+    from ..training.trainer import epoch_summary
+    from ..training.trainer import train as run_training
+
+    started = time.perf_counter()
+    data_dir, run_dir = out / "data", out / "run"
+    write_simulation(data_dir, genes, 100, seed=0)
+    say(f"1/3 simulated {genes} genes into {data_dir}")
+    config = TrainConfig(epochs=epochs, batch_size=32, lr=1e-3, transform="log1p", device="cpu")
+    result = run_training(
+        load_splits(data_dir), config, out_dir=run_dir, data_source=str(data_dir), on_epoch=lambda r: say(epoch_summary(r, epochs))
+    )
+    say(f"2/3 trained AttentiveChrome into {run_dir} (best epoch {result.best_epoch})")
+    loaded = load_checkpoint(run_dir)
+    test = read_csv(data_dir / "test.csv")
+    predictions = run_predict(loaded.model, test)
+    write_predictions(predictions, out / "test_predictions.tsv")
+    write_attention(predictions, loaded.marks, out / "test_attention.npz")
+    report = classification_report(test.labels, predictions.probabilities)
+    say(f"3/3 evaluated on {report['n_genes']} test genes: AUROC {report['auroc']:.4f}, AUPR {report['aupr']:.4f}")
+    typer.echo(
+        "\n".join(
+            [
+                f"demo finished in {time.perf_counter() - started:.0f}s",
+                f"  data:        {data_dir}  (train/valid/test.csv, truth.npz)",
+                f"  model run:   {run_dir}  (model.pt, metrics.json, test_predictions.tsv)",
+                f"  predictions: {out / 'test_predictions.tsv'}",
+                f"  attention:   {out / 'test_attention.npz'}  (alpha genes x marks x bins, beta genes x marks)",
+                f"next: attentivechrome evaluate --model {run_dir} --input {data_dir / 'test.csv'}",
+            ]
+        )
+    )
+
+
+def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool):
+    """Load a model and a CSV, check they fit, and predict."""
+    from .. import _settings
+    from ..data import read_csv
+    from ..inference import predict as run_predict
+    from ..models.checkpoint import resolve_model
+
+    loaded = resolve_model(model_ref)
+    data = read_csv(input_path)
+    if data.n_marks != len(loaded.marks):
+        raise UsageProblem(f"{input_path}: has {data.n_marks} marks but the model expects {len(loaded.marks)} ({', '.join(loaded.marks)})")
+    if loaded.n_bins is not None and data.n_bins != loaded.n_bins:
+        say(f"warning: {input_path} has {data.n_bins} bins per gene; the model was trained on {loaded.n_bins}")
+    predictions = run_predict(
+        loaded.model, data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention
+    )
+    return predictions, loaded

@@ -1,0 +1,249 @@
+"""Read and write the AttentiveChrome CSV.
+
+The file has no header and one row per gene and bin::
+
+    gene_id,bin_id,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K9me3[,label]
+
+Reading is vectorised: the bytes are checked for field counts with NumPy, parsed by
+pandas' C parser, and every structural rule is checked on whole arrays. A broken
+file raises :class:`~attentivechrome.exceptions.InputFormatError` naming the file
+and the 1-based line of the first problem.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_open
+from ..exceptions import InputFormatError
+from .dataset import HistoneData
+from .schema import MARKS
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
+    """Load an AttentiveChrome CSV (plain or gzip), with or without the label column.
+
+    Parameters
+    ----------
+    path
+        The file. ``.gz`` files (detected by content, not name) are decompressed.
+    marks
+        Names of the mark columns, in file order. Default: the five standard marks.
+
+    Returns
+    -------
+    HistoneData
+        ``counts`` of shape (genes, bins, marks), float32; ``labels`` (genes,) int64
+        or ``None`` when the file has no label column.
+
+    Raises
+    ------
+    InputFormatError
+        On the first broken line, naming the file and the line.
+    FileNotFoundError
+        When the file does not exist.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    n_marks = len(marks)
+    has_label = _check_field_counts(raw, path, n_marks)
+    n_fields = 2 + n_marks + int(has_label)
+
+    frame = _parse(raw, path, n_fields)
+    gene_ids = frame[0].to_numpy(dtype=object)
+    values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)  # (rows, 1 + marks [+ label])
+    _check_numbers(values, path, marks, has_label)
+
+    bins = values[:, 0]
+    counts = values[:, 1 : 1 + n_marks]
+    labels = values[:, 1 + n_marks] if has_label else None
+    starts, n_bins = _check_structure(gene_ids, bins, labels, path)
+
+    n_genes = len(starts)
+    return HistoneData(
+        gene_ids=np.asarray(gene_ids[starts], dtype=str),
+        counts=counts.astype(np.float32).reshape(n_genes, n_bins, n_marks),
+        labels=None if labels is None else labels[starts].astype(np.int64),
+        marks=tuple(marks),
+        source=str(path),
+    )
+
+
+def write_csv(data: HistoneData, path: str | Path, *, with_labels: bool = True) -> None:
+    """Write ``data`` in the AttentiveChrome layout, atomically; integers stay integers."""
+    n_genes, n_bins, n_marks = data.counts.shape
+    flat = data.counts.reshape(n_genes * n_bins, n_marks)
+    frame = pd.DataFrame({"gene": np.repeat(data.gene_ids, n_bins), "bin": np.tile(np.arange(1, n_bins + 1), n_genes)})
+    integral = bool(np.all(flat == np.round(flat)))
+    for j in range(n_marks):
+        frame[f"m{j}"] = flat[:, j].astype(np.int64) if integral else flat[:, j]
+    if with_labels and data.labels is not None:
+        frame["label"] = np.repeat(data.labels, n_bins)
+    compression = "gzip" if str(path).endswith(".gz") else None
+    with atomic_open(path, "wb") as handle:
+        frame.to_csv(handle, header=False, index=False, compression=compression)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.is_dir():
+        raise InputFormatError(path, None, "is a directory, expected an AttentiveChrome CSV file")
+    raw = path.read_bytes()
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise InputFormatError(path, None, f"is a damaged gzip file ({err})") from err
+    if not raw.strip():
+        raise InputFormatError(path, None, "is empty: expected one row per gene and bin")
+    if b"\x00" in raw[:65536]:
+        raise InputFormatError(path, None, "looks like a binary file, expected comma-separated text")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputFormatError(path, line, "is not UTF-8 text (binary file?)") from err
+    return raw
+
+
+def _check_field_counts(raw: bytes, path: Path, n_marks: int) -> bool:
+    """Check every line's field count at once; return whether the file has labels."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    newline_at = np.flatnonzero(buf == ord("\n"))
+    if len(buf) and buf[-1] != ord("\n"):
+        newline_at = np.append(newline_at, len(buf))  # last line without newline
+    commas_before = np.concatenate(([0], np.cumsum(buf == ord(","))))
+    line_ends = newline_at
+    line_starts = np.concatenate(([0], newline_at[:-1] + 1))
+    fields = commas_before[line_ends] - commas_before[line_starts] + 1
+    empty = line_ends == line_starts
+    if len(fields) and empty[-1] and len(fields) > 1:
+        # A trailing blank line at the end of the file is harmless.
+        fields, empty = fields[:-1], empty[:-1]
+    expected_labelled, expected_plain = 2 + n_marks + 1, 2 + n_marks
+    first = int(fields[0])
+    if first not in (expected_labelled, expected_plain) or empty[0]:
+        raise InputFormatError(
+            path,
+            1,
+            f"expected {expected_labelled} fields (gene_id,bin_id,{n_marks} marks,label) "
+            f"or {expected_plain} (without label), got {0 if empty[0] else first}",
+        )
+    bad = np.flatnonzero((fields != first) | empty)
+    if len(bad):
+        i = int(bad[0])
+        got = 0 if empty[i] else int(fields[i])
+        raise InputFormatError(path, i + 1, f"expected {first} fields like line 1, got {got}")
+    return first == expected_labelled
+
+
+def _parse(raw: bytes, path: Path, n_fields: int) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.BytesIO(raw),
+            header=None,
+            names=range(n_fields),
+            dtype={0: str, **{j: np.float64 for j in range(1, n_fields)}},
+            skip_blank_lines=False,
+            na_filter=True,
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+        )
+    except ValueError:
+        pass  # a non-numeric field: parse as text to find and name it
+    frame = pd.read_csv(io.BytesIO(raw), header=None, names=range(n_fields), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    for j in range(1, n_fields):
+        column = frame[j]
+        parsed = pd.to_numeric(column, errors="coerce")
+        bad = np.flatnonzero(parsed.isna().to_numpy() & (column.str.strip().str.lower() != "nan").to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            raise InputFormatError(path, i + 1, f"field {j + 1} is not a number: {column.iloc[i]!r}")
+    raise InputFormatError(path, None, "could not be parsed as comma-separated numbers")
+
+
+def _check_numbers(values: np.ndarray, path: Path, marks: Sequence[str], has_label: bool) -> None:
+    names = ["bin_id", *marks] + (["label"] if has_label else [])
+    finite = np.isfinite(values)
+    if not finite.all():
+        i, j = np.argwhere(~finite)[0]
+        what = "an empty or NaN value" if np.isnan(values[i, j]) else f"{values[i, j]}"
+        raise InputFormatError(path, int(i) + 1, f"{names[j]} must be a finite number, got {what}")
+    negative = values < 0
+    if negative.any():
+        i, j = np.argwhere(negative)[0]
+        raise InputFormatError(path, int(i) + 1, f"{names[j]} must not be negative, got {values[i, j]:g}")
+    if has_label:
+        label = values[:, -1]
+        bad = np.flatnonzero((label != 0) & (label != 1))
+        if len(bad):
+            i = int(bad[0])
+            raise InputFormatError(path, i + 1, f"label must be 0 or 1, got {label[i]:g}")
+
+
+def _check_structure(
+    gene_ids: np.ndarray, bins: np.ndarray, labels: np.ndarray | None, path: Path
+) -> tuple[np.ndarray, int]:
+    """Check genes are contiguous blocks of bins 1..T; return block starts and T."""
+    n_rows = len(gene_ids)
+    codes, _ = pd.factorize(gene_ids)
+    new_block = np.ones(n_rows, dtype=bool)
+    new_block[1:] = codes[1:] != codes[:-1]
+    starts = np.flatnonzero(new_block)
+    block_codes = codes[starts]
+
+    # A gene seen in two blocks: listed twice, or its rows interrupted by another gene.
+    seen_first = np.unique(block_codes, return_index=True)[1]
+    if len(seen_first) != len(starts):
+        repeated = np.ones(len(starts), dtype=bool)
+        repeated[seen_first] = False
+        k = int(np.flatnonzero(repeated)[0])
+        line = int(starts[k]) + 1
+        first_block = int(np.flatnonzero(block_codes == block_codes[k])[0])
+        ended = int(starts[first_block + 1]) if first_block + 1 < len(starts) else n_rows
+        gene = gene_ids[starts[k]]
+        kind = "is listed twice" if bins[starts[k]] == 1 else "has rows that are not contiguous"
+        raise InputFormatError(
+            path, line, f"gene {gene!r} {kind}: its rows already ended at line {ended}; each gene must be one block of bins 1..T"
+        )
+
+    # Bin ids must run 1, 2, ..., T inside each block.
+    block_index = np.cumsum(new_block) - 1
+    expected_bin = np.arange(n_rows) - starts[block_index] + 1
+    bad = np.flatnonzero(bins != expected_bin)
+    if len(bad):
+        i = int(bad[0])
+        raise InputFormatError(
+            path, i + 1, f"gene {gene_ids[i]!r}: expected bin_id {expected_bin[i]}, got {bins[i]:g} (bins must be 1..T in order)"
+        )
+
+    lengths = np.diff(np.append(starts, n_rows))
+    n_bins = int(lengths[0])
+    bad = np.flatnonzero(lengths != n_bins)
+    if len(bad):
+        k = int(bad[0])
+        raise InputFormatError(
+            path,
+            int(starts[k]) + 1,
+            f"gene {gene_ids[starts[k]]!r} has {lengths[k]} bins, but the first gene has {n_bins}; all genes need the same bin count",
+        )
+
+    if labels is not None:
+        changed = np.flatnonzero(labels != labels[starts[block_index]])
+        if len(changed):
+            i = int(changed[0])
+            raise InputFormatError(
+                path, i + 1, f"gene {gene_ids[i]!r}: label changes from {labels[starts[block_index[i]]]:g} to {labels[i]:g} inside the gene"
+            )
+    return starts, n_bins

@@ -1,0 +1,116 @@
+"""Batched inference: probabilities and attention for a data set, without gradients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ._io import atomic_open, atomic_path
+from .data.dataset import HistoneData
+
+#: Default genes per forward pass at inference.
+INFERENCE_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Model outputs for a set of genes (arrays on the CPU).
+
+    ``alpha`` is (genes, marks, bins) and ``beta`` (genes, marks), or ``None`` when the model
+    has no such attention or when attention was not asked for.
+    """
+
+    gene_ids: np.ndarray
+    logits: np.ndarray
+    labels: np.ndarray | None
+    alpha: np.ndarray | None = None
+    beta: np.ndarray | None = None
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logits.astype(np.float64)))
+
+
+def predict_tensor(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    batch_size: int = INFERENCE_BATCH_SIZE,
+    with_attention: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Run ``model`` over ``x`` (genes, bins, marks), already on the model's device, in batches.
+
+    Returns logits (genes,), alpha and beta (or ``None``), on the device of ``x``.
+    """
+    was_training = model.training
+    model.eval()
+    logits, alphas, betas = [], [], []
+    try:
+        with torch.inference_mode():
+            for start in range(0, x.shape[0], batch_size):
+                out = model(x[start : start + batch_size])
+                logits.append(out.logits)
+                if with_attention and out.alpha is not None:
+                    alphas.append(out.alpha)
+                if with_attention and out.beta is not None:
+                    betas.append(out.beta)
+    finally:
+        model.train(was_training)
+    if not logits:
+        return torch.empty(0, device=x.device), None, None
+    return (
+        torch.cat(logits),
+        torch.cat(alphas) if alphas else None,
+        torch.cat(betas) if betas else None,
+    )
+
+
+def predict(
+    model: nn.Module,
+    data: HistoneData,
+    *,
+    batch_size: int = INFERENCE_BATCH_SIZE,
+    device: str | torch.device = "cpu",
+    with_attention: bool = True,
+) -> Predictions:
+    """Predict every gene of ``data``; returns logits, labels if known, and attention maps."""
+    device = torch.device(device)
+    model = model.to(device)
+    x = torch.from_numpy(np.ascontiguousarray(data.counts)).to(device)
+    logits, alpha, beta = predict_tensor(model, x, batch_size=batch_size, with_attention=with_attention)
+    return Predictions(
+        gene_ids=data.gene_ids,
+        logits=logits.float().cpu().numpy(),
+        labels=data.labels,
+        alpha=None if alpha is None else alpha.float().cpu().numpy(),
+        beta=None if beta is None else beta.float().cpu().numpy(),
+    )
+
+
+def write_predictions(predictions: Predictions, path: str | Path) -> None:
+    """Write a TSV with header ``gene_id, probability`` (and ``label`` when known), atomically."""
+    frame = pd.DataFrame({"gene_id": predictions.gene_ids, "probability": predictions.probabilities})
+    if predictions.labels is not None:
+        frame["label"] = predictions.labels
+    with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
+        frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+
+
+def write_attention(predictions: Predictions, marks: tuple[str, ...], path: str | Path) -> None:
+    """Write an NPZ with ``gene_ids``, ``alpha`` (genes, marks, bins), ``beta`` (genes, marks), ``marks``."""
+    if predictions.alpha is None or predictions.beta is None:
+        raise ValueError("this model has no alpha/beta attention to write")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(
+                handle,
+                gene_ids=np.asarray(predictions.gene_ids, dtype=str),
+                alpha=predictions.alpha.astype(np.float32),
+                beta=predictions.beta.astype(np.float32),
+                marks=np.array(marks),
+            )

@@ -1,0 +1,155 @@
+"""Saving and loading models: our self-describing checkpoint and the original's bare state_dicts.
+
+Our checkpoint is one torch zip file holding a plain dict::
+
+    {"format": "attentivechrome-checkpoint", "format_version": 1, "package_version": ...,
+     "model_name": ..., "model_params": {...}, "marks": [...], "n_bins": int | None,
+     "state_dict": {...}, "extra": {...}}
+
+Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .._io import atomic_path
+from .._version import __version__
+from ..data.schema import MARKS
+from ..exceptions import CheckpointError
+from . import MODEL_REGISTRY, get_model, model_name_of
+
+CHECKPOINT_FORMAT = "attentivechrome-checkpoint"
+#: File name of the selected model inside a run directory.
+RUN_MODEL_FILE = "model.pt"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, with what is known about its inputs."""
+
+    model: nn.Module
+    model_name: str
+    marks: tuple[str, ...]
+    n_bins: int | None
+    source: str
+    legacy: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def save_checkpoint(
+    model: nn.Module,
+    path: str | Path,
+    *,
+    marks: tuple[str, ...] = MARKS,
+    n_bins: int | None = None,
+    extra: dict | None = None,
+) -> None:
+    """Write ``model`` and its description to ``path`` atomically (torch zip format)."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": 1,
+        "package_version": __version__,
+        "model_name": model_name_of(model),
+        "model_params": model.init_params(),
+        "marks": list(marks),
+        "n_bins": n_bins,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "extra": extra or {},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> LoadedModel:
+    """Load a model from a run directory, one of our checkpoints, or an original AttentiveChrome state_dict.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing, is not a checkpoint, or its tensors do not fit the model.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / RUN_MODEL_FILE).is_file():
+            raise CheckpointError(f"{path}: run directory without {RUN_MODEL_FILE}; pass a run directory written by `train` or a .pt file")
+        path = path / RUN_MODEL_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such model file or run directory")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError, TypeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({first})") from err
+    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+        return _from_payload(obj, path)
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return _from_legacy_state_dict(obj, path)
+    raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a model checkpoint or a state_dict of tensors")
+
+
+def _from_payload(payload: dict, path: Path) -> LoadedModel:
+    name = payload.get("model_name")
+    if name not in MODEL_REGISTRY:
+        raise CheckpointError(f"{path}: model {name!r} is not known to this version; known: {', '.join(sorted(MODEL_REGISTRY))}")
+    model = get_model(name, **payload.get("model_params", {}))
+    _load_state(model, payload["state_dict"], path)
+    return LoadedModel(
+        model=model.eval(),
+        model_name=name,
+        marks=tuple(payload.get("marks", MARKS)),
+        n_bins=payload.get("n_bins"),
+        source=str(path),
+        extra=payload.get("extra", {}),
+    )
+
+
+def _from_legacy_state_dict(state: dict, path: Path) -> LoadedModel:
+    """Rebuild the AttentiveChrome sizes from the tensor shapes of an original checkpoint."""
+    mark_ids = {int(m.group(1)) for k in state if (m := re.match(r"rnn_hms\.(\d+)\.", k))}
+    try:
+        bin_hidden = state["rnn_hms.0.rnn.weight_hh_l0"].shape[1]
+        mark_hidden = state["hm_level_rnn_1.rnn.weight_hh_l0"].shape[1]
+    except KeyError as err:
+        raise CheckpointError(f"{path}: a state_dict without the AttentiveChrome tensor {err.args[0]!r}; not an AttentiveChrome checkpoint") from None
+    n_marks = len(mark_ids)
+    model = get_model("attentivechrome", n_marks=n_marks, bin_hidden=bin_hidden, mark_hidden=mark_hidden)
+    _load_state(model, state, path)
+    marks = MARKS if n_marks == len(MARKS) else tuple(f"mark{i + 1}" for i in range(n_marks))
+    return LoadedModel(model=model.eval(), model_name="attentivechrome", marks=marks, n_bins=None, source=str(path), legacy=True)
+
+
+def _load_state(model: nn.Module, state: dict, path: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [f"{k} {tuple(state[k].shape)} (expected {tuple(expected[k].shape)})" for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+        if unexpected:
+            parts.append(f"unexpected {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''}")
+        if wrong:
+            parts.append(f"wrong shapes: {', '.join(wrong[:3])}")
+        raise CheckpointError(f"{path}: tensors do not fit the model: {'; '.join(parts)}")
+    model.load_state_dict(state)
+
+
+def resolve_model(reference: str | Path) -> LoadedModel:
+    """Load a model named by the user: a run directory or a checkpoint file.
+
+    This is the one place the CLI turns a ``--model`` value into a model, so other
+    sources (e.g. cached published weights by cell name) are added here.
+    """
+    path = Path(reference)
+    if path.exists():
+        return load_checkpoint(path)
+    raise CheckpointError(f"{reference}: no such run directory or checkpoint file")

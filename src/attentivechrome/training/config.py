@@ -1,0 +1,59 @@
+"""Training settings, validated once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..data.schema import TRANSFORMS
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a training run. Defaults are the original AttentiveChrome's.
+
+    Attributes
+    ----------
+    model
+        Registry name of the model. Default ``attentivechrome``.
+    lr
+        Adam learning rate. Default 2e-4.
+    batch_size
+        Genes per optimisation step. Default 16.
+    epochs
+        Passes over the training genes. Default 30.
+    clip
+        Maximum gradient norm. Default 1.
+    seed
+        Seeds the initial weights and the order of the training genes. Default 1.
+    transform
+        Input transform: ``none`` (raw counts) or ``log1p``. Default ``none``.
+    device
+        ``auto`` (CUDA when available), ``cpu`` or ``cuda``. Default ``auto``.
+    eval_batch_size
+        Genes per forward pass when scoring valid and test. Default 256.
+    """
+
+    model: str = "attentivechrome"
+    lr: float = 2e-4
+    batch_size: int = 16
+    epochs: int = 30
+    clip: float = 1.0
+    seed: int = 1
+    transform: str = "none"
+    device: str = "auto"
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in ("batch_size", "epochs", "eval_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.clip > 0:
+            raise ValueError(f"clip must be > 0, got {self.clip}")
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
