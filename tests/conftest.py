@@ -1,0 +1,44 @@
+"""Shared fixtures: the shared real data, simulated data sets, an Agg pyplot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ATTENTIVECHROME_NO_PROGRESS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+#: ../shared/data beside the checkout (CI has it too); override with ATTENTIVECHROME_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("ATTENTIVECHROME_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real data directory; tests using it are skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sim_dir(tmp_path_factory) -> Path:
+    """A small simulated data directory (600 genes, 100 bins, seed 0) with its ground truth."""
+    from attentivechrome.data.synthetic import write_simulation
+
+    out = tmp_path_factory.mktemp("sim")
+    write_simulation(out, 600, 100, seed=0)
+    return out
+
+
+@pytest.fixture
+def pyplot():
+    """matplotlib.pyplot on the Agg backend; closes every figure afterwards."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
