@@ -163,14 +163,19 @@ def _parse(raw: bytes, path: Path, n_fields: int) -> pd.DataFrame:
     except ValueError:
         pass  # a non-numeric field: parse as text to find and name it
     frame = pd.read_csv(io.BytesIO(raw), header=None, names=range(n_fields), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    first_bad: tuple[int, int] | None = None  # (row, column) of the earliest bad field
     for j in range(1, n_fields):
-        column = frame[j]
-        parsed = pd.to_numeric(column, errors="coerce")
-        bad = np.flatnonzero(parsed.isna().to_numpy() & (column.str.strip().str.lower() != "nan").to_numpy())
-        if len(bad):
-            i = int(bad[0])
-            raise InputFormatError(path, i + 1, f"field {j + 1} is not a number: {column.iloc[i]!r}")
-    raise InputFormatError(path, None, "could not be parsed as comma-separated numbers")
+        parsed = pd.to_numeric(frame[j], errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(parsed))
+        if len(bad) and (first_bad is None or bad[0] < first_bad[0]):
+            first_bad = (int(bad[0]), j)
+    if first_bad is None:
+        raise InputFormatError(path, None, "could not be parsed as comma-separated numbers")
+    i, j = first_bad
+    text = frame.iat[i, j]
+    if text.strip().lower().lstrip("+-") in ("", "nan", "inf", "infinity"):
+        raise InputFormatError(path, i + 1, f"field {j + 1} must be a finite number, got {text!r}")
+    raise InputFormatError(path, i + 1, f"field {j + 1} is not a number: {text!r}")
 
 
 def _check_numbers(values: np.ndarray, path: Path, marks: Sequence[str], has_label: bool) -> None:

@@ -1,0 +1,97 @@
+"""The installed command line, end to end, and its error handling (exit status 2, one line)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "attentivechrome", *map(str, args)], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stderr}")
+    return result
+
+
+def test_simulate_train_evaluate_predict(tmp_path):
+    data, run_dir = tmp_path / "data", tmp_path / "run"
+    run("simulate", "--genes", 300, "--bins", 40, "--out", data, "--seed", 2)
+    assert {p.name for p in data.iterdir()} >= {"train.csv", "valid.csv", "test.csv", "truth.npz", "expression.csv"}
+
+    result = run("train", data, "--out", run_dir, "--epochs", 2, "--batch-size", 32, "--lr", 3e-3, "--transform", "log1p", "--device", "cpu")
+    assert "epoch   2/2" in result.stderr and "best epoch" in result.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"best_epoch", "valid_auroc", "test_auroc", "test_aupr", "history"} <= set(metrics)
+
+    evaluation = json.loads(run("evaluate", "--model", run_dir, "--input", data / "test.csv", "--json").stdout)
+    assert evaluation["n_genes"] == 100
+    assert evaluation["auroc"] == pytest.approx(metrics["test_auroc"], abs=1e-6)
+
+    out, attention = tmp_path / "pred.tsv", tmp_path / "att.npz"
+    run("predict", "--model", run_dir / "model.pt", "--input", data / "test.csv", "--out", out, "--attention", attention)
+    table = pd.read_csv(out, sep="\t")
+    assert list(table.columns) == ["gene_id", "probability", "label"] and len(table) == 100
+    with np.load(attention) as npz:
+        assert npz["alpha"].shape == (100, 5, 40) and npz["beta"].shape == (100, 5)
+        np.testing.assert_allclose(npz["alpha"].sum(-1), 1, atol=1e-5)
+        assert list(npz["gene_ids"]) == list(table["gene_id"])
+        assert list(npz["marks"])[3] == "H3K4me3"
+
+
+def test_evaluate_reference_checkpoint(shared_data):
+    result = run("evaluate", "--model", shared_data / "reference-checkpoint-E003.pt",
+                 "--input", shared_data / "remc-e003" / "classification" / "test.csv")
+    assert "AUROC     0.8972" in result.stdout and "genes     200" in result.stdout
+
+
+def test_predict_unlabelled_input(shared_data, tmp_path):
+    rows = (shared_data / "toy" / "classification" / "test.csv").read_text().splitlines()
+    (tmp_path / "new.csv").write_text("\n".join(r.rsplit(",", 1)[0] for r in rows) + "\n")
+    run("predict", "--model", shared_data / "reference-checkpoint-E003.pt", "--input", tmp_path / "new.csv", "--out", tmp_path / "p.tsv")
+    table = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert list(table.columns) == ["gene_id", "probability"] and len(table) == 10
+
+
+@pytest.mark.parametrize(
+    "case,fragment",
+    [
+        ("bad-csv", "bad.csv:2: expected 8 fields like line 1, got 3"),
+        ("missing-model", "no such run directory or checkpoint file"),
+        ("not-a-checkpoint", "not a PyTorch checkpoint"),
+        ("missing-data-dir", "is not a directory"),
+        ("unknown-option", "No such option"),
+    ],
+)
+def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("g,1,0,0,0,0,0,1\ng,2,0\n")
+    junk = tmp_path / "junk.pt"
+    junk.write_text("junk")
+    ref = shared_data / "reference-checkpoint-E003.pt"
+    out = tmp_path / "out.tsv"
+    args = {
+        "bad-csv": ("predict", "--model", ref, "--input", bad, "--out", out),
+        "missing-model": ("predict", "--model", tmp_path / "nothing", "--input", bad, "--out", out),
+        "not-a-checkpoint": ("evaluate", "--model", junk, "--input", bad),
+        "missing-data-dir": ("train", tmp_path / "no-such-dir", "--out", tmp_path / "run"),
+        "unknown-option": ("train", tmp_path, "--out", tmp_path / "run", "--bogus", 1),
+    }[case]
+    result = run(*args, check=False)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    if case != "unknown-option":  # our own errors are exactly one line
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_demo_runs_small(tmp_path):
+    result = run("demo", "--out", tmp_path / "demo", "--genes", 240, "--epochs", 2)
+    assert "demo finished" in result.stdout
+    assert (tmp_path / "demo" / "test_attention.npz").is_file()
+    assert (tmp_path / "demo" / "run" / "model.pt").is_file()

@@ -1,0 +1,70 @@
+"""Checkpoints: our round trip, original state_dicts, and clear errors for everything else."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from attentivechrome.exceptions import CheckpointError
+from attentivechrome.models import AttentiveChrome
+from attentivechrome.models.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_round_trip_keeps_weights_and_description(tmp_path):
+    torch.manual_seed(1)
+    model = AttentiveChrome(bin_hidden=8, mark_hidden=4, transform="log1p")
+    save_checkpoint(model, tmp_path / "m.pt", n_bins=50, extra={"epoch": 3})
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    assert loaded.model_name == "attentivechrome" and loaded.n_bins == 50 and not loaded.legacy
+    assert loaded.model.transform == "log1p" and loaded.extra == {"epoch": 3}
+    x = torch.rand(4, 50, 5) * 10
+    torch.testing.assert_close(loaded.model(x).logits, model.eval()(x).logits)
+    assert list(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no temporary file left
+
+
+def test_bare_state_dict_is_read_as_original_checkpoint(tmp_path):
+    model = AttentiveChrome(bin_hidden=16, mark_hidden=8)
+    torch.save(model.state_dict(), tmp_path / "orig.pt", _use_new_zipfile_serialization=False)
+    loaded = load_checkpoint(tmp_path / "orig.pt")
+    assert loaded.legacy and loaded.model.bin_hidden == 16 and loaded.model.mark_hidden == 8
+
+
+def test_wrong_shapes_are_named(tmp_path):
+    state = AttentiveChrome().state_dict()
+    state["fdiff1_1.weight"] = torch.zeros(1, 30)
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=r"wrong shapes: fdiff1_1.weight \(1, 30\) \(expected \(1, 32\)\)"):
+        load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_foreign_state_dict(tmp_path):
+    torch.save({"conv.weight": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not an AttentiveChrome checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a checkpoint at all", pickle.dumps(_Evil()), pickle.dumps([1, 2, 3])],
+    ids=["text", "arbitrary-object", "list"],
+)
+def test_non_checkpoints_are_refused(tmp_path, content, capsys):
+    path = tmp_path / "x.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=str(path)):
+        load_checkpoint(path)
+    assert "this must never run" not in capsys.readouterr().out
+
+
+def test_missing_file_and_bare_directory(tmp_path):
+    with pytest.raises(CheckpointError, match="no such model file"):
+        load_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(CheckpointError, match="run directory without model.pt"):
+        load_checkpoint(tmp_path)
