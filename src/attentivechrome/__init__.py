@@ -7,6 +7,7 @@ attention maps, loads the published weights, and trains fast on a CPU.
 from ._version import __version__
 from .data import MARKS, HistoneData, load_splits, read_csv, write_csv
 from .data.synthetic import load_truth, simulate, write_simulation
+from .estimator import AttentiveChromeClassifier
 from .evaluation.metrics import aupr, auroc, classification_report
 from .exceptions import AttentiveChromeError, CheckpointError, InputFormatError, NotFittedError
 from .inference import Predictions, predict
@@ -18,6 +19,7 @@ from .training.trainer import TrainResult, train
 __all__ = [
     "MARKS",
     "AttentiveChrome",
+    "AttentiveChromeClassifier",
     "AttentiveChromeError",
     "CheckpointError",
     "HistoneData",
