@@ -11,6 +11,7 @@ from .estimator import AttentiveChromeClassifier
 from .evaluation.metrics import aupr, auroc, classification_report
 from .exceptions import AttentiveChromeError, CheckpointError, InputFormatError, NotFittedError
 from .inference import Predictions, predict
+from .interpret import Explanation, explain
 from .models import AttentiveChrome, ModelOutput, available_models, get_model
 from .models.checkpoint import load_checkpoint, save_checkpoint
 from .training.config import TrainConfig
@@ -22,6 +23,7 @@ __all__ = [
     "AttentiveChromeClassifier",
     "AttentiveChromeError",
     "CheckpointError",
+    "Explanation",
     "HistoneData",
     "InputFormatError",
     "ModelOutput",
@@ -34,6 +36,7 @@ __all__ = [
     "auroc",
     "available_models",
     "classification_report",
+    "explain",
     "get_model",
     "load_checkpoint",
     "load_splits",

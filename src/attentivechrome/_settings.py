@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -33,3 +35,20 @@ def resolve_device(device: str = "auto") -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
     return resolved
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` PyTorch intra-op threads, then restore the previous count.
+
+    Training on a CPU uses this with ``n=1``: the model's operations outside the compiled
+    encoder kernel are small, and OpenMP threads waiting for each other at every operation cost
+    more than they gain (on a busy 2-core machine, 2 threads made the reference LSTM 20x slower).
+    The encoder kernel chooses its own threads (:func:`attentivechrome.models._fast_lstm.get_num_threads`).
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

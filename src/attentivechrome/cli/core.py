@@ -27,26 +27,39 @@ def train(
     seed: int = typer.Option(1, help="Random seed (weights and gene order)."),
     transform: str = typer.Option("none", help=TRANSFORM_HELP),
     device: str = typer.Option("auto", help=DEVICE_HELP),
+    task: str = typer.Option(
+        "classification",
+        help="classification (0/1 label; epoch selected on validation AUROC) or regression "
+        "(log1p of expression.csv beside the split files; selected on validation Pearson).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
     """Train a model, select the epoch with the best validation AUROC, and score the test split."""
     from ..data import load_splits
+    from ..data.expression import load_regression_splits
     from ..training.config import TrainConfig
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
     config = TrainConfig(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device
+        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task
     )
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
     started = time.perf_counter()
-    splits = load_splits(data_dir)
+    splits = load_regression_splits(data_dir) if task == "regression" else load_splits(data_dir)
     sizes = ", ".join(f"{name} {split.n_genes}" for name, split in splits.items())
     if not quiet:
         say(f"loaded {data_dir} ({sizes} genes, {splits['train'].n_bins} bins) in {time.perf_counter() - started:.2f}s")
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
     result = run_training(splits, config, out_dir=out, data_source=str(data_dir), on_epoch=on_epoch, progress=not quiet and None)
+    if task == "regression":
+        scores = result.scores
+        say(
+            f"best epoch {result.best_epoch}: valid Pearson {scores['valid_pearson']:.4f}, test Pearson {scores['test_pearson']:.4f}, "
+            f"Spearman {scores['test_spearman']:.4f}, MSE {scores['test_mse']:.4f} ({result.seconds:.1f}s); run written to {out}"
+        )
+        return
     say(
         f"best epoch {result.best_epoch}: valid AUROC {result.valid_auroc:.4f}, test AUROC {result.test_auroc:.4f}, "
         f"test AUPR {result.test_aupr:.4f} ({result.seconds:.1f}s); run written to {out}"

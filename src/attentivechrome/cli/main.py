@@ -10,6 +10,11 @@ from ._app import UsageProblem, app
 # Each module registers its commands on `app` when imported; add new command modules here.
 _COMMAND_MODULES = [
     "attentivechrome.cli.core",
+    "attentivechrome.cli.featurize",
+    "attentivechrome.cli.download",
+    "attentivechrome.cli.interpret",
+    "attentivechrome.cli.benchmark",
+    "attentivechrome.cli.train_many",
 ]
 
 for _module in _COMMAND_MODULES:

@@ -111,12 +111,18 @@ def split_paths(data_dir: str | Path) -> dict[str, Path]:
     )
 
 
-def load_splits(data_dir: str | Path) -> dict[str, HistoneData]:
-    """Read the train, valid and test splits of a data directory; all must share bins and labels."""
+def load_splits(data_dir: str | Path, *, cache: bool = False) -> dict[str, HistoneData]:
+    """Read the train, valid and test splits of a data directory; all must share bins and labels.
+
+    With ``cache=True`` each file is read through :func:`attentivechrome.data._cache.read_csv_cached`
+    (a binary copy keyed by the file's size and mtime), which returns the same data.
+    """
+    from ._cache import read_csv_cached
     from .csv_io import read_csv
 
     paths = split_paths(data_dir)
-    splits = {name: read_csv(path) for name, path in paths.items()}
+    read = read_csv_cached if cache else read_csv
+    splits = {name: read(path) for name, path in paths.items()}
     n_bins = splits["train"].n_bins
     for name, data in splits.items():
         if data.n_bins != n_bins:

@@ -6,10 +6,22 @@ from torch import nn
 
 from .attentive_chrome import AttentiveChrome
 from .base import ModelOutput
+from .classical import GradientBoostingBaseline, LinearBaseline
+from .cnn import CNNAlphaBeta, CNNAttention, DeepChrome
+from .lstm import LSTMAlpha, LSTMBaseline
+from .transformer import TransformerBaseline
 
 #: Every model the package can build, by name. The CLI, checkpoints and benchmarks read this.
 MODEL_REGISTRY: dict[str, type[nn.Module]] = {
     "attentivechrome": AttentiveChrome,
+    "lstm": LSTMBaseline,
+    "lstm-alpha": LSTMAlpha,
+    "cnn-attn": CNNAttention,
+    "cnn-alpha-beta": CNNAlphaBeta,
+    "deepchrome": DeepChrome,
+    "transformer": TransformerBaseline,
+    "linear": LinearBaseline,
+    "gbt": GradientBoostingBaseline,
 }
 
 

@@ -9,11 +9,17 @@ names and shapes, so a published state_dict loads without conversion.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
+from . import _fast_lstm
 from .attention import ContextAttention
 from .base import ModelOutput, apply_input_transform
+
+#: Implementations of the per-mark (bin-level) encoders; both compute the same function.
+ENCODERS: tuple[str, ...] = ("fast", "reference")
 
 
 class _RecurrentAttentionEncoder(nn.Module):
@@ -49,6 +55,14 @@ class AttentiveChrome(nn.Module):
         Every parameter starts uniform in (-init_range, init_range). Default 0.1.
     transform
         Input transform applied inside ``forward``: ``none`` (raw counts, as the original) or ``log1p``.
+    encoder
+        How the per-mark encoders run: ``fast`` (default) runs all marks and both directions in
+        one compiled CPU kernel (see :mod:`attentivechrome.models._fast_lstm`); ``reference``
+        makes one ``nn.LSTM`` call per mark. Both use the same parameters and give the same
+        outputs (to about 1e-6) and gradients. ``fast`` falls back to ``reference`` on a GPU
+        (cuDNN), for float64 inputs, when forward hooks sit on the per-mark encoders, or when no
+        C++ compiler is available. The choice is not a model parameter: it is not saved in
+        checkpoints and can be changed at any time through the ``encoder`` attribute.
 
     The forward pass takes counts of shape (genes, bins, marks) and returns a
     :class:`ModelOutput` with logits (genes,), alpha (genes, marks, bins) and beta (genes, marks).
@@ -62,6 +76,7 @@ class AttentiveChrome(nn.Module):
         mark_hidden: int = 16,
         init_range: float = 0.1,
         transform: str = "none",
+        encoder: Literal["fast", "reference"] = "fast",
     ) -> None:
         super().__init__()
         self.n_marks = n_marks
@@ -69,6 +84,9 @@ class AttentiveChrome(nn.Module):
         self.mark_hidden = mark_hidden
         self.transform = transform
         apply_input_transform(torch.zeros(1), transform)  # validate the name early
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
+        self.encoder = encoder
         self.rnn_hms = nn.ModuleList(_RecurrentAttentionEncoder(1, bin_hidden) for _ in range(n_marks))
         self.hm_level_rnn_1 = _RecurrentAttentionEncoder(2 * bin_hidden, mark_hidden)
         self.fdiff1_1 = nn.Linear(2 * mark_hidden, 1)
@@ -81,12 +99,43 @@ class AttentiveChrome(nn.Module):
 
     def encode_marks(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-mark encoders: (genes, bins, marks) -> mark vectors (genes, marks, 2*bin_hidden), alpha (genes, marks, bins)."""
+        if self.encoder == "fast" and self._fast_path_applies(x):
+            return self._encode_marks_fast(x)
+        return self._encode_marks_reference(x)
+
+    def _encode_marks_reference(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One ``nn.LSTM`` call and one attention pooling per mark."""
         vectors, alphas = [], []
         for mark, encoder in enumerate(self.rnn_hms):
             pooled, alpha = encoder(x[:, :, mark : mark + 1])  # (genes, bins, 1) -> (genes, 64), (genes, bins)
             vectors.append(pooled)
             alphas.append(alpha)
         return torch.stack(vectors, dim=1), torch.stack(alphas, dim=1)
+
+    def _fast_path_applies(self, x: torch.Tensor) -> bool:
+        """Whether the compiled kernel can stand in for the per-mark ``nn.LSTM`` calls on ``x``."""
+        if x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 3 or x.shape[0] == 0:
+            return False
+        if torch.jit.is_scripting() or torch.compiler.is_compiling():
+            return False
+        if nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks:
+            return False
+        for module in self.rnn_hms.modules():  # hooks expect the nn.LSTM modules to be called
+            if module._forward_hooks or module._forward_pre_hooks:
+                return False
+        return _fast_lstm.kernel_library(self.bin_hidden) is not None
+
+    def _encode_marks_fast(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """All marks, both directions and the attention over bins in one kernel call."""
+        rnns = [encoder.rnn for encoder in self.rnn_hms]
+        # Stacked parameters, groups ordered (mark 0 forward, mark 0 reverse, mark 1 forward, ...).
+        w_ih = torch.stack([w for r in rnns for w in (r.weight_ih_l0, r.weight_ih_l0_reverse)]).squeeze(-1)  # (G, 4H)
+        w_hh = torch.stack([w for r in rnns for w in (r.weight_hh_l0, r.weight_hh_l0_reverse)])  # (G, 4H, H)
+        bias = torch.stack([b for r in rnns for b in (r.bias_ih_l0, r.bias_ih_l0_reverse)]) + torch.stack(
+            [b for r in rnns for b in (r.bias_hh_l0, r.bias_hh_l0_reverse)]
+        )  # (G, 4H)
+        context = torch.stack([encoder.bin_attention.bin_context_vector for encoder in self.rnn_hms]).squeeze(-1)  # (M, 2H)
+        return _fast_lstm.bin_level(x, w_ih, w_hh, bias, context, recycle=self.training)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         x = apply_input_transform(x, self.transform)

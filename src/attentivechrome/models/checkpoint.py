@@ -142,7 +142,8 @@ def _load_state(model: nn.Module, state: dict, path: Path) -> None:
 
 
 def resolve_model(reference: str | Path) -> LoadedModel:
-    """Load a model named by the user: a run directory or a checkpoint file.
+    """Load a model named by the user: a run directory, a checkpoint file, or a cell name
+    (``E003``) whose published weights ``attentivechrome download weights`` cached.
 
     This is the one place the CLI turns a ``--model`` value into a model, so other
     sources (e.g. cached published weights by cell name) are added here.
@@ -150,4 +151,9 @@ def resolve_model(reference: str | Path) -> LoadedModel:
     path = Path(reference)
     if path.exists():
         return load_checkpoint(path)
+    from ..data.download import cached_weights, published_cell
+
+    cell = published_cell(str(reference))
+    if cell is not None:  # a cell name such as E003: the published weights, once downloaded
+        return load_checkpoint(cached_weights(cell))
     raise CheckpointError(f"{reference}: no such run directory or checkpoint file")

@@ -115,7 +115,7 @@ class CNNAttention(nn.Module):
     n_filters
         Convolution filters. Default 50, as DeepChrome.
     kernel_size
-        Filter width in bins; ``same`` padding keeps one position per bin. Default 10.
+        Filter width in bins; zero padding keeps one position per bin. Default 10.
     transform
         Input transform applied inside ``forward``: ``none`` or ``log1p``. Default ``none``.
 
@@ -137,7 +137,8 @@ class CNNAttention(nn.Module):
         self.kernel_size = kernel_size
         self.transform = transform
         apply_input_transform(torch.zeros(1), transform)
-        self.conv = nn.Conv1d(n_marks, n_filters, kernel_size, padding="same")
+        self.pad = _same_padding(kernel_size)
+        self.conv = nn.Conv1d(n_marks, n_filters, kernel_size)
         self.bin_attention = ContextAttention(n_filters)
         self.out = nn.Linear(n_filters, 1)
 
@@ -147,7 +148,7 @@ class CNNAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         x = apply_input_transform(x, self.transform)
-        h = torch.relu(self.conv(x.transpose(1, 2)))  # (genes, marks, bins) -> (genes, filters, bins)
+        h = torch.relu(self.conv(self.pad(x.transpose(1, 2))))  # (genes, marks, bins) -> (genes, filters, bins)
         pooled, weights = self.bin_attention(h.transpose(1, 2))  # (genes, filters), (genes, bins)
         alpha = weights.unsqueeze(1).expand(-1, x.shape[2], -1)  # (genes, bins) -> (genes, marks, bins)
         return ModelOutput(logits=self.out(pooled).squeeze(-1), alpha=alpha)
@@ -163,7 +164,7 @@ class CNNAlphaBeta(nn.Module):
     n_filters
         Convolution filters per mark. Default 32.
     kernel_size
-        Filter width in bins; ``same`` padding keeps one position per bin. Default 10.
+        Filter width in bins; zero padding keeps one position per bin. Default 10.
     init_range
         The attention context vectors start uniform in (-init_range, init_range). Default 0.1.
     transform
@@ -190,7 +191,8 @@ class CNNAlphaBeta(nn.Module):
         self.transform = transform
         apply_input_transform(torch.zeros(1), transform)
         # groups=n_marks: each mark has its own filters and sees only its own counts.
-        self.conv = nn.Conv1d(n_marks, n_marks * n_filters, kernel_size, padding="same", groups=n_marks)
+        self.pad = _same_padding(kernel_size)
+        self.conv = nn.Conv1d(n_marks, n_marks * n_filters, kernel_size, groups=n_marks)
         self.bin_context = nn.Parameter(torch.empty(n_marks, n_filters).uniform_(-init_range, init_range))
         self.mark_attention = ContextAttention(n_filters, init_range)
         self.out = nn.Linear(n_filters, 1)
@@ -208,10 +210,15 @@ class CNNAlphaBeta(nn.Module):
     def forward(self, x: torch.Tensor) -> ModelOutput:
         x = apply_input_transform(x, self.transform)
         genes, bins, marks = x.shape
-        h = torch.relu(self.conv(x.transpose(1, 2)))  # (genes, marks, bins) -> (genes, marks*filters, bins)
+        h = torch.relu(self.conv(self.pad(x.transpose(1, 2))))  # (genes, marks, bins) -> (genes, marks*filters, bins)
         h = h.view(genes, marks, self.n_filters, bins)  # -> (genes, marks, filters, bins)
         scores = torch.einsum("gmfb,mf->gmb", h, self.bin_context)
         alpha = torch.softmax(scores, dim=2)  # (genes, marks, bins)
         mark_vectors = torch.einsum("gmb,gmfb->gmf", alpha, h)  # (genes, marks, filters)
         gene_vector, beta = self.mark_attention(mark_vectors)  # (genes, filters), (genes, marks)
         return ModelOutput(logits=self.out(gene_vector).squeeze(-1), alpha=alpha, beta=beta)
+
+
+def _same_padding(kernel_size: int) -> nn.ConstantPad1d:
+    """Zero padding that keeps one output position per bin (the extra zero of an even width goes right)."""
+    return nn.ConstantPad1d(((kernel_size - 1) // 2, kernel_size // 2), 0.0)

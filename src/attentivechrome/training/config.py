@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass
 
 from ..data.schema import TRANSFORMS
 
+#: What a run predicts: the 0/1 label, or log1p(expression) read from ``expression.csv``.
+TASKS: tuple[str, ...] = ("classification", "regression")
+
 
 @dataclass
 class TrainConfig:
@@ -31,6 +34,10 @@ class TrainConfig:
         ``auto`` (CUDA when available), ``cpu`` or ``cuda``. Default ``auto``.
     eval_batch_size
         Genes per forward pass when scoring valid and test. Default 256.
+    task
+        ``classification`` (binary cross-entropy; the epoch is selected on validation AUROC) or
+        ``regression`` (mean squared error on standardised targets; selected on validation Pearson
+        correlation). Default ``classification``.
     """
 
     model: str = "attentivechrome"
@@ -42,6 +49,7 @@ class TrainConfig:
     transform: str = "none"
     device: str = "auto"
     eval_batch_size: int = 256
+    task: str = "classification"
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -54,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"clip must be > 0, got {self.clip}")
         if self.transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

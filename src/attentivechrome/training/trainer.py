@@ -6,10 +6,19 @@ A run directory receives, each written atomically:
 - ``model.pt``: the selected (best validation AUROC) model, a self-describing checkpoint;
 - ``metrics.json``: ``best_epoch``, ``valid_auroc``, ``test_auroc``, ``test_aupr`` and the history;
 - ``test_predictions.tsv``: ``gene_id``, ``probability``, ``label`` of the selected model.
+
+With ``task='regression'`` the labels hold float targets (log1p expression, see
+:mod:`attentivechrome.data.expression`); the loss is the mean squared error on targets
+standardised with the training mean and deviation, the epoch is selected on validation
+Pearson correlation, the metrics are ``*_pearson``, ``*_spearman`` and ``*_mse`` on the
+original scale, and the predictions file has ``gene_id``, ``prediction``, ``target``.
+Models fitted by scikit-learn (:func:`~attentivechrome.models.classical.is_fitted_once`)
+are fitted once instead of running epochs and write the same files with one record.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -27,13 +36,26 @@ from .._io import atomic_open, write_text_atomic
 from .._progress import progress_bar
 from .._version import __version__
 from ..data.dataset import HistoneData
-from ..evaluation.metrics import aupr, auroc
+from ..evaluation.metrics import UndefinedMetricError, aupr, auroc
+from ..evaluation.regression import mse, pearson, spearman
 from ..inference import predict_tensor
 from ..models import get_model
 from ..models.checkpoint import RUN_MODEL_FILE, save_checkpoint
+from ..models.classical import is_fitted_once
 from .config import TrainConfig
 
 logger = logging.getLogger(__name__)
+
+
+def _one_torch_thread(fn):
+    """Run ``fn`` with one PyTorch intra-op thread (see :func:`attentivechrome._settings.torch_threads`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _settings.torch_threads(1):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -48,6 +70,9 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     out_dir: Path | None = None
+    task: str = "classification"
+    #: The selected epoch's validation and test metrics (AUROC/AUPR, or Pearson/Spearman/MSE); NaN above for regression.
+    scores: dict = field(default_factory=dict)
 
 
 def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
@@ -55,6 +80,7 @@ def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
     return get_model(config.model, n_marks=n_marks, transform=config.transform)
 
 
+@_one_torch_thread
 def train(
     splits: dict[str, HistoneData],
     config: TrainConfig | None = None,
@@ -87,28 +113,23 @@ def train(
     marks = train_data.marks
 
     model = build_model(config, train_data.n_marks).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loss_fn = nn.BCEWithLogitsLoss()
+    if is_fitted_once(model):  # scikit-learn baselines: one fit instead of epochs
+        return _fit_once(model, splits, config, device, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=_fused_adam_applies(model))
+    loss_fn = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
 
     # Whole splits live on the device once; batches are index slices (no per-batch host work).
     x_train, y_train = _to_device(train_data, device)
     x_valid, y_valid_np = _to_device(valid_data, device)[0], valid_data.labels
     x_test, y_test_np = _to_device(test_data, device)[0], test_data.labels
+    x_eval = torch.cat([x_valid, x_test])  # valid and test scored in one pass per epoch
+    scale = _TargetScale.fit(config.task, train_data.labels)  # identity for classification
+    y_train = scale.encode(y_train)
 
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        run_config = {
-            "train": config.to_dict(),
-            "model_name": config.model,
-            "model_params": model.init_params(),
-            "marks": list(marks),
-            "n_bins": train_data.n_bins,
-            "data": data_source,
-            "genes": {name: split.n_genes for name, split in splits.items()},
-            "package_version": __version__,
-        }
-        write_text_atomic(out / "config.json", json.dumps(run_config, indent=2) + "\n")
+        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
 
     history: list[dict] = []
     best: dict | None = None
@@ -132,25 +153,22 @@ def train(
                 loss_sum += loss.detach() * index.shape[0]
                 advance(1)
 
-        valid_logits = predict_tensor(model, x_valid, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
-        test_logits = predict_tensor(model, x_test, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
+        eval_logits = predict_tensor(model, x_eval, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
+        valid_logits, test_logits = eval_logits[: len(x_valid)], eval_logits[len(x_valid) :]
         record = {
             "epoch": epoch,
             "train_loss": float(loss_sum) / n_train,
-            "valid_auroc": auroc(y_valid_np, valid_logits),
-            "valid_aupr": aupr(y_valid_np, valid_logits),
-            "test_auroc": auroc(y_test_np, test_logits),
-            "test_aupr": aupr(y_test_np, test_logits),
+            **_scores(config.task, y_valid_np, scale.decode(valid_logits), y_test_np, scale.decode(test_logits)),
             "seconds": time.perf_counter() - epoch_start,
         }
         history.append(record)
-        improved = best is None or record["valid_auroc"] > best["valid_auroc"]
+        improved = best is None or _better(record, best, config.task)
         if improved:
             best = record
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if out is not None:
-                save_checkpoint(model, out / RUN_MODEL_FILE, marks=marks, n_bins=train_data.n_bins, extra={"epoch": epoch})
-                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, test_logits, y_test_np)
+                save_checkpoint(model, out / RUN_MODEL_FILE, marks=marks, n_bins=train_data.n_bins, extra={"epoch": epoch, **scale.describe()})
+                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, scale.decode(test_logits), y_test_np, task=config.task)
         record["selected"] = improved
         if out is not None:
             _write_metrics(out / "metrics.json", best, history)
@@ -164,13 +182,21 @@ def train(
     return TrainResult(
         model=model,
         best_epoch=best["epoch"],
-        valid_auroc=best["valid_auroc"],
-        test_auroc=best["test_auroc"],
-        test_aupr=best["test_aupr"],
+        valid_auroc=best.get("valid_auroc", float("nan")),
+        test_auroc=best.get("test_auroc", float("nan")),
+        test_aupr=best.get("test_aupr", float("nan")),
         history=history,
         seconds=time.perf_counter() - started,
         out_dir=out,
+        task=config.task,
+        scores=_metric_fields(best),
     )
+
+
+def _fused_adam_applies(model: nn.Module) -> bool:
+    """Whether Adam can update all parameters in one fused kernel (float parameters on CPU or CUDA)."""
+    params = list(model.parameters())
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
 def epoch_summary(record: dict, epochs: int) -> str:
@@ -180,6 +206,12 @@ def epoch_summary(record: dict, epochs: int) -> str:
 
 def _epoch_line(record: dict, epochs: int) -> str:
     mark = " *" if record.get("selected") else ""
+    if "valid_auroc" not in record:  # regression
+        return (
+            f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  "
+            f"valid Pearson {record['valid_pearson']:.4f}  test Pearson {record['test_pearson']:.4f}  "
+            f"Spearman {record['test_spearman']:.4f}  MSE {record['test_mse']:.4f}  {record['seconds']:.1f}s{mark}"
+        )
     return (
         f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  "
         f"valid AUROC {record['valid_auroc']:.4f}  test AUROC {record['test_auroc']:.4f}  "
@@ -193,22 +225,153 @@ def _to_device(data: HistoneData, device: torch.device) -> tuple[torch.Tensor, t
     return x, y
 
 
-def _write_predictions(path: Path, gene_ids: np.ndarray, logits: np.ndarray, labels: np.ndarray | None) -> None:
-    frame = pd.DataFrame({"gene_id": gene_ids, "probability": 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))})
-    if labels is not None:
-        frame["label"] = labels
+def _write_predictions(
+    path: Path, gene_ids: np.ndarray, logits: np.ndarray, labels: np.ndarray | None, *, task: str = "classification"
+) -> None:
+    if task == "regression":  # logits are already the predicted targets
+        frame = pd.DataFrame({"gene_id": gene_ids, "prediction": logits.astype(np.float64)})
+        if labels is not None:
+            frame["target"] = labels
+    else:
+        frame = pd.DataFrame({"gene_id": gene_ids, "probability": 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))})
+        if labels is not None:
+            frame["label"] = labels
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
         frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
 
 
 def _write_metrics(path: Path, best: dict, history: list[dict]) -> None:
-    metrics = {
-        "best_epoch": best["epoch"],
-        "valid_auroc": best["valid_auroc"],
-        "valid_aupr": best["valid_aupr"],
-        "test_auroc": best["test_auroc"],
-        "test_aupr": best["test_aupr"],
-        "epochs_run": len(history),
-        "history": history,
-    }
+    metrics = {"best_epoch": best["epoch"], **_metric_fields(best), "epochs_run": len(history), "history": history}
     write_text_atomic(path, json.dumps(metrics, indent=2) + "\n")
+
+
+#: The validation metric that selects the epoch, per task.
+SELECTION_METRIC = {"classification": "valid_auroc", "regression": "valid_pearson"}
+
+
+@dataclass(frozen=True)
+class _TargetScale:
+    """Regression targets are standardised with the training mean and deviation; classification is left as is."""
+
+    mean: float = 0.0
+    std: float = 1.0
+    task: str = "classification"
+
+    @classmethod
+    def fit(cls, task: str, labels: np.ndarray | None) -> _TargetScale:
+        if task == "classification":
+            return cls()
+        values = np.asarray(labels, dtype=np.float64)
+        if len(np.unique(values)) <= 2:
+            raise ValueError(
+                "regression needs real-valued targets but the training labels hold at most two values; "
+                "load the splits with attentivechrome.data.expression.load_regression_splits (log1p of expression.csv)"
+            )
+        return cls(mean=float(values.mean()), std=float(values.std()) or 1.0, task=task)
+
+    def encode(self, y):
+        return (y - self.mean) / self.std
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        return y * self.std + self.mean
+
+    def describe(self) -> dict:
+        """Checkpoint extras: empty for classification, the scale for regression."""
+        return {} if self.task == "classification" else {"task": self.task, "target_mean": self.mean, "target_std": self.std}
+
+
+def _scores(task: str, y_valid: np.ndarray, valid: np.ndarray, y_test: np.ndarray, test: np.ndarray) -> dict[str, float]:
+    """The metrics of one epoch, in the order they appear in the records."""
+    if task == "classification":
+        return {"valid_auroc": auroc(y_valid, valid), "valid_aupr": aupr(y_valid, valid), "test_auroc": auroc(y_test, test), "test_aupr": aupr(y_test, test)}
+    scores = {}
+    for split, targets, predictions in (("valid", y_valid, valid), ("test", y_test, test)):
+        for name, metric in (("pearson", pearson), ("spearman", spearman), ("mse", mse)):
+            try:
+                scores[f"{split}_{name}"] = metric(targets, predictions)
+            except UndefinedMetricError:  # constant predictions early in training
+                scores[f"{split}_{name}"] = float("nan")
+    return scores
+
+
+def _better(record: dict, best: dict, task: str) -> bool:
+    """Whether ``record`` beats ``best`` on the selection metric (a defined value beats NaN)."""
+    key = SELECTION_METRIC[task]
+    return bool(record[key] > best[key] or (np.isnan(best[key]) and not np.isnan(record[key])))
+
+
+def _metric_fields(record: dict) -> dict[str, float]:
+    """The validation and test metrics of a record."""
+    return {k: v for k, v in record.items() if k.startswith(("valid_", "test_"))}
+
+
+def _run_config(config: TrainConfig, model: nn.Module, splits: dict[str, HistoneData], data_source: str) -> dict:
+    train_data = splits["train"]
+    return {
+        "train": config.to_dict(),
+        "model_name": config.model,
+        "model_params": model.init_params(),
+        "marks": list(train_data.marks),
+        "n_bins": train_data.n_bins,
+        "data": data_source,
+        "genes": {name: split.n_genes for name, split in splits.items()},
+        "package_version": __version__,
+    }
+
+
+def _fit_once(
+    model: nn.Module,
+    splits: dict[str, HistoneData],
+    config: TrainConfig,
+    device: torch.device,
+    *,
+    out_dir: str | Path | None,
+    data_source: str,
+    on_epoch: Callable[[dict], None] | None,
+    started: float,
+) -> TrainResult:
+    """Fit a scikit-learn baseline once (it selects its own complexity on valid) and score it like an epoch."""
+    train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
+    scale = _TargetScale.fit(config.task, train_data.labels)
+    model.fit(
+        train_data.counts, scale.encode(train_data.labels), valid_data.counts, scale.encode(valid_data.labels), task=config.task, seed=config.seed
+    )
+    model.to(device).eval()
+    logits = {
+        name: predict_tensor(model, _to_device(data, device)[0], batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
+        for name, data in splits.items()
+    }
+    y_train = scale.encode(np.asarray(train_data.labels, dtype=np.float64))
+    if config.task == "classification":
+        train_loss = float(np.mean(np.logaddexp(0.0, logits["train"]) - y_train * logits["train"]))  # binary cross-entropy on logits
+    else:
+        train_loss = float(np.mean((logits["train"] - y_train) ** 2))
+    record = {
+        "epoch": 1,
+        "train_loss": train_loss,
+        **_scores(config.task, valid_data.labels, scale.decode(logits["valid"]), test_data.labels, scale.decode(logits["test"])),
+        "seconds": time.perf_counter() - started,
+        "selected": True,
+    }
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
+        save_checkpoint(model, out / RUN_MODEL_FILE, marks=train_data.marks, n_bins=train_data.n_bins, extra={"epoch": 1, **scale.describe()})
+        _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, scale.decode(logits["test"]), test_data.labels, task=config.task)
+        _write_metrics(out / "metrics.json", record, [record])
+    if on_epoch is not None:
+        on_epoch(record)
+    logger.info(_epoch_line(record, 1))
+    return TrainResult(
+        model=model,
+        best_epoch=1,
+        valid_auroc=record.get("valid_auroc", float("nan")),
+        test_auroc=record.get("test_auroc", float("nan")),
+        test_aupr=record.get("test_aupr", float("nan")),
+        history=[record],
+        seconds=time.perf_counter() - started,
+        out_dir=out,
+        task=config.task,
+        scores=_metric_fields(record),
+    )

@@ -1,0 +1,147 @@
+"""Interpretation commands: interpret, interpret-benchmark."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._app import UsageProblem, app, say
+
+DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+METHODS_HELP = (
+    "Comma-separated methods: attention, attention_x_beta, saliency, input_x_gradient, integrated_gradients, deeplift, occlusion."
+)
+
+
+@app.command()
+def interpret(
+    model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint file (ours or an original .pt)."),
+    input: Path = typer.Option(..., "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write (created)."),
+    genes: Optional[List[str]] = typer.Option(
+        None, "--genes", "-g", help="Explain only these gene ids (repeat the option or separate ids by commas); each gets its pictures."
+    ),
+    genes_file: Optional[Path] = typer.Option(None, help="A file of gene ids to explain, one per line."),
+    methods: str = typer.Option("attention,saliency,integrated_gradients,deeplift,occlusion", help=METHODS_HELP),
+    by: str = typer.Option(
+        "predicted", help="Group class averages by predicted class (probability >= 0.5), by rank (higher half of the predictions) or by label."
+    ),
+    batch_size: int = typer.Option(128, help="Genes per batch."),
+    n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
+    window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
+    stride: Optional[int] = typer.Option(None, help="Occlusion stride in bins (default: the window)."),
+    tsv: bool = typer.Option(True, "--tsv/--no-tsv", help="Also write the tidy TSV of every map (large for whole genomes)."),
+    max_gene_plots: int = typer.Option(12, help="Most genes that get their own pictures."),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Write attention and attribution maps, class-average pictures and a summary for a set of genes."""
+    from .. import _settings
+    from ..data import read_csv
+    from ..interpret import check_methods, write_interpretation
+    from ..models.checkpoint import resolve_model
+
+    method_names = check_methods(methods)
+    if by not in ("predicted", "rank", "label"):
+        raise UsageProblem(f"--by must be predicted, rank or label, got {by!r}")
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
+    wanted = _gene_list(genes, genes_file)
+    started = time.perf_counter()
+    loaded = resolve_model(model)
+    data = read_csv(input)
+    if data.n_marks != len(loaded.marks):
+        raise UsageProblem(f"{input}: has {data.n_marks} marks but the model expects {len(loaded.marks)} ({', '.join(loaded.marks)})")
+    if loaded.n_bins is not None and data.n_bins != loaded.n_bins:
+        say(f"warning: {input} has {data.n_bins} bins per gene; the model was trained on {loaded.n_bins}")
+    if by == "label" and data.labels is None:
+        raise UsageProblem(f"{input}: has no label column; use --by predicted or --by rank")
+    result = write_interpretation(
+        loaded,
+        data,
+        out,
+        methods=method_names,
+        genes=wanted,
+        by=by,
+        batch_size=batch_size,
+        device=_settings.resolve_device(device),
+        n_steps=n_steps,
+        window=window,
+        stride=stride,
+        tsv=tsv,
+        max_gene_plots=max_gene_plots,
+        progress=None if not quiet else False,
+        model_source=str(model),
+    )
+    say(
+        f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
+        f"wrote {len(result.files)} outputs to {out} (see {out / 'summary.md'})"
+    )
+
+
+@app.command("interpret-benchmark")
+def interpret_benchmark(
+    data: Path = typer.Option(..., "--data", "-d", help="Simulated data directory (from `simulate`) with truth.npz."),
+    model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint trained on that data."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write the table and plot (created)."),
+    methods: str = typer.Option(
+        "attention,attention_x_beta,saliency,input_x_gradient,integrated_gradients,deeplift,occlusion", help=METHODS_HELP
+    ),
+    split: str = typer.Option("test", help="Which split's genes to score: train, valid or test."),
+    max_genes: Optional[int] = typer.Option(None, help="Score a random subset of this many genes."),
+    batch_size: int = typer.Option(128, help="Genes per batch."),
+    n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
+    window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
+    seed: int = typer.Option(0, help="Seeds the random floor and the gene subset."),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Score every method against the simulator's planted signal, with a random map as the floor."""
+    from .. import _settings
+    from ..data import read_csv, split_paths
+    from ..data.synthetic import TRUTH_FILE, load_truth
+    from ..interpret import check_methods, run_benchmark, write_benchmark
+    from ..models.checkpoint import resolve_model
+
+    method_names = check_methods(methods)
+    if split not in ("train", "valid", "test"):
+        raise UsageProblem(f"--split must be train, valid or test, got {split!r}")
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
+    paths = split_paths(data)
+    truth_path = paths[split].parent / TRUTH_FILE
+    if not truth_path.is_file():
+        raise UsageProblem(f"{data}: has no {TRUTH_FILE}; the benchmark needs a directory written by `attentivechrome simulate`")
+    started = time.perf_counter()
+    loaded = resolve_model(model)
+    genes = read_csv(paths[split])
+    if genes.n_marks != len(loaded.marks):
+        raise UsageProblem(f"{paths[split]}: has {genes.n_marks} marks but the model expects {len(loaded.marks)}")
+    result = run_benchmark(
+        loaded,
+        genes,
+        load_truth(truth_path),
+        methods=method_names,
+        max_genes=max_genes,
+        batch_size=batch_size,
+        device=_settings.resolve_device(device),
+        n_steps=n_steps,
+        window=window,
+        seed=seed,
+        progress=None if not quiet else False,
+    )
+    files = write_benchmark(result, out)
+    typer.echo(result.to_markdown(), nl=False)
+    say(f"scored {len(result.gene_ids)} {split} genes in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))
+
+
+def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | None:
+    wanted = [g.strip() for value in (genes or []) for g in value.split(",") if g.strip()]
+    if genes_file is not None:
+        if not genes_file.is_file():
+            raise UsageProblem(f"{genes_file}: no such file of gene ids")
+        wanted += [line.strip() for line in genes_file.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    return wanted or None

@@ -1,0 +1,65 @@
+"""The ``train-many`` command: one model per cell type, cells in parallel, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._app import UsageProblem, app, say
+from .core import DEVICE_HELP, TRANSFORM_HELP
+
+
+@app.command("train-many")
+def train_many(
+    cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory: one run directory per cell; an existing one is continued."),
+    jobs: Optional[int] = typer.Option(None, help="Cells trained at once. Default: the free CPU cores (1 on a GPU)."),
+    model: str = typer.Option("attentivechrome", help="Model name (see `attentivechrome models`)."),
+    lr: float = typer.Option(2e-4, help="Adam learning rate."),
+    batch_size: int = typer.Option(16, help="Genes per optimisation step."),
+    epochs: int = typer.Option(30, help="Passes over the training genes."),
+    clip: float = typer.Option(1.0, help="Maximum gradient norm."),
+    seed: int = typer.Option(1, help="Random seed (weights and gene order), the same for every cell."),
+    transform: str = typer.Option("none", help=TRANSFORM_HELP),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
+    restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
+) -> None:
+    """Train one model per cell type, several cells at once, and print one summary table.
+
+    Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
+    """
+    from ..training.config import TrainConfig
+    from ..training.many import SUMMARY_FILE, summary_text
+    from ..training.many import train_many as run_train_many
+
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
+    if jobs is not None and jobs < 1:
+        raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
+    config = TrainConfig(
+        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device
+    )
+
+    def report(row: dict) -> None:
+        if row["status"] == "failed":
+            say(f"{row['cell']}: failed: {row['error']}")
+        elif row["status"] == "done earlier":
+            say(f"{row['cell']}: finished by an earlier call, skipped (test AUROC {row.get('test_auroc', float('nan')):.4f})")
+        else:
+            say(f"{row['cell']}: test AUROC {row['test_auroc']:.4f} (best epoch {row['best_epoch']}, {row['minutes']:.1f} min)")
+
+    if not quiet:
+        say(f"train-many: {len(cell_dirs)} cell(s) into {out}")
+    result = run_train_many(
+        cell_dirs, out, config, jobs=jobs, restart=restart, progress=not quiet and None, on_cell=None if quiet else report
+    )
+    typer.echo(summary_text(result.summary))
+    say(
+        f"trained {result.trained}, skipped {result.skipped} finished, failed {len(result.failed)} "
+        f"in {result.seconds / 60:.1f} min; summary in {out / SUMMARY_FILE}"
+    )
+    if result.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,449 @@
+"""The paper's benchmark on your own cells: every model x every cell x several seeds.
+
+:func:`run_benchmark` trains each (cell, model, seed) with :func:`~attentivechrome.training.trainer.train`
+(the epoch, or for scikit-learn baselines the complexity, selected on the validation split),
+then writes, in the output directory:
+
+==================  ==================================================================================
+``runs/CELL/MODEL/seed-S/``  the trainer's run directory, plus ``result.json`` once the run finished
+``runs.csv``        one row per run: its test metrics, selected epoch and seconds
+``per_cell.csv``    per cell and model: mean and standard deviation over seeds, a 95% bootstrap
+                    interval over test genes, and the paired difference to the reference model
+``summary.csv``     per model: mean, median, max and min over cells, and the cells it beats the reference in
+``benchmark.md``    both tables in markdown, with the settings
+``benchmark.png``   the primary metric per cell and model, with the bootstrap intervals
+``benchmark.json``  the settings; a later call with other settings on the same directory is refused
+==================  ==================================================================================
+
+A finished run (one with ``result.json``) is never redone, so an interrupted benchmark continues
+where it stopped when called again with the same settings, and adding cells, models or seeds
+only trains what is new. The primary metric is test AUROC (classification) or test Pearson
+correlation (regression); the reference model is DeepChrome, as in the paper's table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_open, atomic_path, write_text_atomic
+from .._progress import progress_bar
+from ..data.dataset import HistoneData, split_paths
+from ..models import MODEL_REGISTRY
+from ..training.config import TrainConfig
+from .bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
+
+logger = logging.getLogger(__name__)
+
+#: The model every other is compared with in the summary (the paper compares with DeepChrome).
+REFERENCE_MODEL = "deepchrome"
+#: The metric that ranks models, per task (higher is better for both).
+PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson"}
+#: Test metrics reported per task (``result.json`` keys are ``test_<name>``).
+TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse")}
+RESULT_FILE = "result.json"
+SETTINGS_FILE = "benchmark.json"
+RUNS_DIR = "runs"
+#: Training settings that must match for a benchmark directory to be continued.
+_SETTING_KEYS = ("task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size")
+
+
+class BenchmarkSettingsError(ValueError):
+    """The output directory holds a benchmark run with other settings."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkResult:
+    """The tables a benchmark produced (also written to ``out_dir``)."""
+
+    runs: pd.DataFrame
+    per_cell: pd.DataFrame
+    summary: pd.DataFrame
+    out_dir: Path
+    trained: int
+    skipped: int
+
+
+def cell_name(cell_dir: str | Path) -> str:
+    """The name of a cell: its directory name (the parent's for a ``classification/`` folder)."""
+    path = Path(cell_dir).resolve()
+    return path.parent.name if path.name == "classification" else path.name
+
+
+def resolve_models(models: str | Sequence[str] | None) -> list[str]:
+    """``None``, ``"all"`` or a comma-separated string/sequence of names -> registry names in order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones).
+    """
+    if models is None or models == "all" or list(models) == ["all"]:
+        return list(MODEL_REGISTRY)
+    names = [m.strip() for m in models.split(",")] if isinstance(models, str) else [str(m).strip() for m in models]
+    names = [m for m in names if m]
+    unknown = [m for m in names if m not in MODEL_REGISTRY]
+    if unknown or not names:
+        raise ValueError(f"unknown model {', '.join(map(repr, unknown)) or '(none given)'}; choose 'all' or from {', '.join(MODEL_REGISTRY)}")
+    return list(dict.fromkeys(names))
+
+
+def run_benchmark(
+    cell_dirs: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    models: str | Sequence[str] | None = None,
+    seeds: int | Sequence[int] = 3,
+    config: TrainConfig | None = None,
+    n_bootstrap: int = N_BOOTSTRAP,
+    progress: bool | None = None,
+    on_run: Callable[[dict], None] | None = None,
+) -> BenchmarkResult:
+    """Train every model on every cell with each seed (resumable) and write the tables and plot.
+
+    Parameters
+    ----------
+    cell_dirs
+        Data directories (``train/valid/test.csv``, or ``classification/`` inside); the cell
+        name is the directory name and must be unique.
+    out_dir
+        Output directory (see the module docstring); created if needed.
+    models
+        Registry names, ``"all"`` or ``None`` (all). Default all.
+    seeds
+        A count ``N`` (seeds 1..N) or explicit seeds. Default 3.
+    config
+        Training settings shared by every run (``model`` and ``seed`` are set per run; ``task``
+        chooses classification or regression). Default :class:`TrainConfig()`.
+    n_bootstrap
+        Bootstrap resamples of the test genes per cell. Default 1000.
+    progress
+        Show a progress bar over runs; default: the package setting.
+    on_run
+        Called after each run with ``index``, ``total``, ``cell``, ``model``, ``seed``,
+        ``status`` (``trained`` or ``skipped``), ``metric`` (the primary test metric) and ``seconds``.
+
+    Raises
+    ------
+    BenchmarkSettingsError
+        When ``out_dir`` holds a benchmark with other training settings.
+    """
+    from ..data.dataset import load_splits
+    from ..data.expression import load_regression_splits
+    from ..training.trainer import train
+
+    config = config or TrainConfig()
+    names = resolve_models(models)
+    seed_list = list(range(1, seeds + 1)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("need at least one seed")
+    cells = _check_cells(cell_dirs)
+    out = Path(out_dir)
+    _check_settings(out, config, cells, names, seed_list)
+
+    task = config.task
+    primary = PRIMARY_METRIC[task]
+    # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
+    units = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
+    loaded: dict[str, dict[str, HistoneData]] = {}
+    trained = skipped = 0
+    with progress_bar(len(units), "benchmark", enabled=progress) as advance:
+        for index, (cell, model, seed) in enumerate(units, start=1):
+            run_dir = run_directory(out, cell, model, seed)
+            result = _read_result(run_dir)
+            if result is None:
+                if cell not in loaded:
+                    loaded[cell] = load_regression_splits(cells[cell]) if task == "regression" else load_splits(cells[cell])
+                started = time.perf_counter()
+                run = train(
+                    loaded[cell],
+                    dataclasses.replace(config, model=model, seed=seed),
+                    out_dir=run_dir,
+                    data_source=str(cells[cell]),
+                    progress=False,
+                )
+                result = {
+                    "cell": cell,
+                    "model": model,
+                    "seed": seed,
+                    "task": task,
+                    "best_epoch": run.best_epoch,
+                    "seconds": time.perf_counter() - started,
+                    **{f"test_{m}": run.scores[f"test_{m}"] for m in TEST_METRICS[task]},
+                    f"valid_{primary}": run.scores[f"valid_{primary}"],
+                }
+                write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
+                status, trained = "trained", trained + 1
+            else:
+                status, skipped = "skipped", skipped + 1
+            advance(1)
+            if on_run is not None:
+                on_run(
+                    {
+                        "index": index,
+                        "total": len(units),
+                        "cell": cell,
+                        "model": model,
+                        "seed": seed,
+                        "status": status,
+                        "metric": result[f"test_{primary}"],
+                        "seconds": result["seconds"],
+                    }
+                )
+
+    runs = pd.DataFrame([_read_result(run_directory(out, c, m, s)) for c, m, s in units])
+    predictions = {(c, m): load_test_predictions([run_directory(out, c, m, s) for s in seed_list], task) for c in cells for m in names}
+    per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
+    summary = summary_table(per_cell, f"{primary}_mean")
+    write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
+    return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped)
+
+
+def run_directory(out_dir: str | Path, cell: str, model: str, seed: int) -> Path:
+    """Where the run of ``model`` on ``cell`` with ``seed`` lives."""
+    return Path(out_dir) / RUNS_DIR / cell / model / f"seed-{seed}"
+
+
+def load_test_predictions(run_dirs: Sequence[Path], task: str) -> tuple[np.ndarray, np.ndarray]:
+    """Targets (genes,) and predictions (seeds, genes) from the runs' ``test_predictions.tsv``.
+
+    Raises
+    ------
+    ValueError
+        When the runs list different test genes.
+    """
+    score_column, target_column = ("probability", "label") if task == "classification" else ("prediction", "target")
+    frames = [pd.read_csv(Path(d) / "test_predictions.tsv", sep="\t", dtype={"gene_id": str}) for d in run_dirs]
+    for d, frame in zip(run_dirs, frames):
+        if not frame["gene_id"].equals(frames[0]["gene_id"]):
+            raise ValueError(f"{d}: test genes differ from {run_dirs[0]}; were the runs trained on the same data?")
+    return frames[0][target_column].to_numpy(), np.stack([f[score_column].to_numpy(dtype=np.float64) for f in frames])
+
+
+def cell_table(
+    runs: pd.DataFrame,
+    predictions: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+    task: str,
+    *,
+    n_bootstrap: int = N_BOOTSTRAP,
+    reference: str = REFERENCE_MODEL,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per cell and model: mean and standard deviation over seeds, bootstrap intervals, difference to ``reference``.
+
+    Parameters
+    ----------
+    runs
+        One row per run with ``cell``, ``model``, ``seed``, ``best_epoch``, ``seconds`` and ``test_<metric>``.
+    predictions
+        ``(cell, model)`` -> (targets (genes,), predictions (seeds, genes)), e.g. from :func:`load_test_predictions`.
+    task
+        ``classification`` or ``regression``.
+    n_bootstrap
+        Resamples of the test genes (shared by every model of a cell, so differences are paired).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``cell, model, seeds, test_genes``, ``<metric>_mean`` and ``<metric>_std`` for each
+        test metric, ``<primary>_low/_high`` (95% interval), ``delta_ref`` with ``delta_low/_high``
+        (NaN when the reference is absent), ``best_epoch`` and ``seconds`` (means over seeds).
+        The standard deviation is NaN with a single seed.
+    """
+    primary = PRIMARY_METRIC[task]
+    rows = []
+    for cell in pd.unique(runs["cell"]):
+        cell_runs = runs[runs["cell"] == cell]
+        models = list(pd.unique(cell_runs["model"]))
+        n_genes = len(predictions[(cell, models[0])][0])
+        index = bootstrap_indices(n_genes, n_bootstrap, seed=seed)
+        distributions = {m: bootstrap_distribution(*predictions[(cell, m)], primary, index) for m in models}
+        for model in models:
+            group = cell_runs[cell_runs["model"] == model]
+            row = {"cell": cell, "model": model, "seeds": len(group), "test_genes": n_genes}
+            for metric in TEST_METRICS[task]:
+                values = group[f"test_{metric}"].to_numpy(dtype=np.float64)
+                row[f"{metric}_mean"] = float(values.mean())
+                row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+            row[f"{primary}_low"], row[f"{primary}_high"] = percentile_interval(distributions[model])
+            if reference in distributions and model != reference:
+                reference_mean = float(cell_runs.loc[cell_runs["model"] == reference, f"test_{primary}"].mean())
+                row["delta_ref"] = row[f"{primary}_mean"] - reference_mean
+                row["delta_low"], row["delta_high"] = percentile_interval(distributions[model] - distributions[reference])
+            else:
+                row["delta_ref"] = row["delta_low"] = row["delta_high"] = float("nan")
+            row["best_epoch"] = float(group["best_epoch"].mean())
+            row["seconds"] = float(group["seconds"].mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_table(per_cell: pd.DataFrame, column: str, *, reference: str = REFERENCE_MODEL) -> pd.DataFrame:
+    """The paper-style summary of ``column`` over cells, per model.
+
+    Returns a frame with ``model``, ``cells``, ``mean``, ``median``, ``max``, ``min`` and, when
+    ``reference`` was run, ``wins`` (cells where the model's value is strictly higher than the
+    reference's) out of ``compared`` (cells where both ran); both are NaN for the reference itself.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"cell": ["a", "a", "b", "b"], "model": ["x", "deepchrome"] * 2, "auroc_mean": [0.8, 0.7, 0.6, 0.65]})
+    >>> summary_table(table, "auroc_mean")[["model", "median", "wins"]].to_dict("records")
+    [{'model': 'x', 'median': 0.7, 'wins': 1.0}, {'model': 'deepchrome', 'median': 0.675, 'wins': nan}]
+    """
+    wide = per_cell.pivot(index="cell", columns="model", values=column)  # (cells, models)
+    rows = []
+    for model in pd.unique(per_cell["model"]):
+        values = wide[model].dropna()
+        row = {
+            "model": model,
+            "cells": len(values),
+            "mean": float(values.mean()),
+            "median": float(values.median()),
+            "max": float(values.max()),
+            "min": float(values.min()),
+            "wins": float("nan"),
+            "compared": float("nan"),
+        }
+        if reference in wide and model != reference:
+            both = wide[[model, reference]].dropna()
+            row["wins"] = float((both[model] > both[reference]).sum())
+            row["compared"] = float(len(both))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_reports(
+    out_dir: Path, runs: pd.DataFrame, per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: str, config: TrainConfig, seeds: list[int]
+) -> None:
+    """Write ``runs.csv``, ``per_cell.csv``, ``summary.csv``, ``benchmark.md`` and ``benchmark.png``."""
+    for name, frame in (("runs.csv", runs), ("per_cell.csv", per_cell), ("summary.csv", summary)):
+        with atomic_open(out_dir / name, "w", encoding="utf-8", newline="") as handle:
+            frame.to_csv(handle, index=False, float_format="%.6g")
+    write_text_atomic(out_dir / "benchmark.md", benchmark_markdown(per_cell, summary, task=task, config=config, seeds=seeds))
+    figure = plot_benchmark(per_cell, runs, task=task)
+    with atomic_path(out_dir / "benchmark.png") as tmp:
+        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+
+
+def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: str, config: TrainConfig, seeds: list[int]) -> str:
+    """The summary and per-cell tables in markdown, headed by the settings."""
+    primary = PRIMARY_METRIC[task]
+    label = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE"}
+    lines = [
+        f"Task: {task}. Primary metric: test {label[primary]} (mean over seeds {', '.join(map(str, seeds))}).",
+        f"Training: lr {config.lr:g}, batch {config.batch_size}, up to {config.epochs} epochs, clip {config.clip:g}, "
+        f"transform {config.transform}; epoch (or classical model complexity) selected on validation {label[primary]}.",
+        "",
+        f"#### Summary over cells (test {label[primary]})",
+        "",
+        f"| model | cells | mean | median | max | min | beats {REFERENCE_MODEL} |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in summary.itertuples():
+        wins = "-" if np.isnan(row.wins) else f"{int(row.wins)}/{int(row.compared)}"
+        lines.append(f"| {row.model} | {row.cells} | {row.mean:.4f} | {row.median:.4f} | {row.max:.4f} | {row.min:.4f} | {wins} |")
+    others = [m for m in TEST_METRICS[task] if m != primary]
+    header = (
+        f"| cell | model | seeds | test genes | {label[primary]} mean ± sd | 95% CI (genes) | "
+        + " | ".join(f"{label[m]} mean ± sd" for m in others)
+        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | selected epoch | s/run |"
+    )
+    lines += ["", f"#### Per cell (test {label[primary]})", "", header, "|" + "---|" * (header.count("|") - 1)]
+    for row in per_cell.to_dict("records"):
+        delta = "-" if np.isnan(row["delta_ref"]) else f"{row['delta_ref']:+.4f} [{row['delta_low']:+.3f}, {row['delta_high']:+.3f}]"
+        cells = [
+            row["cell"],
+            row["model"],
+            str(row["seeds"]),
+            str(row["test_genes"]),
+            _mean_sd(row[f"{primary}_mean"], row[f"{primary}_std"]),
+            f"[{row[f'{primary}_low']:.3f}, {row[f'{primary}_high']:.3f}]",
+            *(_mean_sd(row[f"{m}_mean"], row[f"{m}_std"]) for m in others),
+            delta,
+            f"{row['best_epoch']:.1f}",
+            f"{row['seconds']:.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=None):
+    """Grouped bars of the primary metric per cell and model, bootstrap 95% intervals, one dot per seed.
+
+    Returns the matplotlib Figure (never shown).
+    """
+    from matplotlib.figure import Figure
+
+    primary = PRIMARY_METRIC[task]
+    if ax is None:
+        figure = Figure(figsize=(max(6.0, 1.2 + 0.55 * len(per_cell)), 4.2))
+        ax = figure.add_subplot()
+    else:
+        figure = ax.figure
+    cells = list(pd.unique(per_cell["cell"]))
+    models = list(pd.unique(per_cell["model"]))
+    width = 0.8 / len(models)
+    colours = [f"C{i % 10}" for i in range(len(models))]
+    for j, model in enumerate(models):
+        rows = per_cell[per_cell["model"] == model].set_index("cell").reindex(cells)
+        x = np.arange(len(cells)) - 0.4 + width * (j + 0.5)
+        mean = rows[f"{primary}_mean"].to_numpy(dtype=float)
+        error = np.vstack([mean - rows[f"{primary}_low"].to_numpy(dtype=float), rows[f"{primary}_high"].to_numpy(dtype=float) - mean])
+        ax.bar(x, mean, width, color=colours[j], label=model, yerr=error, capsize=2, error_kw={"linewidth": 0.8})
+        for i, cell in enumerate(cells):
+            values = runs[(runs["cell"] == cell) & (runs["model"] == model)][f"test_{primary}"].to_numpy(dtype=float)
+            ax.plot(np.full(len(values), x[i]), values, "k.", markersize=3)
+    lowest = np.nanmin(np.concatenate([per_cell[f"{primary}_low"].to_numpy(dtype=float), runs[f"test_{primary}"].to_numpy(dtype=float)]))
+    ax.set_ylim(max(-1.0, lowest - 0.05), 1.0)
+    ax.set_xticks(np.arange(len(cells)), cells)
+    ax.set_ylabel(f"test {primary.upper() if primary == 'auroc' else primary.capitalize()}")
+    ax.set_title("bars: mean over seeds; whiskers: 95% bootstrap interval over test genes; dots: seeds", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return figure
+
+
+def _mean_sd(mean: float, sd: float) -> str:
+    return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
+
+
+def _check_cells(cell_dirs: Sequence[str | Path]) -> dict[str, Path]:
+    if not cell_dirs:
+        raise ValueError("no cell directory given")
+    cells: dict[str, Path] = {}
+    for cell_dir in cell_dirs:
+        split_paths(cell_dir)  # raises InputFormatError naming what is missing
+        name = cell_name(cell_dir)
+        if name in cells:
+            raise ValueError(f"two cell directories are named {name!r} ({cells[name]} and {cell_dir}); cell names must be unique")
+        cells[name] = Path(cell_dir)
+    return cells
+
+
+def _check_settings(out: Path, config: TrainConfig, cells: dict[str, Path], models: list[str], seeds: list[int]) -> None:
+    """Refuse to mix runs trained with other settings; record the settings of this call."""
+    settings = {key: getattr(config, key) for key in _SETTING_KEYS}
+    path = out / SETTINGS_FILE
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+        differ = [f"{k} {previous.get(k)!r} -> {settings[k]!r}" for k in _SETTING_KEYS if previous.get(k) != settings[k]]
+        if differ:
+            raise BenchmarkSettingsError(
+                f"{out}: holds a benchmark with other settings ({'; '.join(differ)}); use another --out or the same settings to continue it"
+            )
+    record = {"settings": settings, "cells": {k: str(v) for k, v in cells.items()}, "models": models, "seeds": seeds}
+    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+
+
+def _read_result(run_dir: Path) -> dict | None:
+    path = run_dir / RESULT_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

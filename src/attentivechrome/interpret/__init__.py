@@ -1,0 +1,57 @@
+"""Explain predictions: attention maps, Captum attributions, class averages, pictures, and a benchmark.
+
+Every method returns maps in the attention layout (genes, marks, bins), so alpha and the
+attribution methods are plotted and scored the same way.
+"""
+
+from .attention import CLASSES, ClassAverager, ClassAverages, bin_profile, class_averages
+from .attribution import ATTRIBUTION_METHODS, DEFAULT_METHODS, METHODS, LogitModule, MethodInfo, attribute, check_methods
+from .benchmark import REFERENCES, BenchmarkResult, benchmark_markdown, run_benchmark, score_maps, write_benchmark
+from .explain import Explanation, explain, iter_explanations, mark_shares
+from .report import InterpretationResult, select_genes, write_interpretation
+from .scoring import (
+    mean_and_interval,
+    rowwise_auroc,
+    rowwise_average_precision,
+    rowwise_pearson,
+    rowwise_spearman,
+    score_bins,
+    score_marks,
+    score_track,
+)
+
+__all__ = [
+    "ATTRIBUTION_METHODS",
+    "CLASSES",
+    "DEFAULT_METHODS",
+    "METHODS",
+    "REFERENCES",
+    "BenchmarkResult",
+    "ClassAverager",
+    "ClassAverages",
+    "Explanation",
+    "InterpretationResult",
+    "LogitModule",
+    "MethodInfo",
+    "attribute",
+    "benchmark_markdown",
+    "bin_profile",
+    "check_methods",
+    "class_averages",
+    "explain",
+    "iter_explanations",
+    "mark_shares",
+    "mean_and_interval",
+    "rowwise_auroc",
+    "rowwise_average_precision",
+    "rowwise_pearson",
+    "rowwise_spearman",
+    "run_benchmark",
+    "score_bins",
+    "score_maps",
+    "score_marks",
+    "score_track",
+    "select_genes",
+    "write_benchmark",
+    "write_interpretation",
+]

@@ -1,0 +1,372 @@
+"""``explain``: attention and attribution maps for a set of genes, as arrays.
+
+All maps share the attention layout (genes, marks, bins), so alpha and every attribution
+method can be plotted and scored the same way. The work runs in batches of genes;
+:func:`iter_explanations` yields one :class:`Explanation` per batch so that callers that
+write files keep memory flat, and :func:`explain` joins the batches for notebook use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .._progress import progress_bar
+from ..data.dataset import HistoneData
+from ..data.schema import MARKS
+from .attribution import (
+    DEFAULT_IG_STEPS,
+    DEFAULT_WINDOW,
+    METHODS,
+    attribute,
+    check_methods,
+)
+
+#: Genes per batch unless told otherwise (gradients through the LSTMs of 5 marks).
+DEFAULT_BATCH_SIZE = 128
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Maps of a set of genes (NumPy arrays on the CPU).
+
+    Attributes
+    ----------
+    gene_ids
+        Shape (genes,).
+    marks
+        Mark names, the order of the ``marks`` axis.
+    methods
+        The methods in ``maps``, in the order asked for.
+    logits
+        Shape (genes,): the model's log-odds of high expression.
+    labels
+        Shape (genes,) 0/1, or ``None`` for unlabelled genes.
+    maps
+        Method name -> float32 array of shape (genes, marks, bins). ``attention`` is alpha
+        (sums to 1 over bins); ``saliency`` is non-negative; the other attributions are signed
+        (positive cells push towards high expression).
+    alpha
+        Shape (genes, marks, bins), or ``None`` for a model without attention. Computed with
+        every forward pass, so present even when ``attention`` is not among ``methods``.
+    beta
+        Shape (genes, marks), or ``None``.
+    convergence_delta
+        Method name -> (genes,) completeness gap ``sum(map) - (f(x) - f(baseline))`` for
+        ``integrated_gradients`` and ``deeplift``.
+    """
+
+    gene_ids: np.ndarray
+    marks: tuple[str, ...]
+    methods: tuple[str, ...]
+    logits: np.ndarray
+    labels: np.ndarray | None
+    maps: dict[str, np.ndarray]
+    alpha: np.ndarray | None = None
+    beta: np.ndarray | None = None
+    convergence_delta: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Shape (genes,): the probability of high expression."""
+        return 1.0 / (1.0 + np.exp(-self.logits.astype(np.float64)))
+
+    @property
+    def n_genes(self) -> int:
+        return int(len(self.gene_ids))
+
+    def __getitem__(self, method: str) -> np.ndarray:
+        """The map of ``method``, shape (genes, marks, bins)."""
+        try:
+            return self.maps[method]
+        except KeyError:
+            raise KeyError(f"no {method!r} map in this explanation; it holds {', '.join(self.methods)}") from None
+
+    def mark_scores(self, method: str) -> np.ndarray:
+        """Per-gene importance of each mark under ``method``, shape (genes, marks), summing to 1 per gene.
+
+        Attention methods give beta; the others the share of each mark in the gene's
+        total absolute attribution (uniform for a gene whose map is all zero).
+        """
+        if METHODS.get(method) is not None and METHODS[method].family == "attention":
+            if self.beta is None:
+                raise ValueError("this model has no mark-level attention (beta)")
+            return self.beta
+        return mark_shares(self[method])
+
+    def to_frame(self, methods: Sequence[str] | None = None) -> pd.DataFrame:
+        """A tidy table with columns ``gene_id, method, mark, bin, value`` (bins numbered from 1)."""
+        frames = [map_frame(self.gene_ids, self.marks, method, self[method]) for method in (methods or self.methods)]
+        return pd.concat(frames, ignore_index=True)
+
+    def subset(self, index: np.ndarray | slice) -> Explanation:
+        """The genes selected by ``index``."""
+        return Explanation(
+            gene_ids=self.gene_ids[index],
+            marks=self.marks,
+            methods=self.methods,
+            logits=self.logits[index],
+            labels=None if self.labels is None else self.labels[index],
+            maps={k: v[index] for k, v in self.maps.items()},
+            alpha=None if self.alpha is None else self.alpha[index],
+            beta=None if self.beta is None else self.beta[index],
+            convergence_delta={k: v[index] for k, v in self.convergence_delta.items()},
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Explanation]) -> Explanation:
+        """Join explanations of disjoint gene sets computed with the same methods."""
+        if not parts:
+            raise ValueError("nothing to join: no explanation given")
+        first = parts[0]
+
+        def cat(values):
+            return None if values[0] is None else np.concatenate(values)
+
+        return cls(
+            gene_ids=np.concatenate([p.gene_ids for p in parts]),
+            marks=first.marks,
+            methods=first.methods,
+            logits=np.concatenate([p.logits for p in parts]),
+            labels=cat([p.labels for p in parts]),
+            maps={m: np.concatenate([p.maps[m] for p in parts]) for m in first.maps},
+            alpha=cat([p.alpha for p in parts]),
+            beta=cat([p.beta for p in parts]),
+            convergence_delta={m: np.concatenate([p.convergence_delta[m] for p in parts]) for m in first.convergence_delta},
+        )
+
+
+def explain(
+    model,
+    data,
+    method: str | Sequence[str] = "attention",
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    device: str | torch.device = "cpu",
+    baseline: float = 0.0,
+    n_steps: int = DEFAULT_IG_STEPS,
+    window: int = DEFAULT_WINDOW,
+    stride: int | None = None,
+    progress: bool | None = False,
+) -> Explanation:
+    """Explain the predictions of ``model`` on ``data`` with one or more methods.
+
+    Parameters
+    ----------
+    model
+        An ``nn.Module`` returning :class:`~attentivechrome.models.ModelOutput`, a loaded
+        checkpoint (``LoadedModel``), or the path of a run directory or checkpoint file.
+    data
+        :class:`~attentivechrome.data.HistoneData`, a CSV path, or counts of shape
+        (genes, bins, marks) (array or tensor).
+    method
+        A name from :data:`~attentivechrome.interpret.METHODS`, a comma-separated string or
+        a list of names. Default ``"attention"``.
+    batch_size
+        Genes per batch. Default 128.
+    device
+        Where to run the model. Default ``"cpu"``.
+    baseline, n_steps, window, stride
+        Passed to :func:`~attentivechrome.interpret.attribute`.
+    progress
+        Show a progress bar over genes (``None``: the package setting). Default False.
+
+    Returns
+    -------
+    Explanation
+        ``maps[method]`` of shape (genes, marks, bins) for each method, plus logits,
+        alpha and beta.
+
+    Raises
+    ------
+    ValueError
+        On an unknown method, a model without attention asked for attention, or data
+        whose mark count does not fit the model.
+
+    Examples
+    --------
+    >>> from attentivechrome import get_model, simulate
+    >>> from attentivechrome.interpret import explain
+    >>> data, _ = simulate(8, 20, seed=0)
+    >>> model = get_model("attentivechrome", bin_hidden=4, mark_hidden=2)
+    >>> ex = explain(model, data, ["attention", "saliency"])
+    >>> ex["attention"].shape, ex.beta.shape
+    ((8, 5, 20), (8, 5))
+    >>> bool(abs(ex["attention"].sum(axis=2) - 1).max() < 1e-5)
+    True
+    """
+    parts = list(
+        iter_explanations(
+            model,
+            data,
+            method,
+            batch_size=batch_size,
+            device=device,
+            baseline=baseline,
+            n_steps=n_steps,
+            window=window,
+            stride=stride,
+            progress=progress,
+        )
+    )
+    return Explanation.concat(parts)
+
+
+def iter_explanations(
+    model,
+    data,
+    method: str | Sequence[str] = "attention",
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    device: str | torch.device = "cpu",
+    baseline: float = 0.0,
+    n_steps: int = DEFAULT_IG_STEPS,
+    window: int = DEFAULT_WINDOW,
+    stride: int | None = None,
+    progress: bool | None = None,
+) -> Iterator[Explanation]:
+    """Like :func:`explain`, but yield one :class:`Explanation` per batch of genes, in order."""
+    methods = check_methods(method if isinstance(method, str) else list(method))
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    module = as_module(model)
+    data = as_histone_data(data)
+    check_fits(module, data)
+    device = torch.device(device)
+    module = module.to(device)
+    was_training = module.training
+    module.eval()
+    try:
+        with progress_bar(data.n_genes, "explaining genes", enabled=progress) as advance:
+            for start in range(0, data.n_genes, batch_size):
+                stop = min(start + batch_size, data.n_genes)
+                yield _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
+                advance(stop - start)
+    finally:
+        module.train(was_training)
+
+
+def _explain_batch(
+    module: nn.Module,
+    data: HistoneData,
+    start: int,
+    stop: int,
+    methods: tuple[str, ...],
+    device: torch.device,
+    baseline: float,
+    n_steps: int,
+    window: int,
+    stride: int | None,
+) -> Explanation:
+    x = torch.from_numpy(np.ascontiguousarray(data.counts[start:stop])).to(device)  # (genes, bins, marks)
+    with torch.no_grad():
+        out = module(x)
+    logits = _logits_of(out)
+    alpha = None if getattr(out, "alpha", None) is None else out.alpha.float().cpu().numpy()
+    beta = None if getattr(out, "beta", None) is None else out.beta.float().cpu().numpy()
+
+    maps: dict[str, np.ndarray] = {}
+    deltas: dict[str, np.ndarray] = {}
+    for method in methods:
+        if METHODS[method].family == "attention":
+            if alpha is None or beta is None:
+                raise ValueError(f"{type(module).__name__} has no alpha/beta attention; choose other methods than {method}")
+            maps[method] = alpha if method == "attention" else alpha * beta[:, :, None]
+            continue
+        with_delta = method in ("integrated_gradients", "deeplift")
+        result = attribute(
+            module, x, method, baseline=baseline, n_steps=n_steps, window=window, stride=stride, return_convergence_delta=with_delta
+        )
+        values, delta = result if with_delta else (result, None)
+        # (genes, bins, marks) -> (genes, marks, bins), the layout of alpha
+        maps[method] = np.ascontiguousarray(values.float().cpu().numpy().transpose(0, 2, 1))
+        if delta is not None:
+            deltas[method] = delta.float().cpu().numpy()
+    return Explanation(
+        gene_ids=data.gene_ids[start:stop],
+        marks=data.marks,
+        methods=methods,
+        logits=logits.float().cpu().numpy(),
+        labels=None if data.labels is None else data.labels[start:stop],
+        maps=maps,
+        alpha=alpha,
+        beta=beta,
+        convergence_delta=deltas,
+    )
+
+
+def _logits_of(out) -> torch.Tensor:
+    logits = out.logits if hasattr(out, "logits") else out
+    logits = logits[:, 0] if logits.ndim == 2 and logits.shape[1] == 1 else logits
+    if logits.ndim != 1:
+        raise ValueError(f"the model must return one logit per gene, got output of shape {tuple(logits.shape)}")
+    return logits
+
+
+def mark_shares(values: np.ndarray) -> np.ndarray:
+    """Share of each mark in a map's total absolute value: (genes, marks, bins) -> (genes, marks), rows sum to 1."""
+    totals = np.abs(values).sum(axis=2, dtype=np.float64)  # (genes, marks)
+    sums = totals.sum(axis=1, keepdims=True)
+    n_marks = values.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(sums > 0, totals / np.where(sums > 0, sums, 1.0), 1.0 / n_marks)
+    return shares.astype(np.float32)
+
+
+def map_frame(gene_ids: np.ndarray, marks: Sequence[str], method: str, values: np.ndarray) -> pd.DataFrame:
+    """Tidy rows ``gene_id, method, mark, bin, value`` of one map (genes, marks, bins); bins from 1."""
+    n_genes, n_marks, n_bins = values.shape
+    return pd.DataFrame(
+        {
+            "gene_id": np.repeat(np.asarray(gene_ids, dtype=str), n_marks * n_bins),
+            "method": method,
+            "mark": np.tile(np.repeat(np.asarray(marks, dtype=str), n_bins), n_genes),
+            "bin": np.tile(np.arange(1, n_bins + 1), n_genes * n_marks),
+            "value": values.reshape(-1),
+        }
+    )
+
+
+def as_histone_data(data) -> HistoneData:
+    """Accept HistoneData, a CSV path, or counts (genes, bins, marks) as an array or tensor."""
+    if isinstance(data, HistoneData):
+        return data
+    if isinstance(data, (str, Path)):
+        from ..data.csv_io import read_csv
+
+        return read_csv(data)
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().numpy()
+    counts = np.asarray(data, dtype=np.float32)
+    if counts.ndim != 3:
+        raise ValueError(f"counts must have shape (genes, bins, marks), got {counts.shape}")
+    n_marks = counts.shape[2]
+    marks = MARKS if n_marks == len(MARKS) else tuple(f"mark{i + 1}" for i in range(n_marks))
+    gene_ids = np.array([f"gene{i}" for i in range(counts.shape[0])])
+    return HistoneData(gene_ids=gene_ids, counts=counts, labels=None, marks=marks, source="array")
+
+
+def check_fits(module: nn.Module, data: HistoneData) -> None:
+    """Raise ValueError when ``data`` has another number of marks than ``module`` reads."""
+    expected = getattr(module, "n_marks", None)
+    if expected is not None and data.n_marks != expected:
+        raise ValueError(f"{data.source or 'the data'}: has {data.n_marks} marks but the model expects {expected}")
+
+
+def as_module(model) -> nn.Module:
+    """The ``nn.Module`` behind a module, a ``LoadedModel`` or a run directory / checkpoint path."""
+    if isinstance(model, nn.Module):
+        return model
+    if hasattr(model, "model") and isinstance(model.model, nn.Module):  # LoadedModel
+        return model.model
+    if isinstance(model, (str, Path)):
+        from ..models.checkpoint import resolve_model
+
+        return resolve_model(model).model
+    raise TypeError(f"model must be an nn.Module, a loaded checkpoint or a path, got {type(model).__name__}")

@@ -1,0 +1,300 @@
+"""Pictures of maps: one gene, class averages, methods side by side, and the benchmark.
+
+Every function draws on the axes it is given (or on a new :class:`~matplotlib.figure.Figure`
+that is not registered with pyplot) and returns the Figure. Nothing here calls ``show()``
+or changes global matplotlib state.
+
+Heatmaps put marks on rows and bins on columns, bin 1 at the left; a dashed line marks the
+TSS, taken to be the middle of the window (the boundary between bins 50 and 51 of 100).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .attention import CLASSES, ClassAverages, class_legend
+from .attribution import METHODS
+
+#: Colours of the high and low classes, in the order of :data:`~attentivechrome.interpret.attention.CLASSES`.
+CLASS_COLORS = {"high": "#c0392b", "low": "#2471a3"}
+_REFERENCE_COLOR = "#7f8c8d"
+
+
+def plot_gene(
+    counts: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray | None,
+    marks: Sequence[str],
+    *,
+    gene_id: str = "",
+    probability: float | None = None,
+    label: int | None = None,
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """One gene: its input signal and alpha as heatmaps (marks x bins), beta as bars.
+
+    Parameters
+    ----------
+    counts
+        The gene's raw counts, shape (bins, marks) as in the CSV; drawn as log(1 + count).
+    alpha
+        Shape (marks, bins).
+    beta
+        Shape (marks,), or ``None`` (no bar chart).
+    marks
+        Row names.
+    gene_id, probability, label
+        Shown in the title when given.
+    axes
+        Three axes (signal, alpha, beta) to draw on; default: a new figure.
+    """
+    counts = np.asarray(counts, dtype=np.float64).T  # (bins, marks) -> (marks, bins)
+    alpha = np.asarray(alpha, dtype=np.float64)
+    n_marks, n_bins = alpha.shape
+    if axes is None:
+        fig = Figure(figsize=(11, 5.2), layout="constrained")
+        grid = fig.add_gridspec(2, 2, width_ratios=[5, 1.3])
+        ax_signal = fig.add_subplot(grid[0, 0])
+        ax_alpha = fig.add_subplot(grid[1, 0], sharex=ax_signal)
+        ax_beta = fig.add_subplot(grid[1, 1])
+        fig.add_subplot(grid[0, 1]).axis("off")
+    else:
+        ax_signal, ax_alpha, ax_beta = axes
+        fig = ax_signal.figure
+    image = _heatmap(ax_signal, np.log1p(counts), marks, cmap="Greys", vmin=0.0)
+    fig.colorbar(image, ax=ax_signal, label="log(1 + reads)", pad=0.01, aspect=12)
+    ax_signal.set_title("input signal")
+    ax_signal.tick_params(labelbottom=False)
+    image = _heatmap(ax_alpha, alpha, marks, cmap="viridis", vmin=0.0)
+    fig.colorbar(image, ax=ax_alpha, label="alpha", pad=0.01, aspect=12)
+    ax_alpha.set_title("bin-level attention alpha (each row sums to 1)")
+    ax_alpha.set_xlabel("bin (TSS at the dashed line)")
+    if beta is not None:
+        ax_beta.barh(np.arange(n_marks), np.asarray(beta), color="#5d6d7e")
+        ax_beta.set_yticks(np.arange(n_marks), list(marks))
+        ax_beta.set_ylim(n_marks - 0.5, -0.5)  # first mark on top, as in the heatmap
+        ax_beta.set_xlabel("beta (sums to 1)")
+        ax_beta.set_title("mark-level attention")
+        ax_beta.set_xlim(0, max(1.05 * float(np.max(beta)), 1e-6))
+    else:
+        ax_beta.axis("off")
+    fig.suptitle(_gene_title(gene_id, probability, label))
+    return fig
+
+
+def plot_method_comparison(
+    maps: Mapping[str, np.ndarray],
+    counts: np.ndarray,
+    marks: Sequence[str],
+    *,
+    gene_id: str = "",
+    probability: float | None = None,
+    label: int | None = None,
+    truth: np.ndarray | None = None,
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """The same gene under several methods, one heatmap (marks x bins) per method below its input.
+
+    Parameters
+    ----------
+    maps
+        Method name -> map of shape (marks, bins). Signed maps are drawn on a diverging
+        scale centred at 0 (red: towards high expression), unsigned ones on a sequential scale.
+    counts
+        The gene's raw counts, shape (bins, marks).
+    truth
+        Optional boolean (marks, bins) of planted cells (simulated data), drawn below the input.
+    axes
+        ``len(maps) + 1`` axes (+ 1 with ``truth``); default: a new figure.
+    """
+    maps = dict(maps)
+    n_rows = len(maps) + 1 + (truth is not None)
+    if axes is None:
+        fig = Figure(figsize=(10, 1.25 + 1.45 * n_rows), layout="constrained")
+        axes = fig.subplots(n_rows, 1, sharex=True)
+    else:
+        fig = axes[0].figure
+    image = _heatmap(axes[0], np.log1p(np.asarray(counts, dtype=np.float64).T), marks, cmap="Greys", vmin=0.0)
+    fig.colorbar(image, ax=axes[0], pad=0.01, aspect=8, label="log(1+reads)")
+    axes[0].set_title("input signal", fontsize=10, loc="left")
+    if truth is not None:
+        image = _heatmap(axes[1], np.asarray(truth, dtype=float), marks, cmap="Greens", vmin=0.0, vmax=1.0)
+        fig.colorbar(image, ax=axes[1], pad=0.01, aspect=8, ticks=[0, 1])
+        axes[1].set_title("planted signal (ground truth)", fontsize=10, loc="left")
+    for ax, (method, values) in zip(axes[1 + (truth is not None) :], maps.items()):
+        values = np.asarray(values, dtype=np.float64)
+        info = METHODS.get(method)
+        signed = info.signed if info is not None else bool(values.min() < 0)
+        if signed:
+            limit = float(np.abs(values).max()) or 1.0
+            image = _heatmap(ax, values, marks, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        else:
+            image = _heatmap(ax, values, marks, cmap="viridis", vmin=0.0)
+        fig.colorbar(image, ax=ax, pad=0.01, aspect=8)
+        ax.set_title(info.label if info is not None else method, fontsize=10, loc="left")
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("bin (TSS at the dashed line)")
+    fig.suptitle(_gene_title(gene_id, probability, label))
+    return fig
+
+
+def plot_class_profiles(
+    averages: ClassAverages,
+    *,
+    method: str = "attention",
+    axes: np.ndarray | None = None,
+) -> Figure:
+    """Class-average profiles along the bins, one column per mark: the map on top, the input below.
+
+    Parameters
+    ----------
+    averages
+        From :class:`~attentivechrome.interpret.attention.ClassAverager`.
+    method
+        Whose profile to draw: ``attention`` (mean alpha) or any method in ``averages.profiles``.
+    axes
+        A (2, marks) array of axes; default: a new figure.
+    """
+    profile = averages.alpha if method == "attention" and averages.alpha is not None else averages.profiles.get(method)
+    if profile is None:
+        raise ValueError(f"no class-average profile of {method!r}; available: {', '.join(averages.profiles) or 'none'}")
+    n_marks, n_bins = profile.shape[1:]
+    if axes is None:
+        fig = Figure(figsize=(3.0 * n_marks, 5.2), layout="constrained")
+        axes = fig.subplots(2, n_marks, sharex=True, squeeze=False)
+    else:
+        fig = axes[0, 0].figure
+    bins = np.arange(1, n_bins + 1)
+    tss = n_bins / 2 + 0.5
+    label = METHODS[method].label if method in METHODS else method
+    for j, mark in enumerate(averages.marks):
+        for k, cls in enumerate(CLASSES):
+            legend = f"{class_legend(averages.by, cls)} (n={averages.n_genes[k]})"
+            axes[0, j].plot(bins, profile[k, j], color=CLASS_COLORS[cls], lw=1.4, label=legend)
+            axes[1, j].plot(bins, averages.signal[k, j], color=CLASS_COLORS[cls], lw=1.4)
+        axes[0, j].set_title(mark)
+        axes[0, j].axhline(1.0 / n_bins, color=_REFERENCE_COLOR, lw=0.8, ls=":")
+        for row in range(2):
+            axes[row, j].axvline(tss, color="black", lw=0.8, ls="--")
+        axes[1, j].set_xlabel("bin")
+    axes[0, 0].set_ylabel(f"mean {label}" if method != "attention" else "mean alpha")
+    axes[1, 0].set_ylabel("mean reads per bin")
+    axes[0, 0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"class-average profiles of {label} (top) and of the input (bottom); dotted: uniform 1/bins")
+    return fig
+
+
+def plot_class_beta(averages: ClassAverages, *, ax: Axes | None = None) -> Figure:
+    """Mean beta per mark for each class, as grouped bars."""
+    if averages.beta is None:
+        raise ValueError("these averages hold no beta (the model has no mark-level attention)")
+    if ax is None:
+        fig = Figure(figsize=(6.5, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.figure
+    n_marks = len(averages.marks)
+    x = np.arange(n_marks)
+    width = 0.38
+    for k, cls in enumerate(CLASSES):
+        legend = f"{class_legend(averages.by, cls)} (n={averages.n_genes[k]})"
+        ax.bar(x + (k - 0.5) * width, averages.beta[k], width, color=CLASS_COLORS[cls], label=legend)
+    ax.axhline(1.0 / n_marks, color=_REFERENCE_COLOR, lw=0.8, ls=":", label="uniform")
+    ax.set_xticks(x, list(averages.marks))
+    ax.set_ylabel("mean beta")
+    ax.set_title("mark-level attention by class")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Sequence[Axes] | None = None) -> Figure:
+    """Every method's class-average bin profile, one panel per mark, beside the input's.
+
+    Each profile is the mean over the class of the gene's |map| normalised to sum to 1
+    over the bins of the mark, so methods with different units share one axis; the input
+    signal is normalised the same way.
+
+    Parameters
+    ----------
+    averages
+        From :class:`~attentivechrome.interpret.attention.ClassAverager`.
+    cls
+        ``high`` (default) or ``low``.
+    axes
+        One axes per mark; default: a new figure.
+    """
+    if cls not in CLASSES:
+        raise ValueError(f"cls must be one of {', '.join(CLASSES)}, got {cls!r}")
+    k = CLASSES.index(cls)
+    n_marks, n_bins = averages.signal.shape[1:]
+    if axes is None:
+        fig = Figure(figsize=(3.0 * n_marks, 3.6), layout="constrained")
+        axes = fig.subplots(1, n_marks, sharex=True)
+    else:
+        fig = axes[0].figure
+    bins = np.arange(1, n_bins + 1)
+    for j, (ax, mark) in enumerate(zip(axes, averages.marks)):
+        signal = averages.signal[k, j]
+        ax.plot(bins, signal / signal.sum(), color="black", lw=2.2, alpha=0.3, label="input signal")
+        for method, profile in averages.profiles.items():
+            ax.plot(bins, profile[k, j], lw=1.2, label=METHODS[method].label if method in METHODS else method)
+        ax.axvline(n_bins / 2 + 0.5, color="black", lw=0.8, ls="--")
+        ax.set_title(mark)
+        ax.set_xlabel("bin")
+    axes[0].set_ylabel("share of |map| per bin")
+    axes[-1].legend(fontsize=7, loc="upper right")
+    fig.suptitle(f"class-average profiles of every method over {class_legend(averages.by, cls)} genes (n={averages.n_genes[k]}); dashed: TSS")
+    return fig
+
+
+def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
+    """Bars of bin-level AUROC, AUPR and mark-rank agreement per method, with 95% intervals.
+
+    ``table`` is :attr:`BenchmarkResult.table`; reference rows (random floor, input signal)
+    are grey, and the random floor's value is drawn across each panel as a dashed line.
+    """
+    panels = [("bin_auroc", "bin-level AUROC"), ("bin_aupr", "bin-level AUPR"), ("mark_spearman", "mark rank agreement (Spearman)")]
+    if axes is None:
+        fig = Figure(figsize=(13, 0.5 + 0.42 * len(table) + 1.5), layout="constrained")
+        axes = fig.subplots(1, len(panels), sharey=True)
+    else:
+        fig = axes[0].figure
+    y = np.arange(len(table))
+    colors = [_REFERENCE_COLOR if family == "reference" else "#2e86c1" if family != "attention" else "#d35400" for family in table["family"]]
+    for ax, (column, title) in zip(axes, panels):
+        ax.barh(y, table[column], xerr=table[f"{column}_ci"], color=colors, ecolor="black", capsize=2)
+        if "random" in table.index:
+            ax.axvline(table.loc["random", column], color="black", lw=0.9, ls="--")
+        ax.set_title(title)
+        for yi, value, half in zip(y, table[column], table[f"{column}_ci"].fillna(0.0)):
+            if np.isfinite(value):
+                ax.text(max(value, 0.0) + half, yi, f" {value:.3f}", va="center", ha="left", fontsize=8)
+        low = min(0.0, float(np.nanmin(table[column] - table[f"{column}_ci"].fillna(0))))
+        ax.set_xlim(low, 1.12)
+    axes[0].set_yticks(y, list(table["label"]))
+    axes[0].invert_yaxis()
+    fig.suptitle("which map finds the planted signal? (orange: attention, blue: attributions, grey: references; dashed: random floor)")
+    return fig
+
+
+def _heatmap(ax: Axes, values: np.ndarray, marks: Sequence[str], **style):
+    """Draw (marks, bins) with bin b centred at x = b and the TSS line; return the image."""
+    n_marks, n_bins = values.shape
+    image = ax.imshow(values, aspect="auto", interpolation="nearest", extent=(0.5, n_bins + 0.5, n_marks - 0.5, -0.5), **style)
+    ax.set_yticks(np.arange(n_marks), list(marks))
+    ax.axvline(n_bins / 2 + 0.5, color="white" if style.get("cmap") == "viridis" else "black", lw=0.9, ls="--")
+    return image
+
+
+def _gene_title(gene_id: str, probability: float | None, label: int | None) -> str:
+    parts = [gene_id] if gene_id else []
+    if probability is not None:
+        parts.append(f"P(high) = {probability:.3f}")
+    if label is not None:
+        parts.append(f"label {'high' if int(label) == 1 else 'low'}")
+    return "  |  ".join(parts)

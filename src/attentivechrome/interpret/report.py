@@ -1,0 +1,362 @@
+"""Write an interpretation directory: maps (NPZ + tidy TSV), class averages, pictures, summary.
+
+:func:`write_interpretation` streams batches from
+:func:`~attentivechrome.interpret.explain.iter_explanations` straight into the output files,
+so memory stays flat however many genes there are; only class sums and the maps of the
+few genes that get their own pictures are kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._io import atomic_open, atomic_path, write_text_atomic
+from ..data.dataset import HistoneData
+from ..evaluation.metrics import UndefinedMetricError, auroc
+from ..inference import predict
+from ._npz import NpzStreamWriter
+from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy, class_legend
+from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
+from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, iter_explanations
+
+#: Most genes that get their own pictures.
+DEFAULT_MAX_GENE_PLOTS = 12
+
+#: Output names inside the interpretation directory.
+MAPS_NPZ = "explanations.npz"
+MAPS_TSV = "maps.tsv"
+MARK_SCORES_TSV = "mark_scores.tsv"
+PREDICTIONS_TSV = "predictions.tsv"
+CLASS_NPZ = "class_averages.npz"
+SUMMARY = "summary.md"
+FIGURES = "figures"
+
+
+@dataclass
+class InterpretationResult:
+    """What :func:`write_interpretation` wrote."""
+
+    out_dir: Path
+    n_genes: int
+    methods: tuple[str, ...]
+    files: dict[str, Path] = field(default_factory=dict)
+    averages: ClassAverages | None = None
+    plotted_genes: list[str] = field(default_factory=list)
+
+
+def select_genes(data: HistoneData, genes: Sequence[str]) -> HistoneData:
+    """The genes named in ``genes``, in that order (repeats dropped).
+
+    Raises
+    ------
+    ValueError
+        When a name is not in ``data``, quoting up to three of the missing ones.
+    """
+    wanted = list(dict.fromkeys(str(g) for g in genes))
+    position = pd.Index(np.asarray(data.gene_ids, dtype=str)).get_indexer(wanted)
+    missing = [g for g, p in zip(wanted, position) if p < 0]
+    if missing:
+        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise ValueError(f"{len(missing)} of {len(wanted)} requested genes are not in {data.source or 'the input'}: {shown}")
+    return data.subset(position)
+
+
+def write_interpretation(
+    model,
+    data: HistoneData | str | Path,
+    out_dir: str | Path,
+    *,
+    methods: str | Sequence[str] = DEFAULT_METHODS,
+    genes: Sequence[str] | None = None,
+    by: GroupBy = "predicted",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    device: str | torch.device = "cpu",
+    baseline: float = 0.0,
+    n_steps: int = DEFAULT_IG_STEPS,
+    window: int = DEFAULT_WINDOW,
+    stride: int | None = None,
+    tsv: bool = True,
+    max_gene_plots: int = DEFAULT_MAX_GENE_PLOTS,
+    progress: bool | None = None,
+    model_source: str = "",
+) -> InterpretationResult:
+    """Explain every gene of ``data`` (or the ``genes`` named) and write the results to ``out_dir``.
+
+    Files (each written atomically):
+
+    - ``explanations.npz``: ``gene_ids``, ``marks``, ``methods``, ``probability``, ``label``
+      (if known), ``alpha`` (genes, marks, bins) and ``beta`` (genes, marks) when the model
+      has attention, one (genes, marks, bins) array per attribution method under its name,
+      and ``delta_<method>`` (genes,) completeness gaps;
+    - ``maps.tsv`` (``gene_id, method, mark, bin, value``; ``attention`` rows hold alpha) and
+      ``mark_scores.tsv`` (``gene_id, method, mark, value``; beta for attention), unless ``tsv`` is False;
+    - ``predictions.tsv``, ``class_averages.npz``;
+    - ``figures/``: per gene, ``gene_<id>.png/.svg`` (signal, alpha, beta) and
+      ``gene_<id>_methods.png/.svg``; for the set, ``class_profiles`` (alpha), ``class_beta`` and
+      ``method_profiles`` (every method; PNG and SVG);
+    - ``summary.md`` naming the files.
+
+    Parameters
+    ----------
+    genes
+        Explain only these gene ids, in this order; each gets its pictures (up to
+        ``max_gene_plots``). Default: every gene; the most confident predicted-high and
+        predicted-low genes get pictures.
+    by
+        Group the class averages by ``predicted`` class (default), by ``rank`` (the half of
+        the genes with the higher predictions is high; one extra forward pass) or by ``label``.
+    Other parameters are those of :func:`~attentivechrome.interpret.explain`.
+    """
+    methods = check_methods(methods if isinstance(methods, str) else list(methods))
+    data = as_histone_data(data)
+    if genes:
+        data = select_genes(data, genes)
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    if by == "label" and data.labels is None:
+        raise ValueError(f"{data.source or 'the input'}: has no labels; group the class averages by predicted class or rank")
+    module = as_module(model)
+    out = Path(out_dir)
+    figures_dir = out / FIGURES
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+
+    threshold = None
+    if by == "rank":  # the median logit of the set, from a cheap forward pass before the work
+        logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+        threshold = float(np.median(logits))
+    averager = ClassAverager(by, threshold=threshold)
+    keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None)
+    logits, deltas_seen = [], set()
+    start = 0
+    with contextlib.ExitStack() as stack:
+        npz = stack.enter_context(NpzStreamWriter(out / MAPS_NPZ))
+        maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
+        scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
+        header = True
+        for part in iter_explanations(
+            module, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+        ):
+            stop = start + part.n_genes
+            counts = data.counts[start:stop]
+            logits.append(part.logits)
+            if part.alpha is not None:
+                npz.append("alpha", part.alpha.astype(np.float32))
+                npz.append("beta", part.beta.astype(np.float32))
+            for method in methods:
+                if method != "attention":
+                    npz.append(method, part[method].astype(np.float32))
+            for method, delta in part.convergence_delta.items():
+                npz.append(f"delta_{method}", delta.astype(np.float32))
+                deltas_seen.add(method)
+            if tsv:
+                part.to_frame().to_csv(maps_tsv, sep="\t", index=False, header=header, float_format="%.6g")
+                _mark_score_frame(part).to_csv(scores_tsv, sep="\t", index=False, header=header, float_format="%.6g")
+                header = False
+            averager.add(part, counts)
+            keep.offer(part, counts)
+            start = stop
+        all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
+        probabilities = 1.0 / (1.0 + np.exp(-all_logits.astype(np.float64)))
+        npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
+        npz.put("marks", np.array(data.marks))
+        npz.put("methods", np.array(methods))
+        npz.put("probability", probabilities.astype(np.float32))
+        if data.labels is not None:
+            npz.put("label", data.labels)
+    files["maps (npz)"] = out / MAPS_NPZ
+    if tsv:
+        files["maps (tsv)"] = out / MAPS_TSV
+        files["mark scores (tsv)"] = out / MARK_SCORES_TSV
+
+    predictions = pd.DataFrame({"gene_id": data.gene_ids, "probability": probabilities})
+    if data.labels is not None:
+        predictions["label"] = data.labels
+    with atomic_open(out / PREDICTIONS_TSV, "w", encoding="utf-8", newline="") as handle:
+        predictions.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+    files["predictions"] = out / PREDICTIONS_TSV
+
+    averages = averager.result()
+    with atomic_path(out / CLASS_NPZ) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **averages.to_arrays())
+    files["class averages"] = out / CLASS_NPZ
+
+    figures = _write_figures(averages, keep, data.marks, methods, figures_dir)
+    files.update(figures)
+    result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
+    summary = _summary(result, data, module, probabilities, averages, figures, tsv, deltas_seen, out, model_source)
+    write_text_atomic(out / SUMMARY, summary)
+    files["summary"] = out / SUMMARY
+    result.files = files
+    return result
+
+
+class _GeneKeeper:
+    """Keep the maps of the genes that get pictures: named ones, or the most confident high and low."""
+
+    def __init__(self, wanted: list[str] | None) -> None:
+        self.wanted = wanted
+        self.kept: dict[str, tuple[Explanation, np.ndarray]] = {}
+
+    def offer(self, part: Explanation, counts: np.ndarray) -> None:
+        if self.wanted is not None:
+            for i, gene in enumerate(part.gene_ids):
+                if gene in self.wanted:
+                    self.kept[str(gene)] = (part.subset(slice(i, i + 1)), counts[i : i + 1])
+            return
+        for key, index in (("high", int(np.argmax(part.logits))), ("low", int(np.argmin(part.logits)))):
+            best = self.kept.get(key)
+            value = part.logits[index]
+            better = best is None or (value > best[0].logits[0] if key == "high" else value < best[0].logits[0])
+            if better:
+                self.kept[key] = (part.subset(slice(index, index + 1)), counts[index : index + 1])
+
+    def items(self) -> list[tuple[Explanation, np.ndarray]]:
+        if self.wanted is not None:
+            return [self.kept[g] for g in self.wanted if g in self.kept]
+        unique = {}
+        for key in ("high", "low"):
+            if key in self.kept:
+                unique[str(self.kept[key][0].gene_ids[0])] = self.kept[key]
+        return list(unique.values())
+
+    def gene_ids(self) -> list[str]:
+        return [str(part.gene_ids[0]) for part, _ in self.items()]
+
+
+def _write_figures(averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str, ...], methods: tuple[str, ...], figures_dir: Path) -> dict[str, Path]:
+    from .plots import plot_class_beta, plot_class_profiles, plot_gene, plot_method_comparison, plot_method_profiles
+
+    written: dict[str, Path] = {}
+    if averages.alpha is not None:
+        written["class-average alpha profiles"] = _save(plot_class_profiles(averages), figures_dir / "class_profiles")
+        written["mean beta by class"] = _save(plot_class_beta(averages), figures_dir / "class_beta")
+    if len(methods) > 1 and int(averages.n_genes[0]) > 0:
+        written["class-average profiles of every method (high class)"] = _save(
+            plot_method_profiles(averages), figures_dir / "method_profiles"
+        )
+    for part, counts in keep.items():
+        gene = str(part.gene_ids[0])
+        safe = _safe_name(gene)
+        label = None if part.labels is None else int(part.labels[0])
+        probability = float(part.probabilities[0])
+        if part.alpha is not None:
+            fig = plot_gene(counts[0], part.alpha[0], part.beta[0], marks, gene_id=gene, probability=probability, label=label)
+            written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}")
+        maps = {m: part[m][0] for m in methods}
+        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, probability=probability, label=label)
+        written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods")
+    return written
+
+
+def _save(figure, stem: Path) -> Path:
+    """Save ``figure`` as ``stem.png`` and ``stem.svg`` atomically; return the PNG path."""
+    for kind in ("svg", "png"):
+        with atomic_path(stem.with_suffix(f".{kind}")) as tmp:
+            figure.savefig(tmp, format=kind, dpi=150)
+    return stem.with_suffix(".png")
+
+
+def _safe_name(gene: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in gene)
+
+
+def _mark_score_frame(part: Explanation) -> pd.DataFrame:
+    frames = []
+    n_marks = len(part.marks)
+    for method in part.methods:
+        scores = part.mark_scores(method)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "gene_id": np.repeat(np.asarray(part.gene_ids, dtype=str), n_marks),
+                    "method": method,
+                    "mark": np.tile(np.asarray(part.marks, dtype=str), part.n_genes),
+                    "value": scores.reshape(-1),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _summary(
+    result: InterpretationResult,
+    data: HistoneData,
+    module,
+    probabilities: np.ndarray,
+    averages: ClassAverages,
+    figures: dict[str, Path],
+    tsv: bool,
+    deltas_seen: set[str],
+    out: Path,
+    model_source: str,
+) -> str:
+    n_high = int((probabilities >= 0.5).sum())
+    grouping = {"predicted": "predicted class (probability >= 0.5)", "rank": "rank (the higher half of the predictions)", "label": "label"}[averages.by]
+    lines = [
+        f"# Interpretation of {data.n_genes} genes",
+        "",
+        f"- model: `{model_source or type(module).__name__}`",
+        f"- input: `{data.source}` ({data.n_genes} genes, {data.n_bins} bins, marks {', '.join(data.marks)})",
+        f"- methods: {', '.join(result.methods)}",
+        f"- predicted high (probability >= 0.5): {n_high}, predicted low: {data.n_genes - n_high}",
+        f"- class averages grouped by {grouping}: {averages.n_genes[0]} high, {averages.n_genes[1]} low",
+    ]
+    if data.labels is not None:
+        try:
+            lines.append(f"- AUROC against the labels: {auroc(data.labels, probabilities):.4f}")
+        except UndefinedMetricError:
+            lines.append("- AUROC against the labels: undefined (one class only)")
+    lines += ["", "## Files", "", "| file | content |", "|---|---|"]
+    lines.append(
+        f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `probability`"
+        + (", `label`" if data.labels is not None else "")
+        + ", `alpha` (genes x marks x bins), `beta` (genes x marks)"
+        + "".join(f", `{m}`" for m in result.methods if m != "attention")
+        + (" (genes x marks x bins)" if any(m != "attention" for m in result.methods) else "")
+        + "".join(f", `delta_{m}`" for m in sorted(deltas_seen))
+        + " |"
+    )
+    if tsv:
+        lines.append(f"| `{MAPS_TSV}` | tidy maps: `gene_id, method, mark, bin, value` (bins from 1; `attention` rows are alpha) |")
+        lines.append(f"| `{MARK_SCORES_TSV}` | `gene_id, method, mark, value`: beta for attention, share of abs(attribution) per mark otherwise |")
+    lines.append(f"| `{PREDICTIONS_TSV}` | `gene_id, probability`" + (", `label`" if data.labels is not None else "") + " |")
+    lines.append(f"| `{CLASS_NPZ}` | class means ({', '.join(CLASSES)}; grouped by {averages.by}): `alpha`, `beta`, `signal`, `profile_<method>`, `n_genes` |")
+    for name, path in figures.items():
+        lines.append(f"| `{path.relative_to(out)}` (+ `.svg`) | {name} |")
+    lines.append(f"| `{SUMMARY}` | this file |")
+
+    if averages.beta is not None:
+        lines += ["", f"## Mean beta by class (grouped by {averages.by})", "", "| class | genes | " + " | ".join(averages.marks) + " |", "|---|---|" + "---|" * len(averages.marks)]
+        for k, cls in enumerate(CLASSES):
+            values = " | ".join("n/a" if np.isnan(v) else f"{v:.3f}" for v in averages.beta[k])
+            lines.append(f"| {class_legend(averages.by, cls)} | {averages.n_genes[k]} | {values} |")
+        n_bins = averages.alpha.shape[2]
+        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins}; TSS between bins {n_bins // 2} and {n_bins // 2 + 1})", ""]
+        lines += ["| class | " + " | ".join(averages.marks) + " |", "|---|" + "---|" * len(averages.marks)]
+        for k, cls in enumerate(CLASSES):
+            if averages.n_genes[k]:
+                lines.append(f"| {class_legend(averages.by, cls)} | " + " | ".join(str(int(np.argmax(averages.alpha[k, j])) + 1) for j in range(len(averages.marks))) + " |")
+    if deltas_seen:
+        lines += ["", "## Completeness", ""]
+        with np.load(out / MAPS_NPZ) as npz:
+            for method in sorted(deltas_seen):
+                delta = np.abs(npz[f"delta_{method}"])
+                lines.append(
+                    f"- {METHODS[method].label}: |sum of map - (f(x) - f(baseline))| has median {np.median(delta):.3g} "
+                    f"and 90th percentile {np.quantile(delta, 0.9):.3g} logits."
+                )
+    if figures:
+        lines += ["", "## Figures", ""]
+        for name, path in figures.items():
+            lines.append(f"![{name}]({path.relative_to(out).as_posix()})")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

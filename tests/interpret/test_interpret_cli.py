@@ -1,0 +1,109 @@
+"""`interpret` and `interpret-benchmark` end to end through the installed entry point, and their errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+
+def run(*args):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ATTENTIVECHROME_NO_PROGRESS": "1", "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, "-m", "attentivechrome", *map(str, args)], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stderr}")
+    return result
+
+
+def test_interpret_a_gene_list(sim_dir, tiny_checkpoint, tmp_path):
+    out = tmp_path / "genes"
+    methods = "attention,saliency,integrated_gradients,occlusion"
+    result = run(
+        "interpret", "--model", tiny_checkpoint, "--input", sim_dir / "test.csv", "--out", out,
+        "--genes", "SIM000405,SIM000401", "--genes", "SIM000410", "--methods", methods, "--max-gene-plots", 2,
+        "--n-steps", 4, "--window", 10, "--device", "cpu", "-q",
+    )  # fmt: skip
+    assert "explained 3 genes" in result.stderr
+
+    with np.load(out / "explanations.npz") as npz:
+        assert npz["gene_ids"].tolist() == ["SIM000405", "SIM000401", "SIM000410"]  # the order asked for
+        assert npz["methods"].tolist() == methods.split(",")
+        for key in ("alpha", "saliency", "integrated_gradients", "occlusion"):
+            assert npz[key].shape == (3, 5, 100), key
+        np.testing.assert_allclose(npz["alpha"].sum(axis=2), 1.0, atol=1e-5)
+        np.testing.assert_allclose(npz["beta"].sum(axis=1), 1.0, atol=1e-5)
+        assert npz["delta_integrated_gradients"].shape == (3,)
+        assert npz["probability"].shape == (3,) and npz["label"].shape == (3,)
+        saliency = npz["saliency"]
+
+    maps = pd.read_csv(out / "maps.tsv", sep="\t")
+    assert list(maps.columns) == ["gene_id", "method", "mark", "bin", "value"]
+    assert len(maps) == 3 * 4 * 5 * 100
+    cell = maps[(maps.gene_id == "SIM000410") & (maps.method == "saliency") & (maps.mark == "H3K36me3") & (maps.bin == 7)]
+    assert cell.value.item() == pytest.approx(saliency[2, 1, 6], rel=1e-5)
+    scores = pd.read_csv(out / "mark_scores.tsv", sep="\t")
+    assert len(scores) == 3 * 4 * 5
+    np.testing.assert_allclose(scores.groupby(["gene_id", "method"]).value.sum(), 1.0, atol=1e-5)
+
+    summary = (out / "summary.md").read_text()
+    assert not (out / "figures" / "gene_SIM000410.png").exists()  # beyond --max-gene-plots
+    for gene in ("SIM000405", "SIM000401"):
+        for stem in (f"gene_{gene}", f"gene_{gene}_methods"):
+            for suffix in (".png", ".svg"):
+                assert (out / "figures" / f"{stem}{suffix}").is_file()
+            assert f"figures/{stem}.png" in summary
+    assert (out / "figures" / "gene_SIM000401.png").read_bytes()[:4] == b"\x89PNG"
+    assert "explanations.npz" in summary and "maps.tsv" in summary
+
+
+def test_interpret_benchmark_prints_the_table(sim_dir, tiny_checkpoint, tmp_path):
+    out = tmp_path / "bench"
+    result = run(
+        "interpret-benchmark", "--data", sim_dir, "--model", tiny_checkpoint, "--out", out,
+        "--methods", "attention,input_x_gradient", "--max-genes", 20, "--device", "cpu", "-q",
+    )  # fmt: skip
+    assert "| Random map (floor) |" in result.stdout and "| Attention (alpha) |" in result.stdout
+    assert "scored 20 test genes" in result.stderr
+    table = pd.read_csv(out / "benchmark.csv", index_col="method")
+    assert list(table.index) == ["attention", "input_x_gradient", "random", "input_signal"]
+    assert (out / "benchmark.png").is_file() and (out / "benchmark.svg").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["interpret", "--methods", "attention,lime"], "unknown method 'lime'; choose from attention"),
+        (["interpret", "--genes", "SIM000401,NOPE"], "1 of 2 requested genes are not in"),
+        (["interpret", "--by", "cluster"], "--by must be predicted, rank or label, got 'cluster'"),
+        (["interpret-benchmark", "--split", "all"], "--split must be train, valid or test, got 'all'"),
+    ],
+    ids=["unknown-method", "unknown-gene", "bad-by", "bad-split"],
+)
+def test_usage_errors_exit_2_with_one_line(sim_dir, tiny_checkpoint, tmp_path, capsys, args, message):
+    from attentivechrome.cli.main import main
+
+    command, rest = args[0], args[1:]
+    common = ["--model", str(tiny_checkpoint), "--out", str(tmp_path / "o")]
+    common += ["--input", str(sim_dir / "test.csv")] if command == "interpret" else ["--data", str(sim_dir)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, *common, *rest, "--device", "cpu", "-q"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("attentivechrome: error: ") and message in err[0]
+
+
+def test_benchmark_needs_the_simulators_truth(tiny_checkpoint, tmp_path, sim_dir, capsys):
+    from attentivechrome.cli.main import main
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for split in ("train", "valid", "test"):
+        (plain / f"{split}.csv").write_bytes((sim_dir / f"{split}.csv").read_bytes())
+    with pytest.raises(SystemExit):
+        main(["interpret-benchmark", "--data", str(plain), "--model", str(tiny_checkpoint), "--out", str(tmp_path / "b")])
+    assert "has no truth.npz; the benchmark needs a directory written by `attentivechrome simulate`" in capsys.readouterr().err
