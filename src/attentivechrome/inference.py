@@ -30,6 +30,8 @@ class Predictions:
     labels: np.ndarray | None
     alpha: np.ndarray | None = None
     beta: np.ndarray | None = None
+    #: ``regression`` when ``logits`` hold predicted log1p expression instead of log-odds.
+    task: str = "classification"
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -93,8 +95,14 @@ def predict(
 
 
 def write_predictions(predictions: Predictions, path: str | Path) -> None:
-    """Write a TSV with header ``gene_id, probability`` (and ``label`` when known), atomically."""
-    frame = pd.DataFrame({"gene_id": predictions.gene_ids, "probability": predictions.probabilities})
+    """Write a TSV with header ``gene_id, probability`` (and ``label`` when known), atomically.
+
+    For a regression model the second column is ``log1p_expression`` (the predicted value).
+    """
+    if predictions.task == "regression":
+        frame = pd.DataFrame({"gene_id": predictions.gene_ids, "log1p_expression": predictions.logits})
+    else:
+        frame = pd.DataFrame({"gene_id": predictions.gene_ids, "probability": predictions.probabilities})
     if predictions.labels is not None:
         frame["label"] = predictions.labels
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:

@@ -95,3 +95,28 @@ def test_demo_runs_small(tmp_path):
     assert "demo finished" in result.stdout
     assert (tmp_path / "demo" / "test_attention.npz").is_file()
     assert (tmp_path / "demo" / "run" / "model.pt").is_file()
+
+
+def test_regression_run_evaluates_and_predicts_on_expression_scale(tmp_path):
+    data, run_dir = tmp_path / "data", tmp_path / "run"
+    run("simulate", "--genes", 240, "--bins", 30, "--out", data, "--seed", 3)
+    run("train", data, "--out", run_dir, "--task", "regression", "--epochs", 2, "--batch-size", 32, "--lr", 3e-3,
+        "--transform", "log1p", "--device", "cpu", "--quiet")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    report = json.loads(run("evaluate", "--model", run_dir, "--input", data / "test.csv", "--json").stdout)
+    assert report["pearson"] == pytest.approx(metrics["test_pearson"], abs=1e-5)
+    run("predict", "--model", run_dir, "--input", data / "test.csv", "--out", tmp_path / "p.tsv")
+    table = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert list(table.columns) == ["gene_id", "log1p_expression", "label"]
+    # Predictions are on the log1p(expression) scale, not probabilities squeezed into (0, 1).
+    expression = pd.read_csv(data / "expression.csv", header=None, index_col=0)[1]
+    targets = np.log1p(expression.reindex(table["gene_id"]).to_numpy())
+    assert abs(table["log1p_expression"].mean() - targets.mean()) < 1.5 * targets.std()
+    assert table["log1p_expression"].max() > 1.0
+
+
+def test_models_lists_the_registry():
+    from attentivechrome.models import MODEL_REGISTRY
+
+    listed = [line.split()[0] for line in run("models").stdout.splitlines()]
+    assert listed == sorted(MODEL_REGISTRY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -68,16 +69,25 @@ def train(
 
 @app.command()
 def evaluate(
-    model: str = typer.Option(..., "--model", "-m", help="Run directory, checkpoint file (ours or an original .pt)."),
+    model: str = typer.Option(..., "--model", "-m", help="Run directory, checkpoint file (ours or an original .pt), or a downloaded published cell name such as E003."),
     input: Path = typer.Option(..., "--input", "-i", help="Labelled AttentiveChrome CSV."),
     batch_size: int = typer.Option(256, help="Genes per forward pass."),
     device: str = typer.Option("auto", help=DEVICE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    expression: Optional[Path] = typer.Option(
+        None, help="Regression models: expression table (gene_id,value); default expression.csv beside the input."
+    ),
 ) -> None:
-    """Print AUROC, AUPR, accuracy and the gene count of a model on a labelled file."""
+    """Print AUROC, AUPR, accuracy and the gene count of a model on a labelled file.
+
+    For a model trained with --task regression: Pearson, Spearman and MSE against log1p(expression).
+    """
     from ..evaluation.metrics import classification_report
 
-    predictions, _ = _run_model(model, input, batch_size, device, with_attention=False)
+    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False)
+    if loaded.task == "regression":
+        _evaluate_regression(predictions, input, expression, as_json)
+        return
     if predictions.labels is None:
         raise UsageProblem(f"{input}: has no label column; evaluate needs labels (use predict for unlabelled genes)")
     report = classification_report(predictions.labels, predictions.probabilities)
@@ -92,7 +102,7 @@ def evaluate(
 
 @app.command()
 def predict(
-    model: str = typer.Option(..., "--model", "-m", help="Run directory, checkpoint file (ours or an original .pt)."),
+    model: str = typer.Option(..., "--model", "-m", help="Run directory, checkpoint file (ours or an original .pt), or a downloaded published cell name such as E003."),
     input: Path = typer.Option(..., "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
     out: Path = typer.Option(..., "--out", "-o", help="TSV to write: gene_id, probability[, label]."),
     attention: Optional[Path] = typer.Option(None, help="Also write alpha/beta attention to this NPZ."),
@@ -176,6 +186,43 @@ def demo(
     )
 
 
+@app.command("models")
+def list_models() -> None:
+    """List the model names that `train --model` and `benchmark --models` accept."""
+    from ..models import MODEL_REGISTRY
+
+    for name in sorted(MODEL_REGISTRY):
+        doc = (MODEL_REGISTRY[name].__doc__ or "").strip().splitlines()
+        typer.echo(f"{name:<16} {doc[0] if doc else ''}")
+
+
+def _evaluate_regression(predictions, input_path: Path, expression: Optional[Path], as_json: bool) -> None:
+    import numpy as np
+
+    from ..data.expression import EXPRESSION_FILE, read_expression
+    from ..evaluation.regression import regression_report
+
+    if expression is None:
+        candidates = [input_path.parent / EXPRESSION_FILE, input_path.parent.parent / EXPRESSION_FILE]
+        expression = next((c for c in candidates if c.is_file()), None)
+        if expression is None:
+            raise UsageProblem(f"{input_path}: no {EXPRESSION_FILE} beside it; pass --expression for a regression model")
+    values = read_expression(expression).reindex(predictions.gene_ids)
+    known = values.notna().to_numpy()
+    if not known.any():
+        raise UsageProblem(f"{expression}: holds none of the genes of {input_path}")
+    report = regression_report(np.log1p(values.to_numpy()[known]), predictions.logits[known])
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"Pearson   {report['pearson']:.4f}")
+        typer.echo(f"Spearman  {report['spearman']:.4f}")
+        typer.echo(f"MSE       {report['mse']:.4f}")
+        typer.echo(f"genes     {report['n_genes']}")
+    if not known.all():
+        say(f"warning: {int((~known).sum())} genes of {input_path} are not in {expression} and were left out")
+
+
 def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool):
     """Load a model and a CSV, check they fit, and predict."""
     from .. import _settings
@@ -192,4 +239,6 @@ def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *
     predictions = run_predict(
         loaded.model, data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention
     )
+    if loaded.task == "regression":
+        predictions = dataclasses.replace(predictions, logits=loaded.decode(predictions.logits), task="regression")
     return predictions, loaded

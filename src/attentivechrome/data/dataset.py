@@ -22,7 +22,9 @@ class HistoneData:
     counts
         Read counts, float32 array of shape (genes, bins, marks).
     labels
-        0/1 expression labels of shape (genes,), or ``None`` for unlabelled genes.
+        0/1 expression labels of shape (genes,), or ``None`` for unlabelled genes. For
+        ``--task regression`` (see :mod:`attentivechrome.data.expression`) they hold float
+        targets, ``log1p(expression)``, instead.
     marks
         Mark names in the order of the last axis of ``counts``.
     source

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -40,6 +41,17 @@ class LoadedModel:
     source: str
     legacy: bool = False
     extra: dict = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        """``classification`` (logits are log-odds) or ``regression`` (logits are standardised log1p expression)."""
+        return self.extra.get("task", "classification")
+
+    def decode(self, logits: np.ndarray) -> np.ndarray:
+        """Regression outputs back on the log1p-expression scale; classification logits unchanged."""
+        if self.task != "regression":
+            return logits
+        return logits * float(self.extra.get("target_std", 1.0)) + float(self.extra.get("target_mean", 0.0))
 
 
 def save_checkpoint(
