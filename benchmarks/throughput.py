@@ -108,26 +108,42 @@ def _best(fn, repeats: int) -> float:
 # --------------------------------------------------------------------------- memory
 
 
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 @contextmanager
 def peak_rss(record: dict, key: str):
-    """Store the peak resident memory (MB) reached inside the block under ``record[key]``."""
-    reset = False
+    """Store the peak resident memory (MB) reached inside the block, and how much it rose there.
+
+    ``record[key]`` is the process's peak during the block; ``record[key + "_extra"]`` the rise
+    above the resident memory at its start. Scratch buffers kept from earlier measurements are
+    released first, so each measurement pays for its own.
+    """
+    import gc
+
+    _fast_lstm._workspace.clear()
+    gc.collect()
     try:
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS (Linux)
         reset = True
     except OSError:
-        pass
+        reset = False
+    start = _status_mb("VmRSS")
     yield
-    value = None
-    if reset:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                value = int(line.split()[1]) / 1024
-    if value is None:
+    peak = _status_mb("VmHWM") if reset else None
+    if peak is None:
         import resource
 
-        value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # whole-process peak
-    record[key] = value
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # whole-process peak
+    record[key] = peak
+    record[key + "_extra"] = None if start is None or not reset else peak - start
 
 
 # --------------------------------------------------------------------------- loading
@@ -273,8 +289,11 @@ def full_run(data_dir: Path, epochs: int, batch_size: int | None) -> dict:
         code = "import time; from attentivechrome.models import _fast_lstm as f; t = time.perf_counter(); f._build(32); print(time.perf_counter() - t)"
         env["ATTENTIVECHROME_CACHE_DIR"] = str(Path(tmp) / "compile-only")
         compile_s = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout)
+    import resource
+
     epoch_s = [r["seconds"] for r in metrics["history"]]
-    return {"seconds": seconds, "compile_s": compile_s, "epoch_s_mean": float(np.mean(epoch_s)), "test_auroc": metrics["test_auroc"]}
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far: the train run
+    return {"seconds": seconds, "compile_s": compile_s, "epoch_s_mean": float(np.mean(epoch_s)), "test_auroc": metrics["test_auroc"], "peak_rss_mb": peak}
 
 
 def reference_full_run(splits: dict, epochs: int, batch: int) -> float:
@@ -344,7 +363,7 @@ def main(argv: list[str] | None = None) -> dict:
         x_eval = torch.from_numpy(np.concatenate([splits["valid"].counts, splits["test"].counts])[:n])
         rates: dict = {}
         print(f"\ngenes/s ({n} genes per measurement; original = nn.LSTM per mark + original-style loop, ref-enc = nn.LSTM in the new loop, fast = train's path)")
-        print(f"  {'':<16}" + "".join(f"{s:>10}" for s in SETUPS) + f"{'fast/orig':>11}{'peak MB':>10}")
+        print(f"  {'':<16}" + "".join(f"{s:>10}" for s in SETUPS) + f"{'fast/orig':>11}   peak RSS MB, original / fast (+rise)")
         for kind, batch in (("train", 16), ("train", 256), ("infer", 16), ("infer", 256)):
             row = {}
             for setup in SETUPS:
@@ -354,8 +373,10 @@ def main(argv: list[str] | None = None) -> dict:
                     else:
                         row[setup] = infer_genes_per_s(setup, x_eval, batch)
             rates[f"{kind}{batch}"] = row
-            mem = report[f"mem_{kind}{batch}_fast_mb"]
-            print(f"  {kind + ' batch ' + str(batch):<16}" + "".join(f"{row[s]:>10.0f}" for s in SETUPS) + f"{row['fast'] / row['original']:>10.2f}x{mem:>10.0f}")
+            memory = "   " + " / ".join(
+                f"{report[f'mem_{kind}{batch}_{s}_mb']:.0f} (+{report[f'mem_{kind}{batch}_{s}_mb_extra'] or 0:.0f})" for s in ("original", "fast")
+            )
+            print(f"  {kind + ' batch ' + str(batch):<16}" + "".join(f"{row[s]:>10.0f}" for s in SETUPS) + f"{row['fast'] / row['original']:>10.2f}x" + memory)
         report["rates"] = rates
 
         # ---- FLOPs
@@ -375,10 +396,12 @@ def main(argv: list[str] | None = None) -> dict:
         # ---- full run
         batch = args.batch_size or TrainConfig().batch_size
         print(f"\nfull run: {args.epochs} epochs of {args.genes} genes at batch {batch}, valid + test ({2 * args.genes} genes) scored each epoch")
-        with peak_rss(report, "mem_full_fast_mb"):
-            full = full_run(data_dir, args.epochs, args.batch_size)
+        full = full_run(data_dir, args.epochs, args.batch_size)
         report["full"] = full
-        print(f"  fast, `attentivechrome train` cold start: {full['seconds']:.0f} s ({full['seconds'] / 60:.1f} min; {full['epoch_s_mean']:.1f} s per epoch; kernel compile {full['compile_s']:.1f} s; test AUROC {full['test_auroc']:.4f})")
+        print(
+            f"  fast, `attentivechrome train` cold start: {full['seconds']:.0f} s ({full['seconds'] / 60:.1f} min; {full['epoch_s_mean']:.1f} s per epoch; "
+            f"kernel compile {full['compile_s']:.1f} s; peak RSS {full['peak_rss_mb']:.0f} MB; test AUROC {full['test_auroc']:.4f})"
+        )
         orig_train = rates["train16"]["original"] if batch == 16 else rates["train256"]["original"] if batch == 256 else None
         if args.full_reference:
             seconds = reference_full_run(splits, args.epochs, batch) + load["per_row_s"] * 3

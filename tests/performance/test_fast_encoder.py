@@ -13,17 +13,19 @@ import torch
 from attentivechrome.models import AttentiveChrome, _fast_lstm
 from attentivechrome.models.checkpoint import load_checkpoint
 
-pytestmark = pytest.mark.skipif(_fast_lstm.kernel_library(32) is None, reason="no C++ compiler: the fast kernel is unavailable")
 
 OUT_TOL = dict(atol=1e-5, rtol=0)
 GRAD_TOL = dict(atol=1e-4, rtol=0)
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The reference nn.LSTM is slow with OpenMP threads on a busy machine; results do not depend on it."""
+def _kernel_and_one_torch_thread():
+    """Skip without a C++ compiler; run with one PyTorch thread (the reference nn.LSTM is slow with
+    OpenMP threads on a busy machine, and the results do not depend on it)."""
     from attentivechrome import _settings
 
+    if _fast_lstm.kernel_library(32) is None:
+        pytest.skip("no C++ compiler: the fast kernel is unavailable")
     with _settings.torch_threads(1):
         yield
 
@@ -191,3 +193,19 @@ def test_kernel_builds_once_into_the_cache(tmp_path, monkeypatch):
     library = _fast_lstm._load(first, 12)
     assert library.acx_hidden_size() == 12
     assert np.isfinite(library.acx_vector_width())
+
+
+def test_workspace_keeps_two_buffers_per_shape_within_its_byte_budget():
+    workspace = _fast_lstm._Workspace(max_bytes=3 * 4096)
+    a, b, c = torch.empty(1024), torch.empty(1024), torch.empty(1024)  # 4 KB each
+    workspace.give(a, b, c)
+    assert workspace.nbytes() == 2 * 4096
+    assert workspace.take(1024) is b and workspace.take(1024) is a
+    assert workspace.take(1024) is not c  # not kept: a fresh tensor
+    workspace.give(a)
+    workspace.give(torch.empty(2048))  # 8 KB: 12 KB in all, the budget
+    assert workspace.nbytes() == 3 * 4096
+    workspace.give(torch.empty(512))  # over budget: the oldest shape goes
+    assert workspace.nbytes() == 2048 * 4 + 512 * 4
+    workspace.clear()
+    assert workspace.nbytes() == 0

@@ -1,14 +1,15 @@
-"""The fast bin-level encoder: all marks x both directions in one compiled CPU kernel.
+"""The fast bin-level encoder: every mark, both directions and the bin attention in one CPU kernel.
 
-AttentiveChrome runs one bidirectional LSTM (input 1, hidden 32) per mark over 100 bins. The
-reference path makes one ``nn.LSTM`` call per mark. Here a small C++ kernel
-(``_fast_lstm.cpp``) runs every (mark, direction) group in one call, with the hidden size a
-compile-time constant so the gate accumulators stay in vector registers, the gate
-non-linearities fused into one pass (``tanh(x) = 2 sigmoid(2x) - 1``) and the groups spread
-over threads. The backward pass runs through time in the same kernel and returns the
-gradients of the gate pre-activations; one batched matrix product in PyTorch then gives the
-weight gradients. Parameters are the ``nn.LSTM`` modules' own tensors, so the state_dict does
-not change.
+AttentiveChrome runs one bidirectional LSTM (input 1, hidden 32) per mark over 100 bins and
+pools each with an attention context vector. The reference path makes one ``nn.LSTM`` call and
+a few attention operations per mark. Here a small C++ kernel (``_fast_lstm.cpp``) does all of
+it in one call: the hidden size is a compile-time constant so the gate accumulators stay in
+vector registers, the gate non-linearities are fused into one pass (``tanh(x) = 2 sigmoid(2x) - 1``),
+and the (mark, direction) groups are spread over threads that meet only once per phase. The
+backward pass (attention, then back-propagation through time, then the weight gradients) runs
+in the same kernel. The saved activations live in buffers that are reused from one training
+step to the next (fresh memory costs a page fault per 4 KB). Parameters are the ``nn.LSTM``
+modules' own tensors, so the state_dict does not change.
 
 The kernel is compiled on first use with the system C++ compiler (about a second), cached
 under :func:`attentivechrome._cache.cache_root` and loaded with ctypes; it needs no PyTorch
@@ -218,12 +219,13 @@ class _Workspace:
 
     A training step needs several buffers of hundreds of KB per gene; allocating them afresh
     each step costs a page fault per 4 KB, which on a small CPU takes as long as the LSTM itself.
-    Buffers come back here only when nothing else refers to them any more.
+    Buffers come back here only when nothing else refers to them any more. At most two buffers
+    per shape and ``max_bytes`` in all are kept; the oldest shapes are dropped first.
     """
 
-    def __init__(self, max_shapes: int = 12) -> None:
+    def __init__(self, max_bytes: int = 768 * 2**20) -> None:
         self._free: dict[tuple[int, ...], list[torch.Tensor]] = {}
-        self._max_shapes = max_shapes
+        self._max_bytes = max_bytes
         self._lock = threading.Lock()
 
     def take(self, *shape: int) -> torch.Tensor:
@@ -238,13 +240,20 @@ class _Workspace:
             for tensor in tensors:
                 if tensor is None:
                     continue
-                free = self._free.setdefault(tuple(tensor.shape), [])
+                shape = tuple(tensor.shape)
+                free = self._free.pop(shape, [])  # re-inserted last: the most recently used shape
                 if len(free) < 2:
                     free.append(tensor)
-            while len(self._free) > self._max_shapes:  # drop the oldest shapes
+                self._free[shape] = free
+            while self._free and self.nbytes() > self._max_bytes:
                 del self._free[next(iter(self._free))]
 
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return sum(t.numel() * t.element_size() for free in self._free.values() for t in free)
+
     def clear(self) -> None:
+        """Release every buffer."""
         with self._lock:
             self._free.clear()
 
