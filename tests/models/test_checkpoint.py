@@ -51,15 +51,22 @@ class _Evil:
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"not a checkpoint at all", pickle.dumps(_Evil()), pickle.dumps([1, 2, 3])],
-    ids=["text", "arbitrary-object", "list"],
+    "content,fragment",
+    [
+        (b"gene,1,0,0,0,0,0,1\n", "neither a torch zip archive nor a legacy pickle"),
+        (pickle.dumps(_Evil()), "never unpickled, for safety"),
+        (pickle.dumps([1, 2, 3]), "never unpickled, for safety"),  # a bare pickle, not torch's format
+        (b"PK\x03\x04truncated", "not a readable PyTorch checkpoint"),
+    ],
+    ids=["text", "arbitrary-object", "list", "broken-zip"],
 )
-def test_non_checkpoints_are_refused(tmp_path, content, capsys):
+def test_non_checkpoints_are_refused(tmp_path, content, fragment, capsys):
     path = tmp_path / "x.pt"
     path.write_bytes(content)
-    with pytest.raises(CheckpointError, match=str(path)):
+    with pytest.raises(CheckpointError, match=str(path)) as caught:
         load_checkpoint(path)
+    assert fragment in str(caught.value)
+    assert "weights_only" not in str(caught.value)  # never advise the unsafe load
     assert "this must never run" not in capsys.readouterr().out
 
 

@@ -11,6 +11,7 @@ Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is 
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,11 +94,21 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         path = path / RUN_MODEL_FILE
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file or run directory")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    # torch files are zip archives (PK..) or legacy pickles (protocol marker 0x80); anything else
+    # (a CSV passed by mistake, say) gets a plain message instead of torch's unpickler advice.
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a legacy pickle)")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch.load raises many types on foreign bytes (struct.error, UnpicklingError, ...)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path}: not a checkpoint of tensors and plain containers; other Python objects are never unpickled, for safety"
+        ) from err
+    except Exception as err:  # torch.load raises many types on foreign or truncated bytes (struct.error, RuntimeError, ...)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({first})") from err
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first})") from err
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
         return _from_payload(obj, path)
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
