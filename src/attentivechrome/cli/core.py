@@ -91,13 +91,7 @@ def evaluate(
     if predictions.labels is None:
         raise UsageProblem(f"{input}: has no label column; evaluate needs labels (use predict for unlabelled genes)")
     report = classification_report(predictions.labels, predictions.probabilities)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        typer.echo(f"AUROC     {report['auroc']:.4f}")
-        typer.echo(f"AUPR      {report['aupr']:.4f}")
-        typer.echo(f"accuracy  {report['accuracy']:.4f}")
-        typer.echo(f"genes     {report['n_genes']}")
+    _print_report(report, {"AUROC": "auroc", "AUPR": "aupr", "accuracy": "accuracy"}, as_json)
 
 
 @app.command()
@@ -212,15 +206,19 @@ def _evaluate_regression(predictions, input_path: Path, expression: Optional[Pat
     if not known.any():
         raise UsageProblem(f"{expression}: holds none of the genes of {input_path}")
     report = regression_report(np.log1p(values.to_numpy()[known]), predictions.logits[known])
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        typer.echo(f"Pearson   {report['pearson']:.4f}")
-        typer.echo(f"Spearman  {report['spearman']:.4f}")
-        typer.echo(f"MSE       {report['mse']:.4f}")
-        typer.echo(f"genes     {report['n_genes']}")
+    _print_report(report, {"Pearson": "pearson", "Spearman": "spearman", "MSE": "mse"}, as_json)
     if not known.all():
         say(f"warning: {int((~known).sum())} genes of {input_path} are not in {expression} and were left out")
+
+
+def _print_report(report: dict, metrics: dict[str, str], as_json: bool) -> None:
+    """Print ``report`` as JSON, or one aligned line per metric (label -> key) and the gene count."""
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for label, key in metrics.items():
+        typer.echo(f"{label:<10}{report[key]:.4f}")
+    typer.echo(f"{'genes':<10}{report['n_genes']}")
 
 
 def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool):
