@@ -4,6 +4,7 @@ bad input ends with one line on stderr, exit status 2, and nothing written."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -98,11 +99,15 @@ def _bad_inputs(files, tmp_path, build):
     reads = files["reads"]
     noindex = build.bam(tmp_path / "noindex.bam", reads, chroms=(("chr1", 400_000),), index=False)
     unsorted = build.bam(tmp_path / "unsorted.bam", reads[::-1], chroms=(("chr1", 400_000),), sort=False, sort_order="unsorted", index=False)
+    stale = build.bam(tmp_path / "stale.bam", reads, chroms=(("chr1", 400_000),))
+    for index in tmp_path.glob("stale.*i"):  # an index older than its BAM (htslib would only warn, then miscount)
+        os.utime(index, ns=(stale.stat().st_mtime_ns - 10**9,) * 2)
     exons = tmp_path / "exons.gtf"
     exons.write_text("".join(line for line in files["gtf"].read_text().splitlines(True) if "\tgene\t" not in line))
     base = ["--genes", files["gtf"]]
     return {
         "missing-index": (mark_args(files, H3K4me3=noindex) + base, r"noindex\.bam: has no index"),
+        "stale-index": (mark_args(files, H3K4me3=stale) + base, r"stale\.bam: its index stale\.bam\.bai is older than the BAM"),
         "unsorted-bam": (mark_args(files, H3K4me3=unsorted) + base, r"unsorted\.bam: is not sorted by coordinate"),
         "missing-mark-file": (mark_args(files, H3K9me3=tmp_path / "absent.tagAlign.gz") + base, r"absent\.tagAlign\.gz: mark H3K9me3: no such file"),
         "gtf-without-genes": (mark_args(files) + ["--genes", exons], r"exons\.gtf: no 'gene' records in 25 lines \(feature types found: exon \(24\)\)"),
@@ -119,7 +124,7 @@ def _bad_inputs(files, tmp_path, build):
 
 @pytest.mark.parametrize(
     "case",
-    ["missing-index", "unsorted-bam", "missing-mark-file", "gtf-without-genes", "expression-without-column",
+    ["missing-index", "stale-index", "unsorted-bam", "missing-mark-file", "gtf-without-genes", "expression-without-column",
      "mark-left-out", "malformed-mark", "split-without-labels", "bad-orientation"],
 )  # fmt: skip
 def test_bad_input_one_line_exit_2_nothing_written(dataset_files, tmp_path, build, capsys, case):

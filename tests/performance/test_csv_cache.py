@@ -51,6 +51,17 @@ def test_changed_file_is_read_again(csv_file, tmp_path):
     assert again.gene_ids[0] == "GENEZERO0"
 
 
+def test_new_content_with_the_old_mtime_restored_is_read_again(csv_file, tmp_path):
+    # cp -p, rsync and tar put back an old mtime; only the status-change time tells.
+    cache = tmp_path / "cache"
+    _cache.read_csv_cached(csv_file, cache_dir=cache)
+    stat = csv_file.stat()
+    csv_file.write_text(csv_file.read_text().replace("SIM000000,", "GENEZERO0,"))  # same size
+    os.utime(csv_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert csv_file.stat().st_size == stat.st_size and csv_file.stat().st_mtime_ns == stat.st_mtime_ns
+    assert _cache.read_csv_cached(csv_file, cache_dir=cache).gene_ids[0] == "GENEZERO0"
+
+
 def test_unlabelled_files_and_damaged_entries(tmp_path):
     data, _ = simulate(12, 10, seed=1)
     path = tmp_path / "plain.csv"

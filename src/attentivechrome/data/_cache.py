@@ -1,8 +1,11 @@
 """A binary copy of each CSV read, so the next read of the same file skips parsing.
 
 The copy lives under :func:`attentivechrome._cache.cache_root` (``csv/``), never beside the
-data, and is keyed by the file's resolved path, size and modification time (in ns) and the
-mark names: a changed, replaced or touched file is parsed and validated again. Only files that
+data, and is keyed by the file's resolved path, inode, size, modification time and
+status-change time (both in ns) and the mark names: a changed, replaced or touched file is
+parsed and validated again. The status-change time (ctime) is what keeps the cache honest when a
+tool such as ``cp -p``, ``rsync`` or ``tar`` restores an old mtime on new content: no user call
+can set it back. Only files that
 passed :func:`~attentivechrome.data.csv_io.read_csv` are cached, so a cached read returns what
 a fresh read would.
 """
@@ -26,11 +29,11 @@ from .schema import MARKS
 logger = logging.getLogger(__name__)
 
 #: Bump when the cached layout changes; old entries are then ignored.
-_FORMAT = 1
+_FORMAT = 2
 
 
 def read_csv_cached(path: str | Path, *, marks: Sequence[str] = MARKS, cache_dir: str | Path | None = None) -> HistoneData:
-    """:func:`~attentivechrome.data.csv_io.read_csv` with a binary cache keyed by size and mtime.
+    """:func:`~attentivechrome.data.csv_io.read_csv` with a binary cache keyed by the file's identity and times.
 
     Parameters
     ----------
@@ -58,8 +61,10 @@ def read_csv_cached(path: str | Path, *, marks: Sequence[str] = MARKS, cache_dir
     key = {
         "format": _FORMAT,
         "path": str(path.resolve()),
+        "inode": stat.st_ino,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
         "marks": list(marks),
     }
     entry = _entry_path(key, cache_dir)

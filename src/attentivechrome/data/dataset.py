@@ -116,7 +116,7 @@ def split_paths(data_dir: str | Path) -> dict[str, Path]:
 def load_splits(data_dir: str | Path, *, cache: bool = False) -> dict[str, HistoneData]:
     """Read the train, valid and test splits of a data directory; all must share bins and labels.
 
-    With ``cache=True`` each file is read through :func:`attentivechrome.data._cache.read_csv_cached`
+    With ``cache=True`` each file is read through :func:`attentivechrome.data.read_csv_cached`
     (a binary copy keyed by the file's size and mtime), which returns the same data.
     """
     from ._cache import read_csv_cached

@@ -10,6 +10,7 @@ placed at its mate's position is never counted here (multicov counts it when ``-
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,36 @@ def open_bam(path: str | Path):
         raise InputFormatError(
             path, None, f"has no index (.bai or .csi beside it); create one with `samtools index {path}` (the BAM must be sorted by coordinate)"
         )
+    index = _index_file(path)
+    # htslib only warns about an index older than its BAM, then reads wrong offsets and
+    # silently miscounts; refuse it instead.
+    if index is not None and index.stat().st_mtime < path.stat().st_mtime:
+        bam.close()
+        raise InputFormatError(
+            path, None, f"its index {index.name} is older than the BAM, so it may not describe this file; re-index it: samtools index {path}"
+        )
     return bam
+
+
+def _index_file(path: Path) -> Path | None:
+    """The index htslib finds beside ``path`` (``X.bam.bai``, ``X.bai`` or ``X.bam.csi``), if any."""
+    for candidate in (Path(f"{path}.bai"), path.with_suffix(".bai"), Path(f"{path}.csi")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@contextmanager
+def _opened_bam(path: Path):
+    """:func:`open_bam` as a context; a failing close never hides the error that ended the block."""
+    bam = open_bam(path)
+    try:
+        yield bam
+    except BaseException:
+        with suppress(OSError):  # a damaged file may fail to close too; the first error is the one to report
+            bam.close()
+        raise
+    bam.close()
 
 
 def count_bam(
@@ -87,7 +117,7 @@ def count_bam(
     present = np.ones(len(plan.lo), dtype=bool)
     groups = plan.by_chromosome()
     stats = {"alignments_in_windows": 0, "counted": 0, "skipped": 0}
-    with open_bam(path) as bam:
+    with _opened_bam(path) as bam:
         lengths = dict(zip(bam.references, bam.lengths))
         mapping = match_chromosomes(groups, lengths)
         if groups and not any(mapping.values()):
