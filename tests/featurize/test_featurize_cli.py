@@ -62,6 +62,17 @@ def test_featurize_split_then_train(dataset_files, tmp_path, capsys):
     assert (run_dir / "model.pt").is_file()
 
 
+def test_ratio_split_is_the_contiguous_split(dataset_files, tmp_path):
+    outs = {name: tmp_path / name for name in ("ratio", "contiguous")}
+    for name, out in outs.items():
+        assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", out, "--expression",
+                   dataset_files["expression"], "--cell", "E003", "--split", name, "--fractions", "2,1,1", "-q") == 0  # fmt: skip
+    for split in ("train", "valid", "test"):
+        assert (outs["ratio"] / f"{split}.csv").read_bytes() == (outs["contiguous"] / f"{split}.csv").read_bytes()
+    assert read_csv(outs["ratio"] / "train.csv").n_genes == 12
+    assert json.loads((outs["ratio"] / "featurize.json").read_text())["parameters"]["split"] == "contiguous"
+
+
 def test_single_file_output_and_genomic_orientation(dataset_files, tmp_path):
     stranded, genomic = tmp_path / "s.csv", tmp_path / "g.csv.gz"
     assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", stranded, "-q") == 0

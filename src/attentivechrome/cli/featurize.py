@@ -20,7 +20,10 @@ def featurize(
     orientation: str = typer.Option("stranded", help="stranded: bins 5'->3' along the gene; genomic: increasing coordinate (the published REMC files and weights)."),
     expression: Optional[Path] = typer.Option(None, help="Expression table (e.g. the Roadmap RPKM matrix): labels 1 above the median; genes without a value are left out."),
     cell: Optional[str] = typer.Option(None, help="Column of the expression table to use (e.g. E003)."),
-    split: str = typer.Option("none", help="none (one CSV), contiguous (the paper's thirds), random (seeded) or chromosome (held-out chromosomes)."),
+    split: str = typer.Option(
+        "none",
+        help="none (one CSV), contiguous (the paper's thirds; also called ratio), random (seeded) or chromosome (held-out chromosomes).",
+    ),
     fractions: str = typer.Option("1,1,1", help="Relative train,valid,test sizes for contiguous/random splits."),
     seed: int = typer.Option(0, help="Seed of the random split."),
     valid_chroms: str = typer.Option("", help="Comma list of chromosomes for valid (chromosome split)."),
@@ -42,6 +45,7 @@ def featurize(
     from ..featurize import write_featurized
 
     marks = _parse_marks(mark)
+    split = {"ratio": "contiguous"}.get(split, split)  # "ratio": split by --fractions in file order
     if split == "none":
         check_output_file(out)
     elif out.exists() and not out.is_dir():
