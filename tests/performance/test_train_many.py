@@ -74,6 +74,26 @@ def test_a_failing_cell_does_not_stop_the_others(tmp_path):
     assert not (tmp_path / "out" / "bad" / RESULT_FILE).exists()  # retried by the next call
 
 
+def test_an_unexpected_error_fails_only_its_cell_and_is_reported_once(tmp_path, monkeypatch, caplog):
+    from attentivechrome.training import trainer
+
+    real_train = trainer.train
+
+    def train_or_break(splits, config, *, out_dir, **kwargs):
+        if out_dir.name == "bad":
+            raise KeyError("a bug in one cell")
+        return real_train(splits, config, out_dir=out_dir, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", train_or_break)
+    seen = []
+    result = train_many([_cell(tmp_path / "bad"), _cell(tmp_path / "good")], tmp_path / "out", TrainConfig(**QUICK),
+                        jobs=1, progress=False, on_cell=seen.append)  # fmt: skip
+    assert result.failed == ["bad"] and result.trained == 1
+    assert [(row["cell"], row["status"]) for row in seen] == [("bad", "failed"), ("good", "trained")]
+    assert "KeyError: 'a bug in one cell'" in seen[0]["error"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # on_cell reports it; no second message
+
+
 def test_bad_cell_lists_are_rejected_before_training(tmp_path, cells):
     with pytest.raises(ValueError, match="two cell directories are named 'cellA'"):
         train_many([cells[0], cells[0]], tmp_path / "out", jobs=1)

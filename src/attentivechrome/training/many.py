@@ -172,10 +172,10 @@ def train_many(
 
         def finish(row: dict) -> None:
             rows[row["cell"]] = row
-            if row["status"] == "failed":
-                logger.error("%s failed: %s", row["cell"], row["error"])
             if on_cell is not None:
-                on_cell(row)
+                on_cell(row)  # the caller reports the cell, failures included
+            elif row["status"] == "failed":
+                logger.error("%s failed: %s", row["cell"], row["error"])
 
         if n_jobs == 1:
             for cell in pending:
@@ -219,8 +219,6 @@ def summary_text(summary: pd.DataFrame) -> str:
 def _train_cell(cell: CellJob, config: dict, on_epoch: Callable[[str, int], None] | None) -> dict:
     """Load and train one cell; return its summary row (status ``trained`` or ``failed``)."""
     from ..data.dataset import load_splits
-    from ..exceptions import AttentiveChromeError
-    from ..evaluation.metrics import UndefinedMetricError
     from .trainer import train
 
     started = time.perf_counter()
@@ -234,7 +232,8 @@ def _train_cell(cell: CellJob, config: dict, on_epoch: Callable[[str, int], None
             on_epoch=None if on_epoch is None else (lambda record: on_epoch(cell.name, record["epoch"])),
             progress=False,
         )
-    except (AttentiveChromeError, UndefinedMetricError, ValueError, OSError, RuntimeError) as err:
+    except Exception as err:  # noqa: BLE001 - one broken cell must not stop the others; its row says why
+        logger.debug("cell %s failed", cell.name, exc_info=True)
         return {"cell": cell.name, "status": "failed", "error": f"{type(err).__name__}: {err}", "minutes": (time.perf_counter() - started) / 60}
     row = {
         "cell": cell.name,
@@ -275,9 +274,12 @@ def _run_in_processes(
                 for future in done:
                     cell = futures[future]
                     try:
-                        finish(future.result())
+                        row = future.result()
                     except concurrent.futures.process.BrokenProcessPool as err:
-                        finish({"cell": cell.name, "status": "failed", "error": f"worker process died: {err}"})
+                        row = {"cell": cell.name, "status": "failed", "error": f"worker process died: {err}"}
+                    except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
+                        row = {"cell": cell.name, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+                    finish(row)
             _drain(queue, advance)
 
 
