@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:  # name the file the user asked for, not the temporary one
+        raise OSError(err.errno, f"cannot write beside it ({err.strerror})", str(path)) from err
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -43,6 +47,33 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+@contextlib.contextmanager
+def staging_directory(target: str | Path) -> Iterator[Path]:
+    """Yield a new, empty hidden directory beside ``target``; remove it and what is left in it at the end.
+
+    Outputs that belong together are written there and moved into place by :func:`move_files`
+    only once all of them are complete; being on the same file system, each move is a rename.
+    """
+    target = Path(target)
+    base = target.parent if str(target.parent) else Path(".")
+    base.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=base))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def move_files(stage: Path, out_dir: str | Path) -> None:
+    """Move every file of ``stage`` into ``out_dir`` (created), each by an atomic rename, with normal permissions."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    mode = 0o666 & ~_current_umask()
+    for path in sorted(stage.iterdir()):
+        os.chmod(path, mode)
+        os.replace(path, out / path.name)
 
 
 def _current_umask() -> int:

@@ -110,15 +110,12 @@ def write_predictions(predictions: Predictions, path: str | Path) -> None:
 
 
 def write_attention(predictions: Predictions, marks: tuple[str, ...], path: str | Path) -> None:
-    """Write an NPZ with ``gene_ids``, ``alpha`` (genes, marks, bins), ``beta`` (genes, marks), ``marks``."""
-    if predictions.alpha is None or predictions.beta is None:
-        raise ValueError("this model has no alpha/beta attention to write")
+    """Write an NPZ with ``gene_ids``, ``alpha`` (genes, marks, bins), ``beta`` (genes, marks; when the model has it), ``marks``."""
+    if predictions.alpha is None:
+        raise ValueError("this model has no attention to write (models with attention: see `attentivechrome models`)")
+    arrays = {"gene_ids": np.asarray(predictions.gene_ids, dtype=str), "alpha": predictions.alpha.astype(np.float32), "marks": np.array(marks)}
+    if predictions.beta is not None:
+        arrays["beta"] = predictions.beta.astype(np.float32)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                gene_ids=np.asarray(predictions.gene_ids, dtype=str),
-                alpha=predictions.alpha.astype(np.float32),
-                beta=predictions.beta.astype(np.float32),
-                marks=np.array(marks),
-            )
+            np.savez_compressed(handle, **arrays)

@@ -90,6 +90,16 @@ def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
     assert not out.exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc, where no file can be created")
+def test_predict_writes_both_files_or_neither(shared_data, tmp_path):
+    attention = tmp_path / "att.npz"
+    result = run("predict", "--model", shared_data / "reference-checkpoint-E003.pt", "--input",
+                 shared_data / "toy" / "classification" / "test.csv", "--out", "/proc/attentivechrome-p.tsv",
+                 "--attention", attention, check=False)  # fmt: skip
+    assert result.returncode == 2 and "/proc/attentivechrome-p.tsv: cannot write" in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []  # the attention NPZ was not put in place either
+
+
 def test_demo_runs_small(tmp_path):
     result = run("demo", "--out", tmp_path / "demo", "--genes", 240, "--epochs", 2)
     assert "demo finished" in result.stdout

@@ -46,6 +46,22 @@ def test_short_run_learns_and_writes_run_directory(sim_dir, tmp_path):
     np.testing.assert_allclose(probabilities, predictions["probability"], atol=1e-5)
 
 
+@pytest.mark.parametrize("model", ["attentivechrome", "linear"])  # the epoch loop and the one-off fit
+def test_a_failed_run_writes_nothing_and_keeps_an_earlier_run(sim_dir, tmp_path, model):
+    splits = load_splits(sim_dir)
+    run = tmp_path / "run"
+    train(splits, TrainConfig(**FAST, model=model), out_dir=run)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    valid = splits["valid"]
+    one_class = type(valid)(gene_ids=valid.gene_ids, counts=valid.counts, labels=np.ones_like(valid.labels), marks=valid.marks)
+    with pytest.raises(ValueError, match="AUROC is undefined"):
+        train({**splits, "valid": one_class}, TrainConfig(**FAST, model=model, seed=2), out_dir=run)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the earlier run, whole and unmixed
+    with pytest.raises(ValueError, match="AUROC is undefined"):
+        train({**splits, "valid": one_class}, TrainConfig(**FAST, model=model), out_dir=tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no new directory, no staging left
+
+
 def test_same_seed_same_result_other_seed_differs(sim_dir):
     splits = load_splits(sim_dir)
     short = dict(FAST, epochs=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -104,15 +105,18 @@ def predict(
     device: str = typer.Option("auto", help=DEVICE_HELP),
 ) -> None:
     """Predict the probability of high expression for every gene, optionally with attention maps."""
+    from .._io import atomic_path
     from ..inference import write_attention, write_predictions
 
     check_output_file(out)
     if attention is not None:
         check_output_file(attention)
     predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None)
-    if attention is not None:
-        write_attention(predictions, loaded.marks, attention)
-    write_predictions(predictions, out)
+    # Both files are written in full before either is put in place: a failure leaves neither.
+    with contextlib.ExitStack() as stack:
+        write_predictions(predictions, stack.enter_context(atomic_path(out)))
+        if attention is not None:
+            write_attention(predictions, loaded.marks, stack.enter_context(atomic_path(attention)))
     extra = f" and attention to {attention}" if attention is not None else ""
     say(f"wrote {len(predictions.gene_ids)} predictions to {out}{extra}")
 

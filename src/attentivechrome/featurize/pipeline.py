@@ -14,8 +14,6 @@ import gzip
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _progress
+from .._io import staging_directory
 from .._version import __version__
 from ..data.csv_io import write_csv
 from ..data.dataset import HistoneData
@@ -375,10 +374,7 @@ def write_featurized(
     report["manifest"] = str(manifest)
 
     # Stage every file in a temporary directory beside the output, then move them into place.
-    base = out.parent if str(out.parent) else Path(".")
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=base))
-    try:
+    with staging_directory(out) as staging:
         staged = {}
         for name, idx in parts.items():
             staged[name] = staging / targets[name].name
@@ -389,8 +385,6 @@ def write_featurized(
             out.mkdir(exist_ok=True)
         for name, final in {**targets, "manifest": manifest}.items():
             os.replace(staged[name], final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return {**targets, "manifest": manifest}
 
 

@@ -1,6 +1,7 @@
 """The training loop: Adam, gradient clipping, model selection on validation AUROC.
 
-A run directory receives, each written atomically:
+A run directory receives these files once the run is complete (they are written in a staging
+directory beside it and moved in at the end, so a failed or interrupted run writes nothing):
 
 - ``config.json``: the training settings, model parameters and data;
 - ``model.pt``: the selected (best validation AUROC) model, a self-describing checkpoint;
@@ -18,6 +19,7 @@ are fitted once instead of running epochs and write the same files with one reco
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -32,7 +34,7 @@ import torch
 from torch import nn
 
 from .. import _settings
-from .._io import atomic_open, write_text_atomic
+from .._io import atomic_open, move_files, staging_directory, write_text_atomic
 from .._progress import progress_bar
 from .._version import __version__
 from ..data.dataset import HistoneData
@@ -110,7 +112,6 @@ def train(
     device = _settings.resolve_device(config.device)
     generator = _settings.seed_everything(config.seed)
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
-    marks = train_data.marks
 
     model = build_model(config, train_data.n_marks).to(device)
     if is_fitted_once(model):  # scikit-learn baselines: one fit instead of epochs
@@ -120,17 +121,63 @@ def train(
 
     # Whole splits live on the device once; batches are index slices (no per-batch host work).
     x_train, y_train = _to_device(train_data, device)
-    x_valid, y_valid_np = _to_device(valid_data, device)[0], valid_data.labels
-    x_test, y_test_np = _to_device(test_data, device)[0], test_data.labels
-    x_eval = torch.cat([x_valid, x_test])  # valid and test scored in one pass per epoch
+    x_eval = torch.cat([_to_device(valid_data, device)[0], _to_device(test_data, device)[0]])  # valid and test scored in one pass per epoch
     scale = _TargetScale.fit(config.task, train_data.labels)  # identity for classification
     y_train = scale.encode(y_train)
 
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
+    with contextlib.ExitStack() as stack:
+        # The run is written to a staging directory and moved into out_dir only once it is complete:
+        # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
+        stage = stack.enter_context(staging_directory(out)) if out is not None else None
+        best, best_state, history = _train_epochs(
+            model, optimizer, loss_fn, config, device, generator, splits, scale, stage,
+            x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source,
+        )  # fmt: skip
+        if stage is not None:
+            move_files(stage, out)
 
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(
+        model=model,
+        best_epoch=best["epoch"],
+        valid_auroc=best.get("valid_auroc", float("nan")),
+        test_auroc=best.get("test_auroc", float("nan")),
+        test_aupr=best.get("test_aupr", float("nan")),
+        history=history,
+        seconds=time.perf_counter() - started,
+        out_dir=out,
+        task=config.task,
+        scores=_metric_fields(best),
+    )
+
+
+def _train_epochs(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    config: TrainConfig,
+    device: torch.device,
+    generator: torch.Generator,
+    splits: dict[str, HistoneData],
+    scale: _TargetScale,
+    out: Path | None,
+    *,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_eval: torch.Tensor,
+    on_epoch: Callable[[dict], None] | None,
+    progress: bool | None,
+    data_source: str,
+) -> tuple[dict, dict[str, torch.Tensor], list[dict]]:
+    """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history."""
+    train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
+    marks = train_data.marks
+    y_valid_np, y_test_np = valid_data.labels, test_data.labels
+    n_valid = valid_data.n_genes
+    if out is not None:
+        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
     history: list[dict] = []
     best: dict | None = None
     best_state: dict[str, torch.Tensor] | None = None
@@ -154,7 +201,7 @@ def train(
                 advance(1)
 
         eval_logits = predict_tensor(model, x_eval, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
-        valid_logits, test_logits = eval_logits[: len(x_valid)], eval_logits[len(x_valid) :]
+        valid_logits, test_logits = eval_logits[:n_valid], eval_logits[n_valid:]
         record = {
             "epoch": epoch,
             "train_loss": float(loss_sum) / n_train,
@@ -177,20 +224,7 @@ def train(
         logger.info(_epoch_line(record, config.epochs))
 
     assert best is not None and best_state is not None  # epochs >= 1 is validated in TrainConfig
-    model.load_state_dict(best_state)
-    model.eval()
-    return TrainResult(
-        model=model,
-        best_epoch=best["epoch"],
-        valid_auroc=best.get("valid_auroc", float("nan")),
-        test_auroc=best.get("test_auroc", float("nan")),
-        test_aupr=best.get("test_aupr", float("nan")),
-        history=history,
-        seconds=time.perf_counter() - started,
-        out_dir=out,
-        task=config.task,
-        scores=_metric_fields(best),
-    )
+    return best, best_state, history
 
 
 def _fused_adam_applies(model: nn.Module) -> bool:
@@ -355,11 +389,12 @@ def _fit_once(
     }
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
-        save_checkpoint(model, out / RUN_MODEL_FILE, marks=train_data.marks, n_bins=train_data.n_bins, extra={"epoch": 1, **scale.describe()})
-        _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, scale.decode(logits["test"]), test_data.labels, task=config.task)
-        _write_metrics(out / "metrics.json", record, [record])
+        with staging_directory(out) as stage:  # all four files or none, as in train()
+            write_text_atomic(stage / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
+            save_checkpoint(model, stage / RUN_MODEL_FILE, marks=train_data.marks, n_bins=train_data.n_bins, extra={"epoch": 1, **scale.describe()})
+            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, scale.decode(logits["test"]), test_data.labels, task=config.task)
+            _write_metrics(stage / "metrics.json", record, [record])
+            move_files(stage, out)
     if on_epoch is not None:
         on_epoch(record)
     logger.info(_epoch_line(record, 1))
