@@ -80,7 +80,7 @@ def test_errors_are_those_of_read_csv_and_nothing_is_cached(tmp_path):
         _cache.read_csv_cached(tmp_path / "missing.csv", cache_dir=cache)
     broken = tmp_path / "broken.csv"
     broken.write_text("g1,1,0,0,0,0,0,1\ng1,2,0,0,x,0,0,1\n")
-    with pytest.raises(InputFormatError, match=r"broken.csv:2: field 5 is not a number"):
+    with pytest.raises(InputFormatError, match=r"broken.csv:2: field 5 \(H3K4me1\) is not a number"):
         _cache.read_csv_cached(broken, cache_dir=cache)
     assert not cache.exists() or not list(cache.iterdir())
 

@@ -57,7 +57,8 @@ def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
     has_label = _check_field_counts(raw, path, n_marks)
     n_fields = 2 + n_marks + int(has_label)
 
-    frame = _parse(raw, path, n_fields)
+    names = ["gene_id", "bin_id", *marks] + (["label"] if has_label else [])
+    frame = _parse(raw, path, names)
     gene_ids = frame[0].to_numpy(dtype=object)
     values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)  # (rows, 1 + marks [+ label])
     _check_numbers(values, path, marks, has_label)
@@ -147,7 +148,9 @@ def _check_field_counts(raw: bytes, path: Path, n_marks: int) -> bool:
     return first == expected_labelled
 
 
-def _parse(raw: bytes, path: Path, n_fields: int) -> pd.DataFrame:
+def _parse(raw: bytes, path: Path, names: Sequence[str]) -> pd.DataFrame:
+    """Parse the columns ``names`` (gene_id as text, the rest as numbers); name the first bad field."""
+    n_fields = len(names)
     try:
         return pd.read_csv(
             io.BytesIO(raw),
@@ -174,8 +177,8 @@ def _parse(raw: bytes, path: Path, n_fields: int) -> pd.DataFrame:
     i, j = first_bad
     text = frame.iat[i, j]
     if text.strip().lower().lstrip("+-") in ("", "nan", "inf", "infinity"):
-        raise InputFormatError(path, i + 1, f"field {j + 1} must be a finite number, got {text!r}")
-    raise InputFormatError(path, i + 1, f"field {j + 1} is not a number: {text!r}")
+        raise InputFormatError(path, i + 1, f"field {j + 1} ({names[j]}) must be a finite number, got {text!r}")
+    raise InputFormatError(path, i + 1, f"field {j + 1} ({names[j]}) is not a number: {text!r}")
 
 
 def _check_numbers(values: np.ndarray, path: Path, marks: Sequence[str], has_label: bool) -> None:
@@ -202,7 +205,11 @@ def _check_structure(
 ) -> tuple[np.ndarray, int]:
     """Check genes are contiguous blocks of bins 1..T; return block starts and T."""
     n_rows = len(gene_ids)
-    codes, _ = pd.factorize(gene_ids)
+    codes, distinct = pd.factorize(gene_ids)  # an empty id (read as NaN) gets code -1
+    blank = np.flatnonzero(pd.Series(distinct, dtype=object).str.strip().to_numpy() == "")
+    if (codes < 0).any() or len(blank):
+        first = np.flatnonzero((codes < 0) | np.isin(codes, blank))[0]
+        raise InputFormatError(path, int(first) + 1, "gene_id is empty")
     new_block = np.ones(n_rows, dtype=bool)
     new_block[1:] = codes[1:] != codes[:-1]
     starts = np.flatnonzero(new_block)
