@@ -64,6 +64,8 @@ def test_predict_unlabelled_input(shared_data, tmp_path):
         ("missing-model", "no such run directory or checkpoint file"),
         ("not-a-checkpoint", "not a PyTorch checkpoint"),
         ("missing-data-dir", "is not a directory"),
+        ("one-class-input", "one.csv: AUROC is undefined: all 1 labels are 1"),
+        ("zero-batch", "--batch-size must be at least 1, got 0"),
         ("unknown-option", "No such option"),
     ],
 )
@@ -72,6 +74,8 @@ def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
     bad.write_text("g,1,0,0,0,0,0,1\ng,2,0\n")
     junk = tmp_path / "junk.pt"
     junk.write_text("junk")
+    one_class = tmp_path / "one.csv"
+    one_class.write_text("".join(f"g,{b},1,2,3,4,5,1\n" for b in range(1, 101)))
     ref = shared_data / "reference-checkpoint-E003.pt"
     out = tmp_path / "out.tsv"
     args = {
@@ -79,6 +83,8 @@ def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
         "missing-model": ("predict", "--model", tmp_path / "nothing", "--input", bad, "--out", out),
         "not-a-checkpoint": ("evaluate", "--model", junk, "--input", bad),
         "missing-data-dir": ("train", tmp_path / "no-such-dir", "--out", tmp_path / "run"),
+        "one-class-input": ("evaluate", "--model", ref, "--input", one_class),
+        "zero-batch": ("predict", "--model", ref, "--input", one_class, "--out", out, "--batch-size", 0),
         "unknown-option": ("train", tmp_path, "--out", tmp_path / "run", "--bogus", 1),
     }[case]
     result = run(*args, check=False)

@@ -102,6 +102,12 @@ def e003(shared_data):
     return load_checkpoint(shared_data / "reference-checkpoint-E003.pt")
 
 
+def test_reference_checkpoint_loads_quietly(shared_data, recwarn):
+    loaded = load_checkpoint(shared_data / "reference-checkpoint-E003.pt")
+    assert loaded.n_bins == 100  # the original layout, so other bin counts get a warning
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
+
+
 def test_reference_checkpoint_matches_original_computation(e003, shared_data):
     assert e003.legacy and e003.marks[3] == "H3K4me3"
     test = read_csv(shared_data / "remc-e003" / "classification" / "test.csv")

@@ -83,7 +83,7 @@ def evaluate(
 
     For a model trained with --task regression: Pearson, Spearman and MSE against log1p(expression).
     """
-    from ..evaluation.metrics import classification_report
+    from ..evaluation.metrics import UndefinedMetricError, classification_report
 
     predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False)
     if loaded.task == "regression":
@@ -91,7 +91,10 @@ def evaluate(
         return
     if predictions.labels is None:
         raise UsageProblem(f"{input}: has no label column; evaluate needs labels (use predict for unlabelled genes)")
-    report = classification_report(predictions.labels, predictions.probabilities)
+    try:
+        report = classification_report(predictions.labels, predictions.probabilities)
+    except UndefinedMetricError as err:
+        raise UsageProblem(f"{input}: {err}") from err
     _print_report(report, {"AUROC": "auroc", "AUPR": "aupr", "accuracy": "accuracy"}, as_json)
 
 
@@ -232,6 +235,8 @@ def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *
     from ..inference import predict as run_predict
     from ..models.checkpoint import resolve_model
 
+    if batch_size < 1:
+        raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = resolve_model(model_ref)
     data = read_csv(input_path)
     if data.n_marks != len(loaded.marks):

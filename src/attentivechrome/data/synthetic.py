@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_path, write_text_atomic
+from .._io import move_files, staging_directory
 from .csv_io import write_csv
 from .dataset import HistoneData
 from .schema import MARKS, SPLITS
@@ -116,39 +116,32 @@ def write_simulation(out_dir: str | Path, n_genes: int = 3000, n_bins: int = 100
 
     The genes are split into contiguous thirds, as in the paper. Returns the written paths.
     """
+    if n_genes < 2 * len(SPLITS):
+        raise ValueError(f"a train/valid/test set needs at least {2 * len(SPLITS)} genes (2 per split), got {n_genes}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     data, truth = simulate(n_genes, n_bins, seed=seed)
     bounds = np.linspace(0, n_genes, len(SPLITS) + 1).round().astype(int)
-    written: dict[str, Path] = {}
-    for split, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:]):
-        written[split] = out / f"{split}.csv"
-        write_csv(data.subset(slice(lo, hi)), written[split])
-
-    written["expression"] = out / EXPRESSION_FILE
-    frame = pd.DataFrame({"gene_id": truth.gene_ids, "value": truth.expression})
-    with atomic_path(written["expression"]) as tmp:
-        frame.to_csv(tmp, header=False, index=False)
-
-    written["truth"] = out / TRUTH_FILE
-    with atomic_path(written["truth"]) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle, gene_ids=truth.gene_ids, mask=truth.mask, mark_weight=truth.mark_weight, marks=np.array(MARKS)
-            )
-
-    manifest = {
-        "generator": "attentivechrome.data.synthetic.simulate",
-        "genes": n_genes,
-        "bins": n_bins,
-        "seed": seed,
-        "splits": {s: int(hi - lo) for s, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:])},
-        "mark_effects": MARK_EFFECTS,
-        "label_rule": "1 where the expression score is above its median",
-        "truth": "truth.npz: mask (genes, marks, bins) marks the bins of causal features; mark_weight (genes, marks)",
-    }
-    written["manifest"] = out / MANIFEST_FILE
-    write_text_atomic(written["manifest"], json.dumps(manifest, indent=2) + "\n")
+    names = {split: f"{split}.csv" for split in SPLITS} | {"expression": EXPRESSION_FILE, "truth": TRUTH_FILE, "manifest": MANIFEST_FILE}
+    with staging_directory(out) as stage:  # every file or none
+        for split, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:]):
+            write_csv(data.subset(slice(lo, hi)), stage / names[split])
+        frame = pd.DataFrame({"gene_id": truth.gene_ids, "value": truth.expression})
+        frame.to_csv(stage / names["expression"], header=False, index=False)
+        with open(stage / names["truth"], "wb") as handle:
+            np.savez_compressed(handle, gene_ids=truth.gene_ids, mask=truth.mask, mark_weight=truth.mark_weight, marks=np.array(MARKS))
+        manifest = {
+            "generator": "attentivechrome.data.synthetic.simulate",
+            "genes": n_genes,
+            "bins": n_bins,
+            "seed": seed,
+            "splits": {s: int(hi - lo) for s, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:])},
+            "mark_effects": MARK_EFFECTS,
+            "label_rule": "1 where the expression score is above its median",
+            "truth": "truth.npz: mask (genes, marks, bins) marks the bins of causal features; mark_weight (genes, marks)",
+        }
+        (stage / names["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        move_files(stage, out)
+    written = {key: out / name for key, name in names.items()}
     return written
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from ..exceptions import CheckpointError
 from . import MODEL_REGISTRY, get_model, model_name_of
 
 CHECKPOINT_FORMAT = "attentivechrome-checkpoint"
+#: Bins per gene of every original (legacy) AttentiveChrome checkpoint.
+ORIGINAL_N_BINS = 100
 #: File name of the selected model inside a run directory.
 RUN_MODEL_FILE = "model.pt"
 
@@ -101,7 +104,10 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
         raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a legacy pickle)")
     try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns that legacy files use pickle protocol 4; the original checkpoints all do.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"{path}: not a checkpoint of tensors and plain containers; other Python objects are never unpickled, for safety"
@@ -144,7 +150,10 @@ def _from_legacy_state_dict(state: dict, path: Path) -> LoadedModel:
     model = get_model("attentivechrome", n_marks=n_marks, bin_hidden=bin_hidden, mark_hidden=mark_hidden)
     _load_state(model, state, path)
     marks = MARKS if n_marks == len(MARKS) else tuple(f"mark{i + 1}" for i in range(n_marks))
-    return LoadedModel(model=model.eval(), model_name="attentivechrome", marks=marks, n_bins=None, source=str(path), legacy=True)
+    # The original project trained every published model on its fixed 100-bin layout (TSS +/- 5 kb).
+    return LoadedModel(
+        model=model.eval(), model_name="attentivechrome", marks=marks, n_bins=ORIGINAL_N_BINS, source=str(path), legacy=True
+    )
 
 
 def _load_state(model: nn.Module, state: dict, path: Path) -> None:
