@@ -67,11 +67,18 @@ def staging_directory(target: str | Path) -> Iterator[Path]:
 
 
 def move_files(stage: Path, out_dir: str | Path) -> None:
-    """Move every file of ``stage`` into ``out_dir`` (created), each by an atomic rename, with normal permissions."""
+    """Move every file of ``stage`` into ``out_dir`` (created), each by an atomic rename, with normal permissions.
+
+    Subdirectories are merged the same way, so files already in ``out_dir`` that the stage
+    does not replace stay where they are.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mode = 0o666 & ~_current_umask()
     for path in sorted(stage.iterdir()):
+        if path.is_dir():
+            move_files(path, out / path.name)
+            continue
         os.chmod(path, mode)
         os.replace(path, out / path.name)
 

@@ -107,3 +107,54 @@ def test_benchmark_needs_the_simulators_truth(tiny_checkpoint, tmp_path, sim_dir
     with pytest.raises(SystemExit):
         main(["interpret-benchmark", "--data", str(plain), "--model", str(tiny_checkpoint), "--out", str(tmp_path / "b")])
     assert "has no truth.npz; the benchmark needs a directory written by `attentivechrome simulate`" in capsys.readouterr().err
+
+
+def _cli(*args) -> int:
+    from attentivechrome.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    return stop.value.code or 0
+
+
+def test_models_with_bin_attention_only(sim_dir, tmp_path, capsys):
+    from attentivechrome.models import get_model
+    from attentivechrome.models.checkpoint import save_checkpoint
+
+    checkpoint = tmp_path / "lstm-alpha.pt"
+    save_checkpoint(get_model("lstm-alpha"), checkpoint, n_bins=100)
+    out = tmp_path / "out"
+    assert _cli("interpret", "--model", checkpoint, "--input", sim_dir / "test.csv", "--out", out,
+                "--methods", "attention,saliency", "--max-gene-plots", 1, "--by", "rank", "--device", "cpu", "-q") == 0  # fmt: skip
+    with np.load(out / "explanations.npz") as npz:
+        assert npz["alpha"].shape == (200, 5, 100) and "beta" not in npz
+        np.testing.assert_allclose(npz["alpha"].sum(axis=2), 1.0, atol=1e-5)
+    assert (out / "figures" / "class_profiles.png").is_file() and not (out / "figures" / "class_beta.png").exists()
+    assert "`beta`" not in (out / "summary.md").read_text()
+    scores = pd.read_csv(out / "mark_scores.tsv", sep="\t")
+    np.testing.assert_allclose(scores[scores.method == "attention"].value, 0.2, atol=1e-6)  # no mark ranking without beta
+
+    capsys.readouterr()
+    assert _cli("interpret", "--model", checkpoint, "--input", sim_dir / "test.csv", "--out", tmp_path / "x",
+                "--methods", "attention_x_beta", "--device", "cpu", "-q") == 2  # fmt: skip
+    assert "LSTMAlpha has no mark-level attention (beta)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_gradient_methods_on_trees_and_regression_models_are_refused(sim_dir, tmp_path, capsys):
+    trees = tmp_path / "gbt"
+    assert _cli("train", sim_dir, "--out", trees, "--model", "gbt", "--transform", "log1p", "--device", "cpu", "-q") == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert _cli("interpret", "--model", trees, "--input", sim_dir / "test.csv", "--out", out, "--methods", "saliency,occlusion", "-q") == 2
+    assert "gives no gradients with respect to its input, so saliency cannot explain it; use occlusion" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gbt"]  # nothing written, no staging left
+    assert _cli("interpret", "--model", trees, "--input", sim_dir / "test.csv", "--out", out, "--methods", "occlusion", "--window", 20, "-q") == 0
+    with np.load(out / "explanations.npz") as npz:
+        assert npz["occlusion"].shape == (200, 5, 100) and np.abs(npz["occlusion"]).sum() > 0
+
+    regression = tmp_path / "reg"
+    assert _cli("train", sim_dir, "--out", regression, "--model", "linear", "--task", "regression", "--transform", "log1p", "-q") == 0
+    capsys.readouterr()
+    assert _cli("interpret", "--model", regression, "--input", sim_dir / "test.csv", "--out", tmp_path / "r", "-q") == 2
+    assert "was trained with --task regression; interpret and interpret-benchmark explain classification models" in capsys.readouterr().err

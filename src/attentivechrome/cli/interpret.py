@@ -42,7 +42,6 @@ def interpret(
     from .. import _settings
     from ..data import read_csv
     from ..interpret import check_methods, write_interpretation
-    from ..models.checkpoint import resolve_model
 
     method_names = check_methods(methods)
     if by not in ("predicted", "rank", "label"):
@@ -51,7 +50,7 @@ def interpret(
         raise UsageProblem(f"{out}: exists and is not a directory")
     wanted = _gene_list(genes, genes_file)
     started = time.perf_counter()
-    loaded = resolve_model(model)
+    loaded = _classifier(model)
     data = read_csv(input)
     if data.n_marks != len(loaded.marks):
         raise UsageProblem(f"{input}: has {data.n_marks} marks but the model expects {len(loaded.marks)} ({', '.join(loaded.marks)})")
@@ -80,6 +79,10 @@ def interpret(
         f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
         f"wrote {len(result.files)} outputs to {out} (see {out / 'summary.md'})"
     )
+    empty = [cls for cls, n in zip(("high", "low"), result.averages.n_genes) if n == 0]
+    if empty and result.n_genes > 1:
+        hint = "; --by rank splits the genes at their median prediction" if by == "predicted" else ""
+        say(f"warning: no gene fell in the {' or '.join(empty)} class (grouped by {by}), so its class averages are empty{hint}")
 
 
 @app.command("interpret-benchmark")
@@ -104,7 +107,6 @@ def interpret_benchmark(
     from ..data import read_csv, split_paths
     from ..data.synthetic import TRUTH_FILE, load_truth
     from ..interpret import check_methods, run_benchmark, write_benchmark
-    from ..models.checkpoint import resolve_model
 
     method_names = check_methods(methods)
     if split not in ("train", "valid", "test"):
@@ -116,7 +118,7 @@ def interpret_benchmark(
     if not truth_path.is_file():
         raise UsageProblem(f"{data}: has no {TRUTH_FILE}; the benchmark needs a directory written by `attentivechrome simulate`")
     started = time.perf_counter()
-    loaded = resolve_model(model)
+    loaded = _classifier(model)
     genes = read_csv(paths[split])
     if genes.n_marks != len(loaded.marks):
         raise UsageProblem(f"{paths[split]}: has {genes.n_marks} marks but the model expects {len(loaded.marks)}")
@@ -145,3 +147,15 @@ def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | 
             raise UsageProblem(f"{genes_file}: no such file of gene ids")
         wanted += [line.strip() for line in genes_file.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
     return wanted or None
+
+
+def _classifier(model_ref: str):
+    """Load a model for interpretation; the maps, classes and pictures assume a classifier."""
+    from ..models.checkpoint import resolve_model
+
+    loaded = resolve_model(model_ref)
+    if loaded.task == "regression":
+        raise UsageProblem(
+            f"{model_ref}: was trained with --task regression; interpret and interpret-benchmark explain classification models"
+        )
+    return loaded

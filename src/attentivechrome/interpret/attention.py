@@ -109,6 +109,7 @@ class ClassAverager:
             self.signal_[k] += signal[members].sum(axis=0)
             if self.alpha_ is not None:
                 self.alpha_[k] += explanation.alpha[members].sum(axis=0, dtype=np.float64)
+            if self.beta_ is not None:
                 self.beta_[k] += explanation.beta[members].sum(axis=0, dtype=np.float64)
             for method, acc in self.profiles_.items():
                 acc[k] += bin_profile(explanation.maps[method][members]).sum(axis=0)

@@ -92,11 +92,10 @@ class Explanation:
         """Per-gene importance of each mark under ``method``, shape (genes, marks), summing to 1 per gene.
 
         Attention methods give beta; the others the share of each mark in the gene's
-        total absolute attribution (uniform for a gene whose map is all zero).
+        total absolute attribution (uniform for a gene whose map is all zero). A model with
+        bin-level attention only ranks no marks: its attention gives every mark the same score.
         """
-        if METHODS.get(method) is not None and METHODS[method].family == "attention":
-            if self.beta is None:
-                raise ValueError("this model has no mark-level attention (beta)")
+        if METHODS.get(method) is not None and METHODS[method].family == "attention" and self.beta is not None:
             return self.beta
         return mark_shares(self[method])
 
@@ -243,6 +242,12 @@ def iter_explanations(
     was_training = module.training
     module.eval()
     try:
+        gradient_methods = [m for m in methods if METHODS[m].family == "gradient"]
+        if gradient_methods and data.n_genes and not _differentiable(module, torch.from_numpy(data.counts[:1]).to(device)):
+            raise ValueError(
+                f"{type(module).__name__} gives no gradients with respect to its input, so {', '.join(gradient_methods)} "
+                "cannot explain it; use occlusion (or attention where the model has it)"
+            )
         with progress_bar(data.n_genes, "explaining genes", enabled=progress) as advance:
             for start in range(0, data.n_genes, batch_size):
                 stop = min(start + batch_size, data.n_genes)
@@ -275,8 +280,10 @@ def _explain_batch(
     deltas: dict[str, np.ndarray] = {}
     for method in methods:
         if METHODS[method].family == "attention":
-            if alpha is None or beta is None:
-                raise ValueError(f"{type(module).__name__} has no alpha/beta attention; choose other methods than {method}")
+            if alpha is None:
+                raise ValueError(f"{type(module).__name__} has no attention; choose other methods than {method}")
+            if method != "attention" and beta is None:
+                raise ValueError(f"{type(module).__name__} has no mark-level attention (beta); choose other methods than {method}")
             maps[method] = alpha if method == "attention" else alpha * beta[:, :, None]
             continue
         with_delta = method in ("integrated_gradients", "deeplift")
@@ -299,6 +306,13 @@ def _explain_batch(
         beta=beta,
         convergence_delta=deltas,
     )
+
+
+def _differentiable(module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether the logits depend differentiably on the input (the tree models' do not)."""
+    probe = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        return bool(_logits_of(module(probe)).requires_grad)
 
 
 def _logits_of(out) -> torch.Tensor:

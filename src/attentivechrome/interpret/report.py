@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._io import atomic_open, atomic_path, write_text_atomic
+from .._io import atomic_open, atomic_path, move_files, staging_directory, write_text_atomic
 from ..data.dataset import HistoneData
 from ..evaluation.metrics import UndefinedMetricError, auroc
 from ..inference import predict
@@ -123,79 +123,85 @@ def write_interpretation(
     if by == "label" and data.labels is None:
         raise ValueError(f"{data.source or 'the input'}: has no labels; group the class averages by predicted class or rank")
     module = as_module(model)
-    out = Path(out_dir)
-    figures_dir = out / FIGURES
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
+    final_out = Path(out_dir)
+    # Everything is written in a staging directory and moved into out_dir at the end: a failed
+    # run leaves nothing behind, and a rerun into the same directory replaces its files whole.
+    with staging_directory(final_out) as out:
+        figures_dir = out / FIGURES
+        figures_dir.mkdir(parents=True, exist_ok=True)
+        files: dict[str, Path] = {}
 
-    threshold = None
-    if by == "rank":  # the median logit of the set, from a cheap forward pass before the work
-        logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
-        threshold = float(np.median(logits))
-    averager = ClassAverager(by, threshold=threshold)
-    keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None)
-    logits, deltas_seen = [], set()
-    start = 0
-    with contextlib.ExitStack() as stack:
-        npz = stack.enter_context(NpzStreamWriter(out / MAPS_NPZ))
-        maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
-        scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
-        header = True
-        for part in iter_explanations(
-            module, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
-        ):
-            stop = start + part.n_genes
-            counts = data.counts[start:stop]
-            logits.append(part.logits)
-            if part.alpha is not None:
-                npz.append("alpha", part.alpha.astype(np.float32))
-                npz.append("beta", part.beta.astype(np.float32))
-            for method in methods:
-                if method != "attention":
-                    npz.append(method, part[method].astype(np.float32))
-            for method, delta in part.convergence_delta.items():
-                npz.append(f"delta_{method}", delta.astype(np.float32))
-                deltas_seen.add(method)
-            if tsv:
-                part.to_frame().to_csv(maps_tsv, sep="\t", index=False, header=header, float_format="%.6g")
-                _mark_score_frame(part).to_csv(scores_tsv, sep="\t", index=False, header=header, float_format="%.6g")
-                header = False
-            averager.add(part, counts)
-            keep.offer(part, counts)
-            start = stop
-        all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
-        probabilities = 1.0 / (1.0 + np.exp(-all_logits.astype(np.float64)))
-        npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
-        npz.put("marks", np.array(data.marks))
-        npz.put("methods", np.array(methods))
-        npz.put("probability", probabilities.astype(np.float32))
+        threshold = None
+        if by == "rank":  # the median logit of the set, from a cheap forward pass before the work
+            logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+            threshold = float(np.median(logits))
+        averager = ClassAverager(by, threshold=threshold)
+        keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None)
+        logits, deltas_seen = [], set()
+        start = 0
+        with contextlib.ExitStack() as stack:
+            npz = stack.enter_context(NpzStreamWriter(out / MAPS_NPZ))
+            maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
+            scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
+            header = True
+            for part in iter_explanations(
+                module, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+            ):
+                stop = start + part.n_genes
+                counts = data.counts[start:stop]
+                logits.append(part.logits)
+                if part.alpha is not None:
+                    npz.append("alpha", part.alpha.astype(np.float32))
+                if part.beta is not None:
+                    npz.append("beta", part.beta.astype(np.float32))
+                for method in methods:
+                    if method != "attention":
+                        npz.append(method, part[method].astype(np.float32))
+                for method, delta in part.convergence_delta.items():
+                    npz.append(f"delta_{method}", delta.astype(np.float32))
+                    deltas_seen.add(method)
+                if tsv:
+                    part.to_frame().to_csv(maps_tsv, sep="\t", index=False, header=header, float_format="%.6g")
+                    _mark_score_frame(part).to_csv(scores_tsv, sep="\t", index=False, header=header, float_format="%.6g")
+                    header = False
+                averager.add(part, counts)
+                keep.offer(part, counts)
+                start = stop
+            all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
+            probabilities = 1.0 / (1.0 + np.exp(-all_logits.astype(np.float64)))
+            npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
+            npz.put("marks", np.array(data.marks))
+            npz.put("methods", np.array(methods))
+            npz.put("probability", probabilities.astype(np.float32))
+            if data.labels is not None:
+                npz.put("label", data.labels)
+        files["maps (npz)"] = out / MAPS_NPZ
+        if tsv:
+            files["maps (tsv)"] = out / MAPS_TSV
+            files["mark scores (tsv)"] = out / MARK_SCORES_TSV
+
+        predictions = pd.DataFrame({"gene_id": data.gene_ids, "probability": probabilities})
         if data.labels is not None:
-            npz.put("label", data.labels)
-    files["maps (npz)"] = out / MAPS_NPZ
-    if tsv:
-        files["maps (tsv)"] = out / MAPS_TSV
-        files["mark scores (tsv)"] = out / MARK_SCORES_TSV
+            predictions["label"] = data.labels
+        with atomic_open(out / PREDICTIONS_TSV, "w", encoding="utf-8", newline="") as handle:
+            predictions.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        files["predictions"] = out / PREDICTIONS_TSV
 
-    predictions = pd.DataFrame({"gene_id": data.gene_ids, "probability": probabilities})
-    if data.labels is not None:
-        predictions["label"] = data.labels
-    with atomic_open(out / PREDICTIONS_TSV, "w", encoding="utf-8", newline="") as handle:
-        predictions.to_csv(handle, sep="\t", index=False, float_format="%.6g")
-    files["predictions"] = out / PREDICTIONS_TSV
+        averages = averager.result()
+        with atomic_path(out / CLASS_NPZ) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **averages.to_arrays())
+        files["class averages"] = out / CLASS_NPZ
 
-    averages = averager.result()
-    with atomic_path(out / CLASS_NPZ) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **averages.to_arrays())
-    files["class averages"] = out / CLASS_NPZ
-
-    figures = _write_figures(averages, keep, data.marks, methods, figures_dir)
-    files.update(figures)
-    result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
-    summary = _summary(result, data, module, probabilities, averages, figures, tsv, deltas_seen, out, model_source)
-    write_text_atomic(out / SUMMARY, summary)
-    files["summary"] = out / SUMMARY
-    result.files = files
+        figures = _write_figures(averages, keep, data.marks, methods, figures_dir)
+        files.update(figures)
+        result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
+        summary = _summary(result, data, module, probabilities, averages, figures, tsv, deltas_seen, out, model_source)
+        write_text_atomic(out / SUMMARY, summary)
+        files["summary"] = out / SUMMARY
+        move_files(out, final_out)
+    result.out_dir = final_out
+    result.files = {name: final_out / path.relative_to(out) for name, path in files.items()}
     return result
 
 
@@ -238,6 +244,7 @@ def _write_figures(averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str,
     written: dict[str, Path] = {}
     if averages.alpha is not None:
         written["class-average alpha profiles"] = _save(plot_class_profiles(averages), figures_dir / "class_profiles")
+    if averages.beta is not None:
         written["mean beta by class"] = _save(plot_class_beta(averages), figures_dir / "class_beta")
     if len(methods) > 1 and int(averages.n_genes[0]) > 0:
         written["class-average profiles of every method (high class)"] = _save(
@@ -249,7 +256,8 @@ def _write_figures(averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str,
         label = None if part.labels is None else int(part.labels[0])
         probability = float(part.probabilities[0])
         if part.alpha is not None:
-            fig = plot_gene(counts[0], part.alpha[0], part.beta[0], marks, gene_id=gene, probability=probability, label=label)
+            beta = None if part.beta is None else part.beta[0]
+            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, probability=probability, label=label)
             written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}")
         maps = {m: part[m][0] for m in methods}
         fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, probability=probability, label=label)
@@ -319,7 +327,8 @@ def _summary(
     lines.append(
         f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `probability`"
         + (", `label`" if data.labels is not None else "")
-        + ", `alpha` (genes x marks x bins), `beta` (genes x marks)"
+        + (", `alpha` (genes x marks x bins)" if averages.alpha is not None else "")
+        + (", `beta` (genes x marks)" if averages.beta is not None else "")
         + "".join(f", `{m}`" for m in result.methods if m != "attention")
         + (" (genes x marks x bins)" if any(m != "attention" for m in result.methods) else "")
         + "".join(f", `delta_{m}`" for m in sorted(deltas_seen))
@@ -329,7 +338,8 @@ def _summary(
         lines.append(f"| `{MAPS_TSV}` | tidy maps: `gene_id, method, mark, bin, value` (bins from 1; `attention` rows are alpha) |")
         lines.append(f"| `{MARK_SCORES_TSV}` | `gene_id, method, mark, value`: beta for attention, share of abs(attribution) per mark otherwise |")
     lines.append(f"| `{PREDICTIONS_TSV}` | `gene_id, probability`" + (", `label`" if data.labels is not None else "") + " |")
-    lines.append(f"| `{CLASS_NPZ}` | class means ({', '.join(CLASSES)}; grouped by {averages.by}): `alpha`, `beta`, `signal`, `profile_<method>`, `n_genes` |")
+    averaged = [f"`{k}`" for k in ("alpha", "beta") if getattr(averages, k) is not None] + ["`signal`", "`profile_<method>`", "`n_genes`"]
+    lines.append(f"| `{CLASS_NPZ}` | class means ({', '.join(CLASSES)}; grouped by {averages.by}): {', '.join(averaged)} |")
     for name, path in figures.items():
         lines.append(f"| `{path.relative_to(out)}` (+ `.svg`) | {name} |")
     lines.append(f"| `{SUMMARY}` | this file |")
@@ -339,6 +349,7 @@ def _summary(
         for k, cls in enumerate(CLASSES):
             values = " | ".join("n/a" if np.isnan(v) else f"{v:.3f}" for v in averages.beta[k])
             lines.append(f"| {class_legend(averages.by, cls)} | {averages.n_genes[k]} | {values} |")
+    if averages.alpha is not None:
         n_bins = averages.alpha.shape[2]
         lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins}; TSS between bins {n_bins // 2} and {n_bins // 2 + 1})", ""]
         lines += ["| class | " + " | ".join(averages.marks) + " |", "|---|" + "---|" * len(averages.marks)]
