@@ -121,7 +121,7 @@ class NoAttention(torch.nn.Module):
 
 def test_explain_errors_name_the_problem(small_case):
     model, data = small_case
-    with pytest.raises(ValueError, match="NoAttention has no alpha/beta attention; choose other methods than attention"):
+    with pytest.raises(ValueError, match="NoAttention has no attention; choose other methods than attention"):
         explain(NoAttention(), data, "attention")
     with pytest.raises(ValueError, match="has 3 marks but the model expects 5"):
         explain(model, np.ones((2, 10, 3), dtype=np.float32), "saliency")
