@@ -73,6 +73,15 @@ def test_ratio_split_is_the_contiguous_split(dataset_files, tmp_path):
     assert json.loads((outs["ratio"] / "featurize.json").read_text())["parameters"]["split"] == "contiguous"
 
 
+def test_a_constant_expression_column_is_flagged(dataset_files, tmp_path, capsys):
+    # E004 is 1 for every gene: nothing lies above the median, so every label is 0.
+    out = tmp_path / "one-class.csv"
+    assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", out,
+               "--expression", dataset_files["expression"], "--cell", "E004") == 0  # fmt: skip
+    assert "warning: every gene is labelled 0: column 'E004' has too few distinct values" in capsys.readouterr().err
+    assert read_csv(out).labels.max() == 0
+
+
 def test_single_file_output_and_genomic_orientation(dataset_files, tmp_path):
     stranded, genomic = tmp_path / "s.csv", tmp_path / "g.csv.gz"
     assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", stranded, "-q") == 0

@@ -257,6 +257,11 @@ def featurize(
             f"labels: {int(out_labels.sum())} high, {int((out_labels == 0).sum())} low "
             f"(value > median {expr.median:.6g} of column {expr.column!r} over {len(expr.gene_ids)} genes)"
         )
+        if len(out_labels) and out_labels.min() == out_labels.max():
+            notes.append(
+                f"warning: every gene is labelled {int(out_labels[0])}: column {expr.column!r} has too few distinct values "
+                "for the median rule, and a model cannot be trained or scored on one class"
+            )
     notes.append(f"featurized {data.n_genes} genes x {data.n_bins} bins x {data.n_marks} marks")
 
     report = {
