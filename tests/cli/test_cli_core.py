@@ -66,7 +66,9 @@ def test_predict_unlabelled_input(shared_data, tmp_path):
         ("missing-data-dir", "is not a directory"),
         ("one-class-input", "one.csv: AUROC is undefined: all 1 labels are 1"),
         ("zero-batch", "--batch-size must be at least 1, got 0"),
-        ("unknown-option", "No such option"),
+        ("unknown-option", "attentivechrome: error: No such option: --bogus"),
+        ("missing-argument", "attentivechrome: error: Missing argument 'data_dir' (see `attentivechrome train --help`)"),
+        ("unknown-command", "attentivechrome: error: No such command 'trian'"),
     ],
 )
 def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
@@ -86,13 +88,14 @@ def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
         "one-class-input": ("evaluate", "--model", ref, "--input", one_class),
         "zero-batch": ("predict", "--model", ref, "--input", one_class, "--out", out, "--batch-size", 0),
         "unknown-option": ("train", tmp_path, "--out", tmp_path / "run", "--bogus", 1),
+        "missing-argument": ("train",),
+        "unknown-command": ("trian", tmp_path),
     }[case]
     result = run(*args, check=False)
     assert result.returncode == 2
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
-    if case != "unknown-option":  # our own errors are exactly one line
-        assert len(result.stderr.strip().splitlines()) == 1
+    assert len(result.stderr.strip().splitlines()) == 1  # usage errors too: no box
     assert not out.exists()
 
 
