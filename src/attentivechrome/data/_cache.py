@@ -5,9 +5,8 @@ data, and is keyed by the file's resolved path, inode, size, modification time a
 status-change time (both in ns) and the mark names: a changed, replaced or touched file is
 parsed and validated again. The status-change time (ctime) is what keeps the cache honest when a
 tool such as ``cp -p``, ``rsync`` or ``tar`` restores an old mtime on new content: no user call
-can set it back. Only files that
-passed :func:`~attentivechrome.data.csv_io.read_csv` are cached, so a cached read returns what
-a fresh read would.
+can set it back. Only files that passed :func:`~attentivechrome.data.csv_io.read_csv` are
+cached, so a cached read returns what a fresh read would.
 """
 
 from __future__ import annotations

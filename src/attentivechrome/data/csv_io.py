@@ -55,13 +55,11 @@ def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
     raw = _read_bytes(path)
     n_marks = len(marks)
     has_label = _check_field_counts(raw, path, n_marks)
-    n_fields = 2 + n_marks + int(has_label)
-
     names = ["gene_id", "bin_id", *marks] + (["label"] if has_label else [])
     frame = _parse(raw, path, names)
     gene_ids = frame[0].to_numpy(dtype=object)
     values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)  # (rows, 1 + marks [+ label])
-    _check_numbers(values, path, marks, has_label)
+    _check_numbers(values, path, names[1:], has_label)
 
     bins = values[:, 0]
     counts = values[:, 1 : 1 + n_marks]
@@ -181,8 +179,8 @@ def _parse(raw: bytes, path: Path, names: Sequence[str]) -> pd.DataFrame:
     raise InputFormatError(path, i + 1, f"field {j + 1} ({names[j]}) is not a number: {text!r}")
 
 
-def _check_numbers(values: np.ndarray, path: Path, marks: Sequence[str], has_label: bool) -> None:
-    names = ["bin_id", *marks] + (["label"] if has_label else [])
+def _check_numbers(values: np.ndarray, path: Path, names: Sequence[str], has_label: bool) -> None:
+    """Check the numeric columns ``names`` (bin_id, the marks[, label]) of every row."""
     finite = np.isfinite(values)
     if not finite.all():
         i, j = np.argwhere(~finite)[0]
