@@ -369,7 +369,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
             *(_mean_sd(row[f"{m}_mean"], row[f"{m}_std"]) for m in others),
             delta,
             f"{row['best_epoch']:.1f}",
-            f"{row['seconds']:.0f}",
+            f"{row['seconds']:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
