@@ -126,10 +126,9 @@ def train(
     y_train = scale.encode(y_train)
 
     out = Path(out_dir) if out_dir is not None else None
-    with contextlib.ExitStack() as stack:
-        # The run is written to a staging directory and moved into out_dir only once it is complete:
-        # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
-        stage = stack.enter_context(staging_directory(out)) if out is not None else None
+    # The run is written to a staging directory and moved into out_dir only once it is complete:
+    # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
+    with staging_directory(out) if out is not None else contextlib.nullcontext() as stage:
         best, best_state, history = _train_epochs(
             model, optimizer, loss_fn, config, device, generator, splits, scale, stage,
             x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source,
