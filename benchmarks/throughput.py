@@ -49,7 +49,7 @@ from attentivechrome.data._cache import read_csv_cached
 from attentivechrome.data.synthetic import simulate
 from attentivechrome.inference import predict_tensor
 from attentivechrome.models import AttentiveChrome, _fast_lstm
-from attentivechrome.training.config import TrainConfig
+from attentivechrome.config import TrainConfig
 
 SETUPS = ("original", "ref-enc", "fast")
 
@@ -68,7 +68,7 @@ def machine() -> dict:
         pass
     return {
         "cpu": model,
-        "cores": _fast_lstm.usable_cores(),
+        "cores": _settings.usable_cores(),
         "torch": torch.__version__,
         "torch_threads_default": torch.get_num_threads(),
         "python": platform.python_version(),

@@ -42,3 +42,15 @@ def pyplot():
 
     yield plt
     plt.close("all")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """Keep the suite's cache files (compiled kernels, binary CSV copies) out of the user's cache."""
+    previous = os.environ.get("ATTENTIVECHROME_CACHE_DIR")
+    os.environ["ATTENTIVECHROME_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ATTENTIVECHROME_CACHE_DIR", None)
+    else:
+        os.environ["ATTENTIVECHROME_CACHE_DIR"] = previous

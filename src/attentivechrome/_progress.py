@@ -6,9 +6,6 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 from . import _settings
 
 
@@ -19,6 +16,10 @@ def progress_bar(total: int, description: str, *, enabled: bool | None = None) -
     if not show:
         yield lambda n=1: None
         return
+    # rich is imported only here, when a bar may be drawn: importing it costs start-up time.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     console = Console(file=sys.stderr)
     if not console.is_terminal:  # no bar in logs and pipes; the per-epoch lines say enough there
         yield lambda n=1: None

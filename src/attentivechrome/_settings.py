@@ -1,14 +1,19 @@
-"""The one place that touches global state: seeds, devices, threads, progress bars."""
+"""The one place that touches global state: seeds, devices, CPU threads, progress bars."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import random
+import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+if TYPE_CHECKING:
+    import torch
+
+# numpy and torch are imported inside the functions that use them: the progress-bar switch and
+# the thread helpers are read by light modules (downloads, featurize) that need neither.
 
 #: Show progress bars (the CLI turns this off with --quiet; tests may too).
 SHOW_PROGRESS = os.environ.get("ATTENTIVECHROME_NO_PROGRESS", "") == ""
@@ -16,6 +21,9 @@ SHOW_PROGRESS = os.environ.get("ATTENTIVECHROME_NO_PROGRESS", "") == ""
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a torch generator for data shuffling."""
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -26,6 +34,8 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def resolve_device(device: str = "auto") -> torch.device:
     """Map ``auto`` to CUDA when available, else CPU; validate other names."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -44,11 +54,92 @@ def torch_threads(n: int) -> Iterator[None]:
     Training on a CPU uses this with ``n=1``: the model's operations outside the compiled
     encoder kernel are small, and OpenMP threads waiting for each other at every operation cost
     more than they gain (on a busy 2-core machine, 2 threads made the reference LSTM 20x slower).
-    The encoder kernel chooses its own threads (:func:`attentivechrome.models._fast_lstm.get_num_threads`).
+    The encoder kernel chooses its own threads (:func:`get_num_threads`).
     """
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+# --------------------------------------------------------------------------- CPU cores and kernel threads
+
+#: Environment variable fixing the encoder kernel's thread count.
+THREADS_ENV = "ATTENTIVECHROME_THREADS"
+_LOAD_CHECK_S = 2.0
+_auto = {"checked": -1e9, "threads": 0}
+_num_threads: int | None = None
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def load_average() -> float:
+    """The 1-minute load average (0 where the system does not report one)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def threads_for_load(cores: int, load: float, own: int) -> int:
+    """Threads to use on ``cores`` when the 1-minute load is ``load`` and ``own`` of it is ours.
+
+    Other processes keep about ``load - own`` cores busy; the rest are ours, at least one.
+    """
+    others = max(0.0, load - own)
+    return max(1, min(cores, int(cores - others + 0.5)))
+
+
+def free_cores() -> int:
+    """Cores not kept busy by other processes now (at least 1)."""
+    return threads_for_load(usable_cores(), load_average(), 0)
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads the encoder kernel uses per call; ``None`` (the default) chooses them per call, see :func:`get_num_threads`."""
+    global _num_threads
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"kernel threads must be a positive integer or None, got {n!r}")
+    _num_threads = n
+
+
+def get_num_threads() -> int:
+    """Threads the encoder kernel uses per call.
+
+    Set by :func:`set_num_threads` or the ``ATTENTIVECHROME_THREADS`` environment variable;
+    otherwise every usable core while the machine is otherwise idle, and fewer when other
+    processes keep cores busy (a thread that is switched out stalls the whole call, which on a
+    shared 2-core machine made 2 threads slower than 1).
+    """
+    if _num_threads is not None:
+        return _num_threads
+    explicit = os.environ.get(THREADS_ENV, "").strip()
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    return _load_aware_threads()
+
+
+def single_threaded_worker() -> None:
+    """Settings of a worker process that trains beside others: one PyTorch thread, one kernel thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    set_num_threads(1)
+
+
+def _load_aware_threads() -> int:
+    now = time.monotonic()
+    if now - _auto["checked"] >= _LOAD_CHECK_S:
+        _auto["threads"] = threads_for_load(usable_cores(), load_average(), _auto["threads"] or 1)
+        _auto["checked"] = now
+    return _auto["threads"]

@@ -6,19 +6,23 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import DEFAULTS, TrainConfig
 from .data.dataset import HistoneData
 from .exceptions import NotFittedError
-from .inference import predict
-from .models.checkpoint import load_checkpoint, save_checkpoint
-from .training.config import TrainConfig
+from .trained import TrainedModel
 from .training.trainer import train
+
+#: The constructor's parameters: the training settings a user sets (the rest keep TrainConfig's defaults).
+_PARAMS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "device")
 
 
 class AttentiveChromeClassifier:
     """Train AttentiveChrome and query it like a scikit-learn classifier.
 
-    The constructor only stores the training settings (see :class:`TrainConfig`);
-    :meth:`fit` validates them, trains, and sets ``model_``, ``marks_``, ``result_``.
+    The constructor only stores the training settings (see :class:`TrainConfig`; the defaults
+    are :data:`attentivechrome.config.DEFAULTS`); :meth:`fit` validates them, trains, and sets
+    ``trained_`` (the :class:`~attentivechrome.trained.TrainedModel`), ``model_``, ``marks_``
+    and ``result_``.
 
     Examples
     --------
@@ -32,8 +36,9 @@ class AttentiveChromeClassifier:
     (4, 5, 20)
     """
 
-    def __init__(self, *, model: str = "attentivechrome", lr: float = 2e-4, batch_size: int = 16, epochs: int = 30,
-                 clip: float = 1.0, seed: int = 1, transform: str = "none", device: str = "auto") -> None:
+    def __init__(self, *, model: str = DEFAULTS.model, lr: float = DEFAULTS.lr, batch_size: int = DEFAULTS.batch_size,
+                 epochs: int = DEFAULTS.epochs, clip: float = DEFAULTS.clip, seed: int = DEFAULTS.seed,
+                 transform: str = DEFAULTS.transform, device: str = DEFAULTS.device) -> None:
         self.model = model
         self.lr = lr
         self.batch_size = batch_size
@@ -45,7 +50,7 @@ class AttentiveChromeClassifier:
 
     def get_params(self) -> dict:
         """The constructor arguments."""
-        return {k: getattr(self, k) for k in ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "device")}
+        return {k: getattr(self, k) for k in _PARAMS}
 
     def fit(self, train_data: HistoneData, valid_data: HistoneData, test_data: HistoneData | None = None,
             *, out_dir: str | Path | None = None, progress: bool | None = None) -> AttentiveChromeClassifier:
@@ -55,15 +60,21 @@ class AttentiveChromeClassifier:
         """
         config = TrainConfig(**self.get_params())
         splits = {"train": train_data, "valid": valid_data, "test": test_data if test_data is not None else valid_data}
-        self.result_ = train(splits, config, out_dir=out_dir, progress=progress)
-        self.model_ = self.result_.model
-        self.marks_ = train_data.marks
-        self.n_bins_ = train_data.n_bins
+        self._set_fitted(train(splits, config, out_dir=out_dir, progress=progress))
         return self
 
     def predict_proba(self, data: HistoneData) -> np.ndarray:
-        """Probability of high expression, shape (genes,)."""
-        return predict(self._fitted(), data, with_attention=False).probabilities
+        """Probability of high expression, shape (genes,).
+
+        Raises
+        ------
+        ValueError
+            For a model trained with ``task='regression'`` (it predicts log1p expression, not a class).
+        """
+        trained = self._fitted()
+        if trained.task != "classification":
+            raise ValueError(f"{trained.source or 'this model'} is a regression model: it predicts log1p expression, not probabilities; use TrainedModel.predict")
+        return trained.predict(data, with_attention=False).probabilities
 
     def predict(self, data: HistoneData) -> np.ndarray:
         """0/1 predictions at probability 0.5, shape (genes,)."""
@@ -71,24 +82,33 @@ class AttentiveChromeClassifier:
 
     def attention(self, data: HistoneData) -> tuple[np.ndarray, np.ndarray]:
         """alpha (genes, marks, bins) and beta (genes, marks)."""
-        out = predict(self._fitted(), data, with_attention=True)
+        out = self._fitted().predict(data, with_attention=True)
         if out.alpha is None or out.beta is None:
             raise ValueError(f"model {self.model!r} has no alpha/beta attention")
         return out.alpha, out.beta
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model to one checkpoint file."""
-        save_checkpoint(self._fitted(), path, marks=self.marks_, n_bins=self.n_bins_)
+        self._fitted().save(path)
 
     @classmethod
     def load(cls, path: str | Path) -> AttentiveChromeClassifier:
         """A fitted classifier from a checkpoint file, run directory or original state_dict."""
-        loaded = load_checkpoint(path)
-        clf = cls(model=loaded.model_name, transform=getattr(loaded.model, "transform", "none"))
-        clf.model_, clf.marks_, clf.n_bins_ = loaded.model, loaded.marks, loaded.n_bins
+        trained = TrainedModel.load(path)
+        settings = trained.config.to_dict() if trained.config is not None else {"model": trained.model_name, "transform": trained.transform}
+        clf = cls(**{k: v for k, v in settings.items() if k in _PARAMS})
+        clf._set_fitted(trained)
         return clf
 
-    def _fitted(self):
-        if not hasattr(self, "model_"):
+    def _set_fitted(self, trained: TrainedModel) -> None:
+        self.trained_ = trained
+        self.model_ = trained.module
+        self.marks_ = trained.marks
+        self.n_bins_ = trained.n_bins
+        if trained.record is not None:
+            self.result_ = trained
+
+    def _fitted(self) -> TrainedModel:
+        if not hasattr(self, "trained_"):
             raise NotFittedError("this AttentiveChromeClassifier is not fitted yet; call fit() or load() first")
-        return self.model_
+        return self.trained_

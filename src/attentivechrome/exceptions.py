@@ -28,5 +28,17 @@ class CheckpointError(AttentiveChromeError, ValueError):
     """A file is not a model checkpoint this package can load, or does not fit the model."""
 
 
+class UndefinedMetricError(AttentiveChromeError, ValueError):
+    """A metric has no value on this data (e.g. AUROC when the labels hold one class)."""
+
+
+class ModelDataMismatchError(AttentiveChromeError, ValueError):
+    """Data do not fit a model: other marks or a task the model was not trained for."""
+
+
+class BinCountWarning(UserWarning):
+    """The data have another number of bins per gene than the model was trained on."""
+
+
 class NotFittedError(AttentiveChromeError, AttributeError):
     """A model was queried before it was trained or loaded."""

@@ -30,12 +30,24 @@ class Predictions:
     labels: np.ndarray | None
     alpha: np.ndarray | None = None
     beta: np.ndarray | None = None
-    #: ``regression`` when ``logits`` hold predicted log1p expression instead of log-odds.
+    #: ``regression`` when ``logits`` hold predicted log1p expression (decoded) instead of log-odds.
     task: str = "classification"
 
     @property
     def probabilities(self) -> np.ndarray:
+        """Shape (genes,): the probability of high expression (classification models only)."""
+        if self.task == "regression":
+            raise ValueError("a regression model predicts log1p expression, not probabilities; use .values")
         return 1.0 / (1.0 + np.exp(-self.logits.astype(np.float64)))
+
+    @property
+    def values(self) -> np.ndarray:
+        """Shape (genes,): what the model predicts, on its task's scale.
+
+        The probability of high expression for a classification model; log1p expression for a
+        regression model.
+        """
+        return self.logits.astype(np.float64) if self.task == "regression" else self.probabilities
 
 
 def predict_tensor(
@@ -80,7 +92,12 @@ def predict(
     device: str | torch.device = "cpu",
     with_attention: bool = True,
 ) -> Predictions:
-    """Predict every gene of ``data``; returns logits, labels if known, and attention maps."""
+    """Run a bare module over every gene of ``data``: raw logits, labels if known, attention maps.
+
+    The module's outputs are not decoded: for a regression model they are standardised values.
+    :meth:`attentivechrome.trained.TrainedModel.predict` checks the data and decodes the outputs
+    for the model's task; use it for anything loaded from a checkpoint.
+    """
     device = torch.device(device)
     model = model.to(device)
     x = torch.from_numpy(np.ascontiguousarray(data.counts)).to(device)

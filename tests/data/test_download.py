@@ -20,7 +20,7 @@ from attentivechrome.cli.main import main
 from attentivechrome.data import download as dl
 from attentivechrome.exceptions import CheckpointError
 from attentivechrome.models import get_model
-from attentivechrome.models.checkpoint import resolve_model
+from attentivechrome.trained import load_model as resolve_model
 
 REFERENCE_MD5 = "9b4ff730ac5e70265f7a78162fa76768"
 

@@ -9,7 +9,7 @@ import pytest
 from attentivechrome.data import read_csv
 from attentivechrome.data.synthetic import load_truth, simulate
 from attentivechrome.interpret import REFERENCES, run_benchmark, score_maps, write_benchmark
-from attentivechrome.models.checkpoint import load_checkpoint
+from attentivechrome.trained import load_checkpoint
 
 
 def test_perfect_map_ranks_above_random_and_random_sits_at_the_floor():

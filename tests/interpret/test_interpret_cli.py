@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import attentivechrome as ac
+from attentivechrome.interpret import explain
+
 
 
 def run(*args):
@@ -141,7 +144,7 @@ def test_models_with_bin_attention_only(sim_dir, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def test_gradient_methods_on_trees_and_regression_models_are_refused(sim_dir, tmp_path, capsys):
+def test_gradient_methods_on_trees_are_refused_and_regression_models_explained(sim_dir, tmp_path, capsys):
     trees = tmp_path / "gbt"
     assert _cli("train", sim_dir, "--out", trees, "--model", "gbt", "--transform", "log1p", "--device", "cpu", "-q") == 0
     capsys.readouterr()
@@ -156,5 +159,17 @@ def test_gradient_methods_on_trees_and_regression_models_are_refused(sim_dir, tm
     regression = tmp_path / "reg"
     assert _cli("train", sim_dir, "--out", regression, "--model", "linear", "--task", "regression", "--transform", "log1p", "-q") == 0
     capsys.readouterr()
-    assert _cli("interpret", "--model", regression, "--input", sim_dir / "test.csv", "--out", tmp_path / "r", "-q") == 2
-    assert "was trained with --task regression; interpret and interpret-benchmark explain classification models" in capsys.readouterr().err
+    out = tmp_path / "r"
+    assert _cli("interpret", "--model", regression, "--input", sim_dir / "test.csv", "--out", out, "--methods", "saliency,occlusion", "--window", 20, "-q") == 0
+    # The maps explain the predicted log1p expression: the standardised output's maps times the target deviation.
+    loaded = ac.load_model(regression)
+    data = ac.read_csv(sim_dir / "test.csv")
+    bare = explain(loaded.module, data, "occlusion", window=20)
+    predictions = pd.read_csv(out / "predictions.tsv", sep="\t")
+    assert list(predictions.columns[:2]) == ["gene_id", "log1p_expression"]
+    np.testing.assert_allclose(predictions["log1p_expression"], loaded.predict(data).values, rtol=1e-4, atol=1e-4)
+    with np.load(out / "explanations.npz") as npz:
+        np.testing.assert_allclose(npz["occlusion"], bare["occlusion"] * loaded.target_scale.std, rtol=1e-4, atol=1e-5)
+        assert "log1p_expression" in npz.files and "probability" not in npz.files
+    summary = (out / "summary.md").read_text()
+    assert "predicted log1p expression: median" in summary and "grouped by rank" in summary

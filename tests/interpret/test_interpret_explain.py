@@ -127,8 +127,12 @@ def test_explain_errors_name_the_problem(small_case):
         explain(model, np.ones((2, 10, 3), dtype=np.float32), "saliency")
     with pytest.raises(KeyError, match="no 'occlusion' map in this explanation; it holds attention"):
         explain(model, data, "attention")["occlusion"]
-    with pytest.raises(TypeError, match="model must be an nn.Module, a loaded checkpoint or a path, got int"):
+    with pytest.raises(TypeError, match=r"model must be an nn.Module or a TrainedModel \(or the path of a run directory or checkpoint\), got int"):
         explain(3, data, "attention")
+    from attentivechrome.interpret import explain as explain_module  # the layer below: modules and TrainedModels only
+
+    with pytest.raises(TypeError, match="load the model first"):
+        explain_module("runs/somewhere", data, "attention")
     # a model without attention still gets attribution maps
     assert explain(NoAttention(), data, "saliency")["saliency"].shape == (7, 5, 16)
 

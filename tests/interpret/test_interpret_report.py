@@ -9,7 +9,7 @@ import pytest
 from attentivechrome.data import read_csv
 from attentivechrome.interpret import explain, select_genes, write_interpretation
 from attentivechrome.interpret._npz import NpzStreamWriter
-from attentivechrome.models.checkpoint import load_checkpoint
+from attentivechrome.trained import load_checkpoint
 
 
 def test_whole_set_streams_the_same_maps_as_explain(sim_dir, tiny_checkpoint, tmp_path):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from attentivechrome.data import read_csv
-from attentivechrome.evaluation.metrics import auroc
+from attentivechrome.metrics.classification import auroc
 from attentivechrome.models import AttentiveChrome
-from attentivechrome.models.checkpoint import load_checkpoint
+from attentivechrome.trained import load_checkpoint
 
 
 def test_output_shapes_and_attention_sums():

@@ -13,7 +13,8 @@ from attentivechrome.data.dataset import HistoneData
 from attentivechrome.data.schema import MARKS
 from attentivechrome.exceptions import NotFittedError
 from attentivechrome.models import MODEL_REGISTRY, get_model
-from attentivechrome.models.checkpoint import load_checkpoint, save_checkpoint
+from attentivechrome.models.checkpoint import save_checkpoint
+from attentivechrome.trained import load_checkpoint
 from attentivechrome.models.classical import (
     GradientBoostingBaseline,
     LinearBaseline,
@@ -22,7 +23,7 @@ from attentivechrome.models.classical import (
     is_fitted_once,
     tss_window,
 )
-from attentivechrome.training.config import TrainConfig
+from attentivechrome.config import TrainConfig
 from attentivechrome.training.trainer import train
 
 NEURAL = ["attentivechrome", "lstm", "lstm-alpha", "cnn-attn", "cnn-alpha-beta", "deepchrome", "transformer"]

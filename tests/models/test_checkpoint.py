@@ -9,16 +9,17 @@ import torch
 
 from attentivechrome.exceptions import CheckpointError
 from attentivechrome.models import AttentiveChrome
-from attentivechrome.models.checkpoint import load_checkpoint, save_checkpoint
+from attentivechrome.models.checkpoint import save_checkpoint
+from attentivechrome.trained import load_checkpoint
 
 
 def test_round_trip_keeps_weights_and_description(tmp_path):
     torch.manual_seed(1)
     model = AttentiveChrome(bin_hidden=8, mark_hidden=4, transform="log1p")
-    save_checkpoint(model, tmp_path / "m.pt", n_bins=50, extra={"epoch": 3})
+    save_checkpoint(model, tmp_path / "m.pt", n_bins=50, metadata={"epoch": 3})
     loaded = load_checkpoint(tmp_path / "m.pt")
     assert loaded.model_name == "attentivechrome" and loaded.n_bins == 50 and not loaded.legacy
-    assert loaded.model.transform == "log1p" and loaded.extra == {"epoch": 3}
+    assert loaded.model.transform == "log1p" and loaded.epoch == 3 and loaded.task == "classification" and loaded.config is None
     x = torch.rand(4, 50, 5) * 10
     torch.testing.assert_close(loaded.model(x).logits, model.eval()(x).logits)
     assert list(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no temporary file left

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from attentivechrome.data import load_splits
-from attentivechrome.models.checkpoint import load_checkpoint
-from attentivechrome.training.config import TrainConfig
+from attentivechrome.trained import load_checkpoint
+from attentivechrome.config import TrainConfig
 from attentivechrome.training.trainer import train
 
 FAST = dict(epochs=3, batch_size=32, lr=3e-3, transform="log1p", device="cpu")

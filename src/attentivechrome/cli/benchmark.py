@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
+from ..config import DEFAULTS
 from ._app import UsageProblem, app, say
 from .core import DEVICE_HELP, TRANSFORM_HELP
 
@@ -16,24 +18,27 @@ def benchmark(
     out: Path = typer.Option(..., "--out", "-o", help="Output directory; an existing one is continued (finished runs are skipped)."),
     models: str = typer.Option("all", help="'all' or comma-separated model names."),
     seeds: int = typer.Option(3, help="Seeds per cell and model (1..N)."),
-    task: str = typer.Option("classification", help="classification (test AUROC) or regression (log1p of expression.csv; test Pearson)."),
-    lr: float = typer.Option(2e-4, help="Adam learning rate (neural models)."),
-    batch_size: int = typer.Option(16, help="Genes per optimisation step (neural models)."),
-    epochs: int = typer.Option(30, help="Epochs per run (neural models); the epoch is selected on validation."),
-    clip: float = typer.Option(1.0, help="Maximum gradient norm."),
-    transform: str = typer.Option("none", help=TRANSFORM_HELP),
-    device: str = typer.Option("auto", help=DEVICE_HELP),
+    task: str = typer.Option(DEFAULTS.task, help="classification (test AUROC) or regression (log1p of expression.csv; test Pearson)."),
+    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate (neural models)."),
+    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step (neural models)."),
+    epochs: int = typer.Option(DEFAULTS.epochs, help="Epochs per run (neural models); the epoch is selected on validation."),
+    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
+    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
+    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
+    jobs: Optional[int] = typer.Option(1, help="Runs trained at once, each in its own process with one thread (default 1)."),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples of the test genes per cell."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-run lines."),
 ) -> None:
     """Train every model on every cell with each seed and write the per-cell table, summary, intervals and plot."""
-    from ..evaluation.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
-    from ..training.config import TrainConfig
+    from ..config import TrainConfig
+    from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
 
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
     if seeds < 1:
         raise UsageProblem(f"--seeds must be at least 1, got {seeds}")
+    if jobs is not None and jobs < 1:
+        raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     if bootstrap < 1:
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
@@ -43,6 +48,9 @@ def benchmark(
     def report(event: dict) -> None:
         if event["index"] == 1:
             say(f"benchmark: {len(cell_dirs)} cell(s) x {len(names)} model(s) x {seeds} seed(s) into {out}")
+        if event["status"] == "failed":
+            say(f"[{event['index']}/{event['total']}] {event['cell']} {event['model']} seed {event['seed']}: failed: {event['error']}")
+            return
         verb = "done before, skipped" if event["status"] == "skipped" else f"{event['seconds']:.1f}s"
         say(
             f"[{event['index']}/{event['total']}] {event['cell']} {event['model']} seed {event['seed']}: "
@@ -50,7 +58,10 @@ def benchmark(
         )
 
     result = run_benchmark(
-        cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, progress=not quiet and None, on_run=None if quiet else report
+        cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, jobs=jobs, progress=not quiet and None, on_run=None if quiet else report
     )
-    say(f"trained {result.trained} run(s), skipped {result.skipped} finished; tables, plot and runs in {out}")
+    failed = f", {len(result.failed)} failed (left out of the tables)" if result.failed else ""
+    say(f"trained {result.trained} run(s), skipped {result.skipped} finished{failed}; tables, plot and runs in {out}")
     typer.echo((out / "benchmark.md").read_text(encoding="utf-8"), nl=False)
+    if result.failed:
+        raise typer.Exit(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -11,35 +10,35 @@ from typing import Optional
 
 import typer
 
+from ..config import DEFAULTS
 from ._app import UsageProblem, app, check_output_file, say
 
 TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+TASK_HELP = (
+    "classification (0/1 label; epoch selected on validation AUROC) or regression "
+    "(log1p of expression.csv beside the split files; selected on validation Pearson)."
+)
 
 
 @app.command()
 def train(
     data_dir: Path = typer.Argument(..., help="Directory with train.csv, valid.csv, test.csv (or classification/*.csv)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
-    model: str = typer.Option("attentivechrome", help="Model name (see `attentivechrome models`)."),
-    lr: float = typer.Option(2e-4, help="Adam learning rate."),
-    batch_size: int = typer.Option(16, help="Genes per optimisation step."),
-    epochs: int = typer.Option(30, help="Passes over the training genes."),
-    clip: float = typer.Option(1.0, help="Maximum gradient norm."),
-    seed: int = typer.Option(1, help="Random seed (weights and gene order)."),
-    transform: str = typer.Option("none", help=TRANSFORM_HELP),
-    device: str = typer.Option("auto", help=DEVICE_HELP),
-    task: str = typer.Option(
-        "classification",
-        help="classification (0/1 label; epoch selected on validation AUROC) or regression "
-        "(log1p of expression.csv beside the split files; selected on validation Pearson).",
-    ),
+    model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
+    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
+    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step."),
+    epochs: int = typer.Option(DEFAULTS.epochs, help="Passes over the training genes."),
+    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
+    seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order)."),
+    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
+    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
+    task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
     """Train a model, select the epoch with the best validation AUROC, and score the test split."""
-    from ..data import load_splits
-    from ..data.expression import load_regression_splits
-    from ..training.config import TrainConfig
+    from ..config import TrainConfig
+    from ..data.layout import load_splits
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
@@ -49,7 +48,7 @@ def train(
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
     started = time.perf_counter()
-    splits = load_regression_splits(data_dir) if task == "regression" else load_splits(data_dir)
+    splits = load_splits(data_dir, task=task)
     sizes = ", ".join(f"{name} {split.n_genes}" for name, split in splits.items())
     if not quiet:
         say(f"loaded {data_dir} ({sizes} genes, {splits['train'].n_bins} bins) in {time.perf_counter() - started:.2f}s")
@@ -83,7 +82,8 @@ def evaluate(
 
     For a model trained with --task regression: Pearson, Spearman and MSE against log1p(expression).
     """
-    from ..evaluation.metrics import UndefinedMetricError, classification_report
+    from ..exceptions import UndefinedMetricError
+    from ..metrics.classification import classification_report
 
     predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False)
     if loaded.task == "regression":
@@ -147,13 +147,12 @@ def demo(
     epochs: int = typer.Option(20, help="Training epochs."),
 ) -> None:
     """Simulate a data set, train AttentiveChrome on it, evaluate it and write predictions with attention."""
+    from ..config import TrainConfig
     from ..data import load_splits, read_csv
     from ..data.synthetic import write_simulation
-    from ..evaluation.metrics import classification_report
-    from ..inference import predict as run_predict
     from ..inference import write_attention, write_predictions
-    from ..models.checkpoint import load_checkpoint
-    from ..training.config import TrainConfig
+    from ..metrics.classification import classification_report
+    from ..trained import load_model
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
@@ -166,9 +165,9 @@ def demo(
         load_splits(data_dir), config, out_dir=run_dir, data_source=str(data_dir), on_epoch=lambda r: say(epoch_summary(r, epochs))
     )
     say(f"2/3 trained AttentiveChrome into {run_dir} (best epoch {result.best_epoch})")
-    loaded = load_checkpoint(run_dir)
+    loaded = load_model(run_dir)
     test = read_csv(data_dir / "test.csv")
-    predictions = run_predict(loaded.model, test)
+    predictions = loaded.predict(test)
     write_predictions(predictions, out / "test_predictions.tsv")
     write_attention(predictions, loaded.marks, out / "test_attention.npz")
     report = classification_report(test.labels, predictions.probabilities)
@@ -190,18 +189,17 @@ def demo(
 @app.command("models")
 def list_models() -> None:
     """List the model names that `train --model` and `benchmark --models` accept."""
-    from ..models import MODEL_REGISTRY
+    from ..models.catalog import MODEL_CATALOG
 
-    for name in sorted(MODEL_REGISTRY):
-        doc = (MODEL_REGISTRY[name].__doc__ or "").strip().splitlines()
-        typer.echo(f"{name:<16} {doc[0] if doc else ''}")
+    for name in sorted(MODEL_CATALOG):
+        typer.echo(f"{name:<16} {MODEL_CATALOG[name].description}")
 
 
 def _evaluate_regression(predictions, input_path: Path, expression: Optional[Path], as_json: bool) -> None:
     import numpy as np
 
     from ..data.expression import EXPRESSION_FILE, read_expression
-    from ..evaluation.regression import regression_report
+    from ..metrics.regression import regression_report
 
     if expression is None:
         candidates = [input_path.parent / EXPRESSION_FILE, input_path.parent.parent / EXPRESSION_FILE]
@@ -229,23 +227,27 @@ def _print_report(report: dict, metrics: dict[str, str], as_json: bool) -> None:
 
 
 def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool):
-    """Load a model and a CSV, check they fit, and predict."""
+    """Load a model and a CSV, check they fit, and predict (outputs decoded for the model's task)."""
     from .. import _settings
     from ..data import read_csv
-    from ..inference import predict as run_predict
-    from ..models.checkpoint import resolve_model
+    from ..trained import load_model
 
     if batch_size < 1:
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
-    loaded = resolve_model(model_ref)
+    loaded = load_model(model_ref)
     data = read_csv(input_path)
-    if data.n_marks != len(loaded.marks):
-        raise UsageProblem(f"{input_path}: has {data.n_marks} marks but the model expects {len(loaded.marks)} ({', '.join(loaded.marks)})")
-    if loaded.n_bins is not None and data.n_bins != loaded.n_bins:
-        say(f"warning: {input_path} has {data.n_bins} bins per gene; the model was trained on {loaded.n_bins}")
-    predictions = run_predict(
-        loaded.model, data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention
-    )
-    if loaded.task == "regression":
-        predictions = dataclasses.replace(predictions, logits=loaded.decode(predictions.logits), task="regression")
+    with warnings_said():
+        predictions = loaded.predict(data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention)
     return predictions, loaded
+
+
+@contextlib.contextmanager
+def warnings_said():
+    """Say each distinct warning of the block (e.g. another bin count than the model's) once, as one line on stderr."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        say(f"warning: {message}")

@@ -8,9 +8,10 @@ from typing import List, Optional
 
 import typer
 
+from ..config import DEFAULTS
 from ._app import UsageProblem, app, say
+from .core import DEVICE_HELP, warnings_said
 
-DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
 METHODS_HELP = (
     "Comma-separated methods: attention, attention_x_beta, saliency, input_x_gradient, integrated_gradients, deeplift, occlusion."
 )
@@ -18,7 +19,7 @@ METHODS_HELP = (
 
 @app.command()
 def interpret(
-    model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint file (ours or an original .pt)."),
+    model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint file (ours or an original .pt); a regression model's maps explain its predicted log1p expression."),
     input: Path = typer.Option(..., "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write (created)."),
     genes: Optional[List[str]] = typer.Option(
@@ -27,7 +28,9 @@ def interpret(
     genes_file: Optional[Path] = typer.Option(None, help="A file of gene ids to explain, one per line."),
     methods: str = typer.Option("attention,saliency,integrated_gradients,deeplift,occlusion", help=METHODS_HELP),
     by: str = typer.Option(
-        "predicted", help="Group class averages by predicted class (probability >= 0.5), by rank (higher half of the predictions) or by label."
+        "predicted",
+        help="Group class averages by predicted class (probability >= 0.5), by rank (higher half of the predictions) or by label. "
+        "Regression models group by rank for 'predicted'.",
     ),
     batch_size: int = typer.Option(128, help="Genes per batch."),
     n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
@@ -35,13 +38,14 @@ def interpret(
     stride: Optional[int] = typer.Option(None, help="Occlusion stride in bins (default: the window)."),
     tsv: bool = typer.Option(True, "--tsv/--no-tsv", help="Also write the tidy TSV of every map (large for whole genomes)."),
     max_gene_plots: int = typer.Option(12, help="Most genes that get their own pictures."),
-    device: str = typer.Option("auto", help=DEVICE_HELP),
+    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Write attention and attribution maps, class-average pictures and a summary for a set of genes."""
     from .. import _settings
     from ..data import read_csv
     from ..interpret import check_methods, write_interpretation
+    from ..trained import load_model
 
     method_names = check_methods(methods)
     if by not in ("predicted", "rank", "label"):
@@ -50,31 +54,29 @@ def interpret(
         raise UsageProblem(f"{out}: exists and is not a directory")
     wanted = _gene_list(genes, genes_file)
     started = time.perf_counter()
-    loaded = _classifier(model)
+    loaded = load_model(model)
     data = read_csv(input)
-    if data.n_marks != len(loaded.marks):
-        raise UsageProblem(f"{input}: has {data.n_marks} marks but the model expects {len(loaded.marks)} ({', '.join(loaded.marks)})")
-    if loaded.n_bins is not None and data.n_bins != loaded.n_bins:
-        say(f"warning: {input} has {data.n_bins} bins per gene; the model was trained on {loaded.n_bins}")
     if by == "label" and data.labels is None:
         raise UsageProblem(f"{input}: has no label column; use --by predicted or --by rank")
-    result = write_interpretation(
-        loaded,
-        data,
-        out,
-        methods=method_names,
-        genes=wanted,
-        by=by,
-        batch_size=batch_size,
-        device=_settings.resolve_device(device),
-        n_steps=n_steps,
-        window=window,
-        stride=stride,
-        tsv=tsv,
-        max_gene_plots=max_gene_plots,
-        progress=None if not quiet else False,
-        model_source=str(model),
-    )
+    with warnings_said():
+        loaded.check(data)  # before any work: marks that do not fit stop here
+        result = write_interpretation(
+            loaded,
+            data,
+            out,
+            methods=method_names,
+            genes=wanted,
+            by=by,
+            batch_size=batch_size,
+            device=_settings.resolve_device(device),
+            n_steps=n_steps,
+            window=window,
+            stride=stride,
+            tsv=tsv,
+            max_gene_plots=max_gene_plots,
+            progress=None if not quiet else False,
+            model_source=str(model),
+        )
     say(
         f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
         f"wrote {len(result.files)} outputs to {out} (see {out / 'summary.md'})"
@@ -99,7 +101,7 @@ def interpret_benchmark(
     n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
     window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
     seed: int = typer.Option(0, help="Seeds the random floor and the gene subset."),
-    device: str = typer.Option("auto", help=DEVICE_HELP),
+    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Score every method against the simulator's planted signal, with a random map as the floor."""
@@ -107,6 +109,7 @@ def interpret_benchmark(
     from ..data import read_csv, split_paths
     from ..data.synthetic import TRUTH_FILE, load_truth
     from ..interpret import check_methods, run_benchmark, write_benchmark
+    from ..trained import load_model
 
     method_names = check_methods(methods)
     if split not in ("train", "valid", "test"):
@@ -118,23 +121,23 @@ def interpret_benchmark(
     if not truth_path.is_file():
         raise UsageProblem(f"{data}: has no {TRUTH_FILE}; the benchmark needs a directory written by `attentivechrome simulate`")
     started = time.perf_counter()
-    loaded = _classifier(model)
+    loaded = load_model(model)
     genes = read_csv(paths[split])
-    if genes.n_marks != len(loaded.marks):
-        raise UsageProblem(f"{paths[split]}: has {genes.n_marks} marks but the model expects {len(loaded.marks)}")
-    result = run_benchmark(
-        loaded,
-        genes,
-        load_truth(truth_path),
-        methods=method_names,
-        max_genes=max_genes,
-        batch_size=batch_size,
-        device=_settings.resolve_device(device),
-        n_steps=n_steps,
-        window=window,
-        seed=seed,
-        progress=None if not quiet else False,
-    )
+    with warnings_said():
+        loaded.check(genes)
+        result = run_benchmark(
+            loaded,
+            genes,
+            load_truth(truth_path),
+            methods=method_names,
+            max_genes=max_genes,
+            batch_size=batch_size,
+            device=_settings.resolve_device(device),
+            n_steps=n_steps,
+            window=window,
+            seed=seed,
+            progress=None if not quiet else False,
+        )
     files = write_benchmark(result, out)
     typer.echo(result.to_markdown(), nl=False)
     say(f"scored {len(result.gene_ids)} {split} genes in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))
@@ -147,15 +150,3 @@ def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | 
             raise UsageProblem(f"{genes_file}: no such file of gene ids")
         wanted += [line.strip() for line in genes_file.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
     return wanted or None
-
-
-def _classifier(model_ref: str):
-    """Load a model for interpretation; the maps, classes and pictures assume a classifier."""
-    from ..models.checkpoint import resolve_model
-
-    loaded = resolve_model(model_ref)
-    if loaded.task == "regression":
-        raise UsageProblem(
-            f"{model_ref}: was trained with --task regression; interpret and interpret-benchmark explain classification models"
-        )
-    return loaded

@@ -29,10 +29,9 @@ _UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; bad input or usage ends with one message on stderr and exit status 2."""
-    from ..evaluation.metrics import UndefinedMetricError
-    from ..exceptions import AttentiveChromeError
+    from ..exceptions import AttentiveChromeError  # light; UndefinedMetricError and the others derive from it
 
-    handled = (AttentiveChromeError, UsageProblem, UndefinedMetricError, FileNotFoundError, IsADirectoryError, PermissionError, ValueError)
+    handled = (AttentiveChromeError, UsageProblem, FileNotFoundError, IsADirectoryError, PermissionError, ValueError)
     try:
         # standalone_mode=False: click hands usage errors to us instead of drawing a multi-line box.
         status = app(args=argv, prog_name="attentivechrome", standalone_mode=False)

@@ -7,8 +7,9 @@ from typing import Optional
 
 import typer
 
+from ..config import DEFAULTS
 from ._app import UsageProblem, app, say
-from .core import DEVICE_HELP, TRANSFORM_HELP
+from .core import DEVICE_HELP, TASK_HELP, TRANSFORM_HELP
 
 
 @app.command("train-many")
@@ -16,14 +17,15 @@ def train_many(
     cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory: one run directory per cell; an existing one is continued."),
     jobs: Optional[int] = typer.Option(None, help="Cells trained at once. Default: the free CPU cores (1 on a GPU)."),
-    model: str = typer.Option("attentivechrome", help="Model name (see `attentivechrome models`)."),
-    lr: float = typer.Option(2e-4, help="Adam learning rate."),
-    batch_size: int = typer.Option(16, help="Genes per optimisation step."),
-    epochs: int = typer.Option(30, help="Passes over the training genes."),
-    clip: float = typer.Option(1.0, help="Maximum gradient norm."),
-    seed: int = typer.Option(1, help="Random seed (weights and gene order), the same for every cell."),
-    transform: str = typer.Option("none", help=TRANSFORM_HELP),
-    device: str = typer.Option("auto", help=DEVICE_HELP),
+    model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
+    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
+    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step."),
+    epochs: int = typer.Option(DEFAULTS.epochs, help="Passes over the training genes."),
+    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
+    seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order), the same for every cell."),
+    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
+    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
+    task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
 ) -> None:
@@ -31,25 +33,26 @@ def train_many(
 
     Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
     """
-    from ..training.config import TrainConfig
-    from ..training.many import SUMMARY_FILE, summary_text
-    from ..training.many import train_many as run_train_many
+    from ..config import TrainConfig
+    from ..experiments.train_many import SUMMARY_FILE, summary_text
+    from ..experiments.train_many import train_many as run_train_many
 
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     config = TrainConfig(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device
+        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task
     )
+    primary, label = ("test_pearson", "Pearson") if task == "regression" else ("test_auroc", "AUROC")
 
     def report(row: dict) -> None:
         if row["status"] == "failed":
             say(f"{row['cell']}: failed: {row['error']}")
         elif row["status"] == "done earlier":
-            say(f"{row['cell']}: finished by an earlier call, skipped (test AUROC {row.get('test_auroc', float('nan')):.4f})")
+            say(f"{row['cell']}: finished by an earlier call, skipped (test {label} {row.get(primary, float('nan')):.4f})")
         else:
-            say(f"{row['cell']}: test AUROC {row['test_auroc']:.4f} (best epoch {row['best_epoch']}, {row['minutes']:.1f} min)")
+            say(f"{row['cell']}: test {label} {row[primary]:.4f} (best epoch {row['best_epoch']}, {row['minutes']:.1f} min)")
 
     if not quiet:
         say(f"train-many: {len(cell_dirs)} cell(s) into {out}")

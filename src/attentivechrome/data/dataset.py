@@ -1,14 +1,11 @@
-"""The in-memory data set and the data-directory layout."""
+"""The in-memory data set (the data-directory layout lives in :mod:`attentivechrome.data.layout`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
-from ..exceptions import InputFormatError
-from .schema import SPLITS, TRANSFORMS
+from .schema import TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -85,50 +82,3 @@ def apply_transform(counts: np.ndarray, transform: str) -> np.ndarray:
     if transform == "log1p":
         return np.log1p(counts)
     raise ValueError(f"unknown transform {transform!r}; choose one of {', '.join(TRANSFORMS)}")
-
-
-def split_paths(data_dir: str | Path) -> dict[str, Path]:
-    """Locate ``train/valid/test.csv`` (or ``.csv.gz``) in ``data_dir`` or ``data_dir/classification``.
-
-    Raises
-    ------
-    InputFormatError
-        When the directory does not exist or lacks a split file.
-    """
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise InputFormatError(data_dir, None, "is not a directory; expected train.csv, valid.csv and test.csv inside")
-    for root in (data_dir, data_dir / "classification"):
-        found = {}
-        for split in SPLITS:
-            for name in (f"{split}.csv", f"{split}.csv.gz"):
-                if (root / name).is_file():
-                    found[split] = root / name
-                    break
-        if len(found) == len(SPLITS):
-            return found
-    missing = [s for s in SPLITS if not any((r / f"{s}.csv").is_file() or (r / f"{s}.csv.gz").is_file() for r in (data_dir, data_dir / "classification"))]
-    raise InputFormatError(
-        data_dir, None, f"missing {', '.join(m + '.csv' for m in missing)} (looked in the directory and in classification/)"
-    )
-
-
-def load_splits(data_dir: str | Path, *, cache: bool = False) -> dict[str, HistoneData]:
-    """Read the train, valid and test splits of a data directory; all must share bins and labels.
-
-    With ``cache=True`` each file is read through :func:`attentivechrome.data.read_csv_cached`
-    (a binary copy keyed by the file's size and mtime), which returns the same data.
-    """
-    from ._cache import read_csv_cached
-    from .csv_io import read_csv
-
-    paths = split_paths(data_dir)
-    read = read_csv_cached if cache else read_csv
-    splits = {name: read(path) for name, path in paths.items()}
-    n_bins = splits["train"].n_bins
-    for name, data in splits.items():
-        if data.n_bins != n_bins:
-            raise InputFormatError(paths[name], None, f"has {data.n_bins} bins per gene but train has {n_bins}")
-        if not data.has_labels:
-            raise InputFormatError(paths[name], 1, "has no label column; training splits need labels")
-    return splits

@@ -14,25 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputFormatError
-from .dataset import HistoneData, split_paths
+from .dataset import HistoneData
 
 #: File name of the expression table, beside train/valid/test.csv.
 EXPRESSION_FILE = "expression.csv"
-
-
-def expression_path(data_dir: str | Path) -> Path:
-    """``expression.csv`` in the folder holding the split files of ``data_dir``.
-
-    Raises
-    ------
-    InputFormatError
-        When the split files or the expression file are missing.
-    """
-    folder = split_paths(data_dir)["train"].parent
-    path = folder / EXPRESSION_FILE
-    if not path.is_file():
-        raise InputFormatError(path, None, "not found; regression needs expression.csv (gene_id,value; no header) beside the split files")
-    return path
 
 
 def read_expression(path: str | Path) -> pd.Series:
@@ -82,11 +67,3 @@ def with_expression_targets(splits: dict[str, HistoneData], expression: pd.Serie
             raise InputFormatError(source, None, f"has no value for {int(missing.sum())} of the {data.n_genes} {name} genes (e.g. {examples})")
         out[name] = dataclasses.replace(data, labels=np.log1p(values).astype(np.float32))
     return out
-
-
-def load_regression_splits(data_dir: str | Path) -> dict[str, HistoneData]:
-    """Read the splits of ``data_dir`` with ``log1p(expression)`` targets from its ``expression.csv``."""
-    from .dataset import load_splits
-
-    path = expression_path(data_dir)
-    return with_expression_targets(load_splits(data_dir), read_expression(path), source=str(path))

@@ -11,6 +11,9 @@ DEFAULT_N_BINS = 100
 #: Split names of a data directory, and the files holding them.
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 
+#: What a model predicts: the 0/1 label, or log1p(expression) read from ``expression.csv``.
+TASKS: tuple[str, ...] = ("classification", "regression")
+
 #: Input transforms accepted by the loaders and models.
 TRANSFORMS: tuple[str, ...] = ("none", "log1p")
 

@@ -30,7 +30,7 @@ from ..data.dataset import HistoneData
 from ..data.schema import MARKS
 from ..data.synthetic import GroundTruth
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, as_histone_data, iter_explanations, mark_shares
+from .explain import DEFAULT_BATCH_SIZE, as_histone_data, explanations_of, mark_shares
 from .scoring import mean_and_interval, score_bins, score_marks
 
 #: Reference maps scored beside the methods: name -> display label.
@@ -103,7 +103,7 @@ def run_benchmark(
     Parameters
     ----------
     model
-        A module, loaded checkpoint or path (see :func:`~attentivechrome.interpret.explain`).
+        A module or a :class:`~attentivechrome.trained.TrainedModel` (see :func:`~attentivechrome.interpret.explain`).
     data
         Simulated genes (usually the test split) or the path of their CSV.
     truth
@@ -140,7 +140,7 @@ def run_benchmark(
     deltas: dict[str, list] = {}
     logits = []
     start = 0
-    for part in iter_explanations(
+    for part in explanations_of(
         model, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
     ):
         stop = start + part.n_genes
@@ -311,7 +311,7 @@ def _align_truth(data: HistoneData, truth: GroundTruth) -> tuple[np.ndarray, np.
 
 
 def _auroc_or_nan(labels: np.ndarray | None, scores: np.ndarray) -> float:
-    from ..evaluation.metrics import UndefinedMetricError, auroc
+    from ..metrics.classification import UndefinedMetricError, auroc
 
     if labels is None:
         return float("nan")

@@ -45,7 +45,8 @@ class Explanation:
     methods
         The methods in ``maps``, in the order asked for.
     logits
-        Shape (genes,): the model's log-odds of high expression.
+        Shape (genes,): the model's log-odds of high expression, or for a regression model
+        (``task == "regression"``) its predicted log1p expression.
     labels
         Shape (genes,) 0/1, or ``None`` for unlabelled genes.
     maps
@@ -71,11 +72,20 @@ class Explanation:
     alpha: np.ndarray | None = None
     beta: np.ndarray | None = None
     convergence_delta: dict[str, np.ndarray] = field(default_factory=dict)
+    #: ``regression`` when logits and attributions are in log1p-expression units.
+    task: str = "classification"
 
     @property
     def probabilities(self) -> np.ndarray:
-        """Shape (genes,): the probability of high expression."""
+        """Shape (genes,): the probability of high expression (classification models only)."""
+        if self.task == "regression":
+            raise ValueError("a regression model predicts log1p expression, not probabilities; use .values")
         return 1.0 / (1.0 + np.exp(-self.logits.astype(np.float64)))
+
+    @property
+    def values(self) -> np.ndarray:
+        """Shape (genes,): probabilities of high expression, or predicted log1p expression for regression."""
+        return self.logits.astype(np.float64) if self.task == "regression" else self.probabilities
 
     @property
     def n_genes(self) -> int:
@@ -116,6 +126,7 @@ class Explanation:
             alpha=None if self.alpha is None else self.alpha[index],
             beta=None if self.beta is None else self.beta[index],
             convergence_delta={k: v[index] for k, v in self.convergence_delta.items()},
+            task=self.task,
         )
 
     @classmethod
@@ -138,6 +149,7 @@ class Explanation:
             alpha=cat([p.alpha for p in parts]),
             beta=cat([p.beta for p in parts]),
             convergence_delta={m: np.concatenate([p.convergence_delta[m] for p in parts]) for m in first.convergence_delta},
+            task=first.task,
         )
 
 
@@ -159,8 +171,10 @@ def explain(
     Parameters
     ----------
     model
-        An ``nn.Module`` returning :class:`~attentivechrome.models.ModelOutput`, a loaded
-        checkpoint (``LoadedModel``), or the path of a run directory or checkpoint file.
+        An ``nn.Module`` returning :class:`~attentivechrome.models.ModelOutput`. A
+        :class:`~attentivechrome.trained.TrainedModel` (or a path, through
+        :func:`attentivechrome.explain`) checks the data and explains regression models on
+        their own scale.
     data
         :class:`~attentivechrome.data.HistoneData`, a CSV path, or counts of shape
         (genes, bins, marks) (array or tensor).
@@ -229,8 +243,16 @@ def iter_explanations(
     window: int = DEFAULT_WINDOW,
     stride: int | None = None,
     progress: bool | None = None,
+    task: str = "classification",
+    output_scale: float = 1.0,
+    output_offset: float = 0.0,
 ) -> Iterator[Explanation]:
-    """Like :func:`explain`, but yield one :class:`Explanation` per batch of genes, in order."""
+    """Like :func:`explain`, but yield one :class:`Explanation` per batch of genes, in order.
+
+    ``task``, ``output_scale`` and ``output_offset`` decode a regression module's standardised
+    output ``y`` to ``y * output_scale + output_offset``: the logits are decoded and every
+    attribution (a difference or gradient of the output) is multiplied by ``output_scale``.
+    """
     methods = check_methods(method if isinstance(method, str) else list(method))
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
@@ -251,10 +273,19 @@ def iter_explanations(
         with progress_bar(data.n_genes, "explaining genes", enabled=progress) as advance:
             for start in range(0, data.n_genes, batch_size):
                 stop = min(start + batch_size, data.n_genes)
-                yield _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
+                part = _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
+                yield part if task == "classification" else _decoded(part, task, output_scale, output_offset)
                 advance(stop - start)
     finally:
         module.train(was_training)
+
+
+def explanations_of(model, data: HistoneData, method: str | Sequence[str], **options) -> Iterator[Explanation]:
+    """:func:`iter_explanations`, through a :class:`~attentivechrome.trained.TrainedModel`'s own
+    method when given one (it checks the data and decodes regression outputs)."""
+    if not isinstance(model, nn.Module) and hasattr(model, "iter_explanations"):
+        return model.iter_explanations(data, method, **options)
+    return iter_explanations(model, data, method, **options)
 
 
 def _explain_batch(
@@ -305,6 +336,22 @@ def _explain_batch(
         alpha=alpha,
         beta=beta,
         convergence_delta=deltas,
+    )
+
+
+def _decoded(part: Explanation, task: str, scale: float, offset: float) -> Explanation:
+    """A batch's outputs on the task's scale: logits, attributions and completeness gaps of ``y * scale + offset``."""
+    return Explanation(
+        gene_ids=part.gene_ids,
+        marks=part.marks,
+        methods=part.methods,
+        logits=(part.logits * scale + offset).astype(np.float32),
+        labels=part.labels,
+        maps={m: v if METHODS[m].family == "attention" else (v * scale).astype(np.float32) for m, v in part.maps.items()},
+        alpha=part.alpha,
+        beta=part.beta,
+        convergence_delta={m: (v * scale).astype(np.float32) for m, v in part.convergence_delta.items()},
+        task=task,
     )
 
 
@@ -374,13 +421,11 @@ def check_fits(module: nn.Module, data: HistoneData) -> None:
 
 
 def as_module(model) -> nn.Module:
-    """The ``nn.Module`` behind a module, a ``LoadedModel`` or a run directory / checkpoint path."""
+    """The ``nn.Module`` behind a module or a :class:`~attentivechrome.trained.TrainedModel`."""
     if isinstance(model, nn.Module):
         return model
-    if hasattr(model, "model") and isinstance(model.model, nn.Module):  # LoadedModel
-        return model.model
+    if isinstance(getattr(model, "module", None), nn.Module):  # a TrainedModel
+        return model.module
     if isinstance(model, (str, Path)):
-        from ..models.checkpoint import resolve_model
-
-        return resolve_model(model).model
-    raise TypeError(f"model must be an nn.Module, a loaded checkpoint or a path, got {type(model).__name__}")
+        raise TypeError(f"{model}: load the model first (attentivechrome.load_model), or call attentivechrome.explain, which takes paths")
+    raise TypeError(f"model must be an nn.Module or a TrainedModel, got {type(model).__name__}")

@@ -35,6 +35,7 @@ def plot_gene(
     probability: float | None = None,
     label: int | None = None,
     axes: Sequence[Axes] | None = None,
+    expression: float | None = None,
 ) -> Figure:
     """One gene: its input signal and alpha as heatmaps (marks x bins), beta as bars.
 
@@ -48,8 +49,8 @@ def plot_gene(
         Shape (marks,), or ``None`` (no bar chart).
     marks
         Row names.
-    gene_id, probability, label
-        Shown in the title when given.
+    gene_id, probability, label, expression
+        Shown in the title when given (``expression``: a regression model's predicted log1p expression).
     axes
         Three axes (signal, alpha, beta) to draw on; default: a new figure.
     """
@@ -83,7 +84,7 @@ def plot_gene(
         ax_beta.set_xlim(0, max(1.05 * float(np.max(beta)), 1e-6))
     else:
         ax_beta.axis("off")
-    fig.suptitle(_gene_title(gene_id, probability, label))
+    fig.suptitle(_gene_title(gene_id, probability, label, expression))
     return fig
 
 
@@ -97,6 +98,7 @@ def plot_method_comparison(
     label: int | None = None,
     truth: np.ndarray | None = None,
     axes: Sequence[Axes] | None = None,
+    expression: float | None = None,
 ) -> Figure:
     """The same gene under several methods, one heatmap (marks x bins) per method below its input.
 
@@ -140,7 +142,7 @@ def plot_method_comparison(
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
     axes[-1].set_xlabel("bin (TSS at the dashed line)")
-    fig.suptitle(_gene_title(gene_id, probability, label))
+    fig.suptitle(_gene_title(gene_id, probability, label, expression))
     return fig
 
 
@@ -291,10 +293,12 @@ def _heatmap(ax: Axes, values: np.ndarray, marks: Sequence[str], **style):
     return image
 
 
-def _gene_title(gene_id: str, probability: float | None, label: int | None) -> str:
+def _gene_title(gene_id: str, probability: float | None, label: int | None, expression: float | None = None) -> str:
     parts = [gene_id] if gene_id else []
     if probability is not None:
         parts.append(f"P(high) = {probability:.3f}")
+    if expression is not None:
+        parts.append(f"predicted log1p expression = {expression:.3f}")
     if label is not None:
         parts.append(f"label {'high' if int(label) == 1 else 'low'}")
     return "  |  ".join(parts)

@@ -19,12 +19,12 @@ import torch
 
 from .._io import atomic_open, atomic_path, move_files, staging_directory, write_text_atomic
 from ..data.dataset import HistoneData
-from ..evaluation.metrics import UndefinedMetricError, auroc
+from ..metrics.classification import UndefinedMetricError, auroc
 from ..inference import predict
 from ._npz import NpzStreamWriter
 from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy, class_legend
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, iter_explanations
+from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, explanations_of
 
 #: Most genes that get their own pictures.
 DEFAULT_MAX_GENE_PLOTS = 12
@@ -34,6 +34,8 @@ MAPS_NPZ = "explanations.npz"
 MAPS_TSV = "maps.tsv"
 MARK_SCORES_TSV = "mark_scores.tsv"
 PREDICTIONS_TSV = "predictions.tsv"
+#: The name of what a model predicts, per task, in the NPZ and the predictions TSV.
+VALUE_NAME = {"classification": "probability", "regression": "log1p_expression"}
 CLASS_NPZ = "class_averages.npz"
 SUMMARY = "summary.md"
 FIGURES = "figures"
@@ -91,7 +93,8 @@ def write_interpretation(
 
     Files (each written atomically):
 
-    - ``explanations.npz``: ``gene_ids``, ``marks``, ``methods``, ``probability``, ``label``
+    - ``explanations.npz``: ``gene_ids``, ``marks``, ``methods``, ``probability`` (``log1p_expression``
+      for a regression model, whose class averages are grouped by rank), ``label``
       (if known), ``alpha`` (genes, marks, bins) and ``beta`` (genes, marks) when the model
       has attention, one (genes, marks, bins) array per attribution method under its name,
       and ``delta_<method>`` (genes,) completeness gaps;
@@ -123,6 +126,9 @@ def write_interpretation(
     if by == "label" and data.labels is None:
         raise ValueError(f"{data.source or 'the input'}: has no labels; group the class averages by predicted class or rank")
     module = as_module(model)
+    task = getattr(model, "task", "classification")  # a TrainedModel knows; a bare module is read as a classifier
+    if task == "regression" and by == "predicted":
+        by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
     final_out = Path(out_dir)
     # Everything is written in a staging directory and moved into out_dir at the end: a failed
     # run leaves nothing behind, and a rerun into the same directory replaces its files whole.
@@ -144,8 +150,8 @@ def write_interpretation(
             maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             header = True
-            for part in iter_explanations(
-                module, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+            for part in explanations_of(
+                model, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
             ):
                 stop = start + part.n_genes
                 counts = data.counts[start:stop]
@@ -168,11 +174,13 @@ def write_interpretation(
                 keep.offer(part, counts)
                 start = stop
             all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
-            probabilities = 1.0 / (1.0 + np.exp(-all_logits.astype(np.float64)))
+            # What the model predicts, on its task's scale: probabilities, or log1p expression.
+            values = all_logits.astype(np.float64) if task == "regression" else 1.0 / (1.0 + np.exp(-all_logits.astype(np.float64)))
+            value_name = VALUE_NAME[task]
             npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
             npz.put("marks", np.array(data.marks))
             npz.put("methods", np.array(methods))
-            npz.put("probability", probabilities.astype(np.float32))
+            npz.put(value_name, values.astype(np.float32))
             if data.labels is not None:
                 npz.put("label", data.labels)
         files["maps (npz)"] = out / MAPS_NPZ
@@ -180,7 +188,7 @@ def write_interpretation(
             files["maps (tsv)"] = out / MAPS_TSV
             files["mark scores (tsv)"] = out / MARK_SCORES_TSV
 
-        predictions = pd.DataFrame({"gene_id": data.gene_ids, "probability": probabilities})
+        predictions = pd.DataFrame({"gene_id": data.gene_ids, value_name: values})
         if data.labels is not None:
             predictions["label"] = data.labels
         with atomic_open(out / PREDICTIONS_TSV, "w", encoding="utf-8", newline="") as handle:
@@ -196,7 +204,7 @@ def write_interpretation(
         figures = _write_figures(averages, keep, data.marks, methods, figures_dir)
         files.update(figures)
         result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
-        summary = _summary(result, data, module, probabilities, averages, figures, tsv, deltas_seen, out, model_source)
+        summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source)
         write_text_atomic(out / SUMMARY, summary)
         files["summary"] = out / SUMMARY
         move_files(out, final_out)
@@ -254,13 +262,13 @@ def _write_figures(averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str,
         gene = str(part.gene_ids[0])
         safe = _safe_name(gene)
         label = None if part.labels is None else int(part.labels[0])
-        probability = float(part.probabilities[0])
+        shown = {"expression": float(part.logits[0])} if part.task == "regression" else {"probability": float(part.probabilities[0])}
         if part.alpha is not None:
             beta = None if part.beta is None else part.beta[0]
-            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, probability=probability, label=label)
+            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, **shown)
             written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}")
         maps = {m: part[m][0] for m in methods}
-        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, probability=probability, label=label)
+        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, **shown)
         written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods")
     return written
 
@@ -299,7 +307,8 @@ def _summary(
     result: InterpretationResult,
     data: HistoneData,
     module,
-    probabilities: np.ndarray,
+    values: np.ndarray,
+    task: str,
     averages: ClassAverages,
     figures: dict[str, Path],
     tsv: bool,
@@ -307,7 +316,12 @@ def _summary(
     out: Path,
     model_source: str,
 ) -> str:
-    n_high = int((probabilities >= 0.5).sum())
+    value_name = VALUE_NAME[task]
+    if task == "regression":
+        predicted = f"- predicted log1p expression: median {np.median(values):.3f}, range {values.min():.3f} to {values.max():.3f}" if len(values) else "- no genes"
+    else:
+        n_high = int((values >= 0.5).sum())
+        predicted = f"- predicted high (probability >= 0.5): {n_high}, predicted low: {data.n_genes - n_high}"
     grouping = {"predicted": "predicted class (probability >= 0.5)", "rank": "rank (the higher half of the predictions)", "label": "label"}[averages.by]
     lines = [
         f"# Interpretation of {data.n_genes} genes",
@@ -315,17 +329,17 @@ def _summary(
         f"- model: `{model_source or type(module).__name__}`",
         f"- input: `{data.source}` ({data.n_genes} genes, {data.n_bins} bins, marks {', '.join(data.marks)})",
         f"- methods: {', '.join(result.methods)}",
-        f"- predicted high (probability >= 0.5): {n_high}, predicted low: {data.n_genes - n_high}",
+        predicted,
         f"- class averages grouped by {grouping}: {averages.n_genes[0]} high, {averages.n_genes[1]} low",
     ]
     if data.labels is not None:
         try:
-            lines.append(f"- AUROC against the labels: {auroc(data.labels, probabilities):.4f}")
+            lines.append(f"- AUROC against the labels: {auroc(data.labels, values):.4f}")
         except UndefinedMetricError:
             lines.append("- AUROC against the labels: undefined (one class only)")
     lines += ["", "## Files", "", "| file | content |", "|---|---|"]
     lines.append(
-        f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `probability`"
+        f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `{value_name}`"
         + (", `label`" if data.labels is not None else "")
         + (", `alpha` (genes x marks x bins)" if averages.alpha is not None else "")
         + (", `beta` (genes x marks)" if averages.beta is not None else "")
@@ -337,7 +351,7 @@ def _summary(
     if tsv:
         lines.append(f"| `{MAPS_TSV}` | tidy maps: `gene_id, method, mark, bin, value` (bins from 1; `attention` rows are alpha) |")
         lines.append(f"| `{MARK_SCORES_TSV}` | `gene_id, method, mark, value`: beta for attention, share of abs(attribution) per mark otherwise |")
-    lines.append(f"| `{PREDICTIONS_TSV}` | `gene_id, probability`" + (", `label`" if data.labels is not None else "") + " |")
+    lines.append(f"| `{PREDICTIONS_TSV}` | `gene_id, {value_name}`" + (", `label`" if data.labels is not None else "") + " |")
     averaged = [f"`{k}`" for k in ("alpha", "beta") if getattr(averages, k) is not None] + ["`signal`", "`profile_<method>`", "`n_genes`"]
     lines.append(f"| `{CLASS_NPZ}` | class means ({', '.join(CLASSES)}; grouped by {averages.by}): {', '.join(averaged)} |")
     for name, path in figures.items():
@@ -363,7 +377,7 @@ def _summary(
                 delta = np.abs(npz[f"delta_{method}"])
                 lines.append(
                     f"- {METHODS[method].label}: |sum of map - (f(x) - f(baseline))| has median {np.median(delta):.3g} "
-                    f"and 90th percentile {np.quantile(delta, 0.9):.3g} logits."
+                    f"and 90th percentile {np.quantile(delta, 0.9):.3g} {'log1p-expression units' if task == 'regression' else 'logits'}."
                 )
     if figures:
         lines += ["", "## Figures", ""]

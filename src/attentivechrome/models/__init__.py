@@ -1,50 +1,23 @@
-"""Model classes and the registry that names them."""
+"""Model classes and the registry that names them.
+
+:data:`MODEL_CATALOG` (:mod:`attentivechrome.models.catalog`) is plain data, so the command line
+lists and checks model names without importing PyTorch; the classes, :data:`MODEL_REGISTRY`,
+:func:`get_model` and :func:`model_name_of` are imported from :mod:`attentivechrome.models.registry`
+on first use.
+"""
 
 from __future__ import annotations
 
-from torch import nn
+import importlib
 
-from .attentive_chrome import AttentiveChrome
-from .base import ModelOutput
-from .classical import GradientBoostingBaseline, LinearBaseline
-from .cnn import CNNAlphaBeta, CNNAttention, DeepChrome
-from .lstm import LSTMAlpha, LSTMBaseline
-from .transformer import TransformerBaseline
+from .catalog import MODEL_CATALOG, ModelEntry, available_models, check_model_name
 
-#: Every model the package can build, by name. The CLI, checkpoints and benchmarks read this.
-MODEL_REGISTRY: dict[str, type[nn.Module]] = {
-    "attentivechrome": AttentiveChrome,
-    "lstm": LSTMBaseline,
-    "lstm-alpha": LSTMAlpha,
-    "cnn-attn": CNNAttention,
-    "cnn-alpha-beta": CNNAlphaBeta,
-    "deepchrome": DeepChrome,
-    "transformer": TransformerBaseline,
-    "linear": LinearBaseline,
-    "gbt": GradientBoostingBaseline,
-}
+_LAZY = {"MODEL_REGISTRY", "get_model", "model_name_of", "AttentiveChrome", "ModelOutput"}
+
+__all__ = ["MODEL_CATALOG", "ModelEntry", "available_models", "check_model_name", *sorted(_LAZY)]
 
 
-def available_models() -> list[str]:
-    """Names accepted by :func:`get_model`."""
-    return sorted(MODEL_REGISTRY)
-
-
-def get_model(name: str, **params) -> nn.Module:
-    """Build the model registered as ``name`` with constructor ``params``."""
-    try:
-        cls = MODEL_REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(available_models())}") from None
-    return cls(**params)
-
-
-def model_name_of(model: nn.Module) -> str:
-    """The registry name of a model instance."""
-    for name, cls in MODEL_REGISTRY.items():
-        if type(model) is cls:
-            return name
-    raise ValueError(f"{type(model).__name__} is not a registered model")
-
-
-__all__ = ["AttentiveChrome", "MODEL_REGISTRY", "ModelOutput", "available_models", "get_model", "model_name_of"]
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(".registry", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

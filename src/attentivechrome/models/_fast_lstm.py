@@ -26,13 +26,13 @@ import platform
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import torch
 from torch.autograd.function import once_differentiable
 
 from .._cache import cache_root
+from .._settings import get_num_threads
 from .._io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -47,70 +47,6 @@ DISABLE_ENV = "ATTENTIVECHROME_NO_KERNEL"
 _lock = threading.Lock()
 _libraries: dict[int, ctypes.CDLL | None] = {}
 _failures: dict[int, str] = {}
-_num_threads: int | None = None
-
-
-# --------------------------------------------------------------------------- threads
-
-
-def set_num_threads(n: int | None) -> None:
-    """Threads the kernel uses per call; ``None`` (the default) chooses them per call, see :func:`get_num_threads`."""
-    global _num_threads
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise ValueError(f"kernel threads must be a positive integer or None, got {n!r}")
-    _num_threads = n
-
-
-def get_num_threads() -> int:
-    """Threads the kernel uses per call.
-
-    Set by :func:`set_num_threads` or the ``ATTENTIVECHROME_THREADS`` environment variable;
-    otherwise every usable core while the machine is otherwise idle, and fewer when other
-    processes keep cores busy (a thread that is switched out stalls the whole call, which on a
-    shared 2-core machine made 2 threads slower than 1).
-    """
-    if _num_threads is not None:
-        return _num_threads
-    explicit = os.environ.get(THREADS_ENV, "").strip()
-    if explicit.isdigit() and int(explicit) > 0:
-        return int(explicit)
-    return _load_aware_threads()
-
-
-#: Environment variable fixing the kernel's thread count.
-THREADS_ENV = "ATTENTIVECHROME_THREADS"
-_LOAD_CHECK_S = 2.0
-_auto = {"checked": -1e9, "threads": 0}
-
-
-def usable_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def threads_for_load(cores: int, load: float, own: int) -> int:
-    """Threads to use on ``cores`` when the 1-minute load is ``load`` and ``own`` of it is ours.
-
-    Other processes keep about ``load - own`` cores busy; the rest are ours, at least one.
-    """
-    others = max(0.0, load - own)
-    return max(1, min(cores, int(cores - others + 0.5)))
-
-
-def _load_aware_threads() -> int:
-    now = time.monotonic()
-    if now - _auto["checked"] >= _LOAD_CHECK_S:
-        cores = usable_cores()
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
-            load = 0.0
-        _auto["threads"] = threads_for_load(cores, load, _auto["threads"] or 1)
-        _auto["checked"] = now
-    return _auto["threads"]
 
 
 # --------------------------------------------------------------------------- building and loading

@@ -1,12 +1,17 @@
-"""Saving and loading models: our self-describing checkpoint and the original's bare state_dicts.
+"""The checkpoint file format: our self-describing checkpoint and the original's bare state_dicts.
 
-Our checkpoint is one torch zip file holding a plain dict::
+Our checkpoint is one torch zip file holding a plain dict (format version 2)::
 
-    {"format": "attentivechrome-checkpoint", "format_version": 1, "package_version": ...,
+    {"format": "attentivechrome-checkpoint", "format_version": 2, "package_version": ...,
      "model_name": ..., "model_params": {...}, "marks": [...], "n_bins": int | None,
-     "state_dict": {...}, "extra": {...}}
+     "state_dict": {...},
+     "task": "classification" | "regression", "target_scale": {"mean": ..., "std": ...} | None,
+     "train_config": {...} | None, "epoch": int | None}
 
-Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is ever unpickled.
+Version 1 files kept the task, target scale and epoch in an ``extra`` dict; they are read into
+the same fields. Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is
+ever unpickled. :class:`attentivechrome.trained.TrainedModel` is the object users hold; this
+module only reads and writes the file.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -25,18 +29,27 @@ from .._io import atomic_path
 from .._version import __version__
 from ..data.schema import MARKS
 from ..exceptions import CheckpointError
-from . import MODEL_REGISTRY, get_model, model_name_of
+from .registry import MODEL_REGISTRY, get_model, model_name_of
 
 CHECKPOINT_FORMAT = "attentivechrome-checkpoint"
+FORMAT_VERSION = 2
 #: Bins per gene of every original (legacy) AttentiveChrome checkpoint.
 ORIGINAL_N_BINS = 100
 #: File name of the selected model inside a run directory.
 RUN_MODEL_FILE = "model.pt"
 
 
+#: Keys of the payload that describe how the model is used, beyond the module itself.
+METADATA_KEYS = ("task", "target_scale", "train_config", "epoch")
+
+
 @dataclass
-class LoadedModel:
-    """A model ready for inference, with what is known about its inputs."""
+class CheckpointContents:
+    """What a checkpoint file holds: the rebuilt module, what it reads, and its metadata.
+
+    ``metadata`` holds the :data:`METADATA_KEYS` found in the file (version 1 files are
+    translated); :class:`attentivechrome.trained.TrainedModel` gives them types.
+    """
 
     model: nn.Module
     model_name: str
@@ -44,18 +57,7 @@ class LoadedModel:
     n_bins: int | None
     source: str
     legacy: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def task(self) -> str:
-        """``classification`` (logits are log-odds) or ``regression`` (logits are standardised log1p expression)."""
-        return self.extra.get("task", "classification")
-
-    def decode(self, logits: np.ndarray) -> np.ndarray:
-        """Regression outputs back on the log1p-expression scale; classification logits unchanged."""
-        if self.task != "regression":
-            return logits
-        return logits * float(self.extra.get("target_std", 1.0)) + float(self.extra.get("target_mean", 0.0))
+    metadata: dict = field(default_factory=dict)
 
 
 def save_checkpoint(
@@ -64,25 +66,31 @@ def save_checkpoint(
     *,
     marks: tuple[str, ...] = MARKS,
     n_bins: int | None = None,
-    extra: dict | None = None,
+    metadata: dict | None = None,
 ) -> None:
-    """Write ``model`` and its description to ``path`` atomically (torch zip format)."""
+    """Write ``model`` and its description to ``path`` atomically (torch zip format).
+
+    ``metadata`` holds plain values for the :data:`METADATA_KEYS` (see the module docstring).
+    """
+    unknown = set(metadata or {}) - set(METADATA_KEYS)
+    if unknown:
+        raise ValueError(f"unknown checkpoint metadata {', '.join(sorted(unknown))}; known: {', '.join(METADATA_KEYS)}")
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "format_version": 1,
+        "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "model_name": model_name_of(model),
         "model_params": model.init_params(),
         "marks": list(marks),
         "n_bins": n_bins,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "extra": extra or {},
+        **{key: (metadata or {}).get(key) for key in METADATA_KEYS},
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> LoadedModel:
+def read_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> CheckpointContents:
     """Load a model from a run directory, one of our checkpoints, or an original AttentiveChrome state_dict.
 
     Raises
@@ -122,23 +130,34 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a model checkpoint or a state_dict of tensors")
 
 
-def _from_payload(payload: dict, path: Path) -> LoadedModel:
+def _from_payload(payload: dict, path: Path) -> CheckpointContents:
     name = payload.get("model_name")
     if name not in MODEL_REGISTRY:
         raise CheckpointError(f"{path}: model {name!r} is not known to this version; known: {', '.join(sorted(MODEL_REGISTRY))}")
     model = get_model(name, **payload.get("model_params", {}))
     _load_state(model, payload["state_dict"], path)
-    return LoadedModel(
+    return CheckpointContents(
         model=model.eval(),
         model_name=name,
         marks=tuple(payload.get("marks", MARKS)),
         n_bins=payload.get("n_bins"),
         source=str(path),
-        extra=payload.get("extra", {}),
+        metadata=_metadata(payload),
     )
 
 
-def _from_legacy_state_dict(state: dict, path: Path) -> LoadedModel:
+def _metadata(payload: dict) -> dict:
+    """The metadata of a payload; version 1 kept the task, target scale and epoch in ``extra``."""
+    if "extra" not in payload:
+        return {key: payload[key] for key in METADATA_KEYS if payload.get(key) is not None}
+    extra = payload.get("extra") or {}
+    metadata = {"task": extra.get("task", "classification"), "epoch": extra.get("epoch")}
+    if "target_mean" in extra:
+        metadata["target_scale"] = {"mean": float(extra["target_mean"]), "std": float(extra.get("target_std", 1.0))}
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def _from_legacy_state_dict(state: dict, path: Path) -> CheckpointContents:
     """Rebuild the AttentiveChrome sizes from the tensor shapes of an original checkpoint."""
     mark_ids = {int(m.group(1)) for k in state if (m := re.match(r"rnn_hms\.(\d+)\.", k))}
     try:
@@ -151,7 +170,7 @@ def _from_legacy_state_dict(state: dict, path: Path) -> LoadedModel:
     _load_state(model, state, path)
     marks = MARKS if n_marks == len(MARKS) else tuple(f"mark{i + 1}" for i in range(n_marks))
     # The original project trained every published model on its fixed 100-bin layout (TSS +/- 5 kb).
-    return LoadedModel(
+    return CheckpointContents(
         model=model.eval(), model_name="attentivechrome", marks=marks, n_bins=ORIGINAL_N_BINS, source=str(path), legacy=True
     )
 
@@ -173,7 +192,7 @@ def _load_state(model: nn.Module, state: dict, path: Path) -> None:
     model.load_state_dict(state)
 
 
-def resolve_model(reference: str | Path) -> LoadedModel:
+def resolve_checkpoint(reference: str | Path) -> CheckpointContents:
     """Load a model named by the user: a run directory, a checkpoint file, or a cell name
     (``E003``) whose published weights ``attentivechrome download weights`` cached.
 
@@ -182,10 +201,10 @@ def resolve_model(reference: str | Path) -> LoadedModel:
     """
     path = Path(reference)
     if path.exists():
-        return load_checkpoint(path)
+        return read_checkpoint(path)
     from ..data.download import cached_weights, published_cell
 
     cell = published_cell(str(reference))
     if cell is not None:  # a cell name such as E003: the published weights, once downloaded
-        return load_checkpoint(cached_weights(cell))
+        return read_checkpoint(cached_weights(cell))
     raise CheckpointError(f"{reference}: no such run directory or checkpoint file")

@@ -31,10 +31,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from ..evaluation.metrics import auroc
-from ..evaluation.regression import pearson
+from ..metrics.classification import auroc
+from ..metrics.regression import pearson
 from ..exceptions import NotFittedError
-from ..training.config import TASKS
+from ..data.schema import TASKS
 from .base import ModelOutput, apply_input_transform
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,9 @@
 """The training loop: Adam, gradient clipping, model selection on validation AUROC.
 
+:func:`train` returns a :class:`~attentivechrome.trained.TrainedModel` (the selected module
+with its marks, bins, task, target scale and settings) whose ``record`` holds the selected
+epoch, its scores and the history.
+
 A run directory receives these files once the run is complete (they are written in a staging
 directory beside it and moved in at the end, so a failed or interrupted run writes nothing):
 
@@ -25,7 +29,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +40,16 @@ from .. import _settings
 from .._io import atomic_open, move_files, staging_directory, write_text_atomic
 from .._progress import progress_bar
 from .._version import __version__
+from ..config import TrainConfig
 from ..data.dataset import HistoneData
-from ..evaluation.metrics import UndefinedMetricError, aupr, auroc
-from ..evaluation.regression import mse, pearson, spearman
+from ..exceptions import UndefinedMetricError
 from ..inference import predict_tensor
-from ..models import get_model
-from ..models.checkpoint import RUN_MODEL_FILE, save_checkpoint
+from ..metrics.classification import aupr, auroc
+from ..metrics.regression import mse, pearson, spearman
+from ..models.checkpoint import RUN_MODEL_FILE
 from ..models.classical import is_fitted_once
-from .config import TrainConfig
+from ..models.registry import get_model
+from ..trained import TargetScale, TrainedModel, TrainingRecord
 
 logger = logging.getLogger(__name__)
 
@@ -58,23 +63,6 @@ def _one_torch_thread(fn):
             return fn(*args, **kwargs)
 
     return wrapper
-
-
-@dataclass
-class TrainResult:
-    """What a run produced: the selected model and its scores."""
-
-    model: nn.Module
-    best_epoch: int
-    valid_auroc: float
-    test_auroc: float
-    test_aupr: float
-    history: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    out_dir: Path | None = None
-    task: str = "classification"
-    #: The selected epoch's validation and test metrics (AUROC/AUPR, or Pearson/Spearman/MSE); NaN above for regression.
-    scores: dict = field(default_factory=dict)
 
 
 def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
@@ -91,7 +79,7 @@ def train(
     data_source: str = "",
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool | None = None,
-) -> TrainResult:
+) -> TrainedModel:
     """Train a model on ``splits['train']``, select it on ``splits['valid']``, score ``splits['test']``.
 
     Parameters
@@ -106,6 +94,11 @@ def train(
         Called after each epoch with that epoch's record (epoch, loss, AUROCs, seconds).
     progress
         Show a progress bar per epoch; default: the package setting.
+
+    Returns
+    -------
+    TrainedModel
+        The selected model; ``record`` holds its epoch, validation and test scores and the history.
     """
     config = config or TrainConfig()
     started = time.perf_counter()
@@ -114,23 +107,27 @@ def train(
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
 
     model = build_model(config, train_data.n_marks).to(device)
+    scale = TargetScale.fit(train_data.labels) if config.task == "regression" else None
+    trained = TrainedModel(
+        module=model, model_name=config.model, marks=train_data.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale, config=config
+    )
     if is_fitted_once(model):  # scikit-learn baselines: one fit instead of epochs
-        return _fit_once(model, splits, config, device, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started)
+        return _fit_once(trained, splits, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started, device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=_fused_adam_applies(model))
     loss_fn = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
 
     # Whole splits live on the device once; batches are index slices (no per-batch host work).
     x_train, y_train = _to_device(train_data, device)
     x_eval = torch.cat([_to_device(valid_data, device)[0], _to_device(test_data, device)[0]])  # valid and test scored in one pass per epoch
-    scale = _TargetScale.fit(config.task, train_data.labels)  # identity for classification
-    y_train = scale.encode(y_train)
+    if scale is not None:
+        y_train = scale.encode(y_train)
 
     out = Path(out_dir) if out_dir is not None else None
     # The run is written to a staging directory and moved into out_dir only once it is complete:
     # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
     with staging_directory(out) if out is not None else contextlib.nullcontext() as stage:
         best, best_state, history = _train_epochs(
-            model, optimizer, loss_fn, config, device, generator, splits, scale, stage,
+            trained, optimizer, loss_fn, device, generator, splits, stage,
             x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source,
         )  # fmt: skip
         if stage is not None:
@@ -138,29 +135,20 @@ def train(
 
     model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(
-        model=model,
-        best_epoch=best["epoch"],
-        valid_auroc=best.get("valid_auroc", float("nan")),
-        test_auroc=best.get("test_auroc", float("nan")),
-        test_aupr=best.get("test_aupr", float("nan")),
-        history=history,
-        seconds=time.perf_counter() - started,
-        out_dir=out,
-        task=config.task,
-        scores=_metric_fields(best),
+    trained.epoch = best["epoch"]
+    trained.record = TrainingRecord(
+        best_epoch=best["epoch"], scores=_metric_fields(best), history=history, seconds=time.perf_counter() - started, out_dir=out
     )
+    return trained
 
 
 def _train_epochs(
-    model: nn.Module,
+    trained: TrainedModel,
     optimizer: torch.optim.Optimizer,
     loss_fn: nn.Module,
-    config: TrainConfig,
     device: torch.device,
     generator: torch.Generator,
     splits: dict[str, HistoneData],
-    scale: _TargetScale,
     out: Path | None,
     *,
     x_train: torch.Tensor,
@@ -171,8 +159,8 @@ def _train_epochs(
     data_source: str,
 ) -> tuple[dict, dict[str, torch.Tensor], list[dict]]:
     """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history."""
+    model, config, decode = trained.module, trained.config, trained.decode
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
-    marks = train_data.marks
     y_valid_np, y_test_np = valid_data.labels, test_data.labels
     n_valid = valid_data.n_genes
     if out is not None:
@@ -204,7 +192,7 @@ def _train_epochs(
         record = {
             "epoch": epoch,
             "train_loss": float(loss_sum) / n_train,
-            **_scores(config.task, y_valid_np, scale.decode(valid_logits), y_test_np, scale.decode(test_logits)),
+            **_scores(config.task, y_valid_np, decode(valid_logits), y_test_np, decode(test_logits)),
             "seconds": time.perf_counter() - epoch_start,
         }
         history.append(record)
@@ -213,8 +201,9 @@ def _train_epochs(
             best = record
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if out is not None:
-                save_checkpoint(model, out / RUN_MODEL_FILE, marks=marks, n_bins=train_data.n_bins, extra={"epoch": epoch, **scale.describe()})
-                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, scale.decode(test_logits), y_test_np, task=config.task)
+                trained.epoch = epoch
+                trained.save(out / RUN_MODEL_FILE)
+                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, decode(test_logits), y_test_np, task=config.task)
         record["selected"] = improved
         if out is not None:
             _write_metrics(out / "metrics.json", best, history)
@@ -282,37 +271,6 @@ def _write_metrics(path: Path, best: dict, history: list[dict]) -> None:
 SELECTION_METRIC = {"classification": "valid_auroc", "regression": "valid_pearson"}
 
 
-@dataclass(frozen=True)
-class _TargetScale:
-    """Regression targets are standardised with the training mean and deviation; classification is left as is."""
-
-    mean: float = 0.0
-    std: float = 1.0
-    task: str = "classification"
-
-    @classmethod
-    def fit(cls, task: str, labels: np.ndarray | None) -> _TargetScale:
-        if task == "classification":
-            return cls()
-        values = np.asarray(labels, dtype=np.float64)
-        if len(np.unique(values)) <= 2:
-            raise ValueError(
-                "regression needs real-valued targets but the training labels hold at most two values; "
-                "load the splits with attentivechrome.data.expression.load_regression_splits (log1p of expression.csv)"
-            )
-        return cls(mean=float(values.mean()), std=float(values.std()) or 1.0, task=task)
-
-    def encode(self, y):
-        return (y - self.mean) / self.std
-
-    def decode(self, y: np.ndarray) -> np.ndarray:
-        return y * self.std + self.mean
-
-    def describe(self) -> dict:
-        """Checkpoint extras: empty for classification, the scale for regression."""
-        return {} if self.task == "classification" else {"task": self.task, "target_mean": self.mean, "target_std": self.std}
-
-
 def _scores(task: str, y_valid: np.ndarray, valid: np.ndarray, y_test: np.ndarray, test: np.ndarray) -> dict[str, float]:
     """The metrics of one epoch, in the order they appear in the records."""
     if task == "classification":
@@ -353,28 +311,26 @@ def _run_config(config: TrainConfig, model: nn.Module, splits: dict[str, Histone
 
 
 def _fit_once(
-    model: nn.Module,
+    trained: TrainedModel,
     splits: dict[str, HistoneData],
-    config: TrainConfig,
-    device: torch.device,
     *,
     out_dir: str | Path | None,
     data_source: str,
     on_epoch: Callable[[dict], None] | None,
     started: float,
-) -> TrainResult:
+    device: torch.device,
+) -> TrainedModel:
     """Fit a scikit-learn baseline once (it selects its own complexity on valid) and score it like an epoch."""
+    model, config = trained.module, trained.config
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
-    scale = _TargetScale.fit(config.task, train_data.labels)
-    model.fit(
-        train_data.counts, scale.encode(train_data.labels), valid_data.counts, scale.encode(valid_data.labels), task=config.task, seed=config.seed
-    )
+    encode = trained.target_scale.encode if trained.target_scale is not None else (lambda y: y)
+    model.fit(train_data.counts, encode(train_data.labels), valid_data.counts, encode(valid_data.labels), task=config.task, seed=config.seed)
     model.to(device).eval()
     logits = {
         name: predict_tensor(model, _to_device(data, device)[0], batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
         for name, data in splits.items()
     }
-    y_train = scale.encode(np.asarray(train_data.labels, dtype=np.float64))
+    y_train = encode(np.asarray(train_data.labels, dtype=np.float64))
     if config.task == "classification":
         train_loss = float(np.mean(np.logaddexp(0.0, logits["train"]) - y_train * logits["train"]))  # binary cross-entropy on logits
     else:
@@ -382,30 +338,21 @@ def _fit_once(
     record = {
         "epoch": 1,
         "train_loss": train_loss,
-        **_scores(config.task, valid_data.labels, scale.decode(logits["valid"]), test_data.labels, scale.decode(logits["test"])),
+        **_scores(config.task, valid_data.labels, trained.decode(logits["valid"]), test_data.labels, trained.decode(logits["test"])),
         "seconds": time.perf_counter() - started,
         "selected": True,
     }
+    trained.epoch = 1
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         with staging_directory(out) as stage:  # all four files or none, as in train()
             write_text_atomic(stage / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
-            save_checkpoint(model, stage / RUN_MODEL_FILE, marks=train_data.marks, n_bins=train_data.n_bins, extra={"epoch": 1, **scale.describe()})
-            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, scale.decode(logits["test"]), test_data.labels, task=config.task)
+            trained.save(stage / RUN_MODEL_FILE)
+            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, trained.decode(logits["test"]), test_data.labels, task=config.task)
             _write_metrics(stage / "metrics.json", record, [record])
             move_files(stage, out)
     if on_epoch is not None:
         on_epoch(record)
     logger.info(_epoch_line(record, 1))
-    return TrainResult(
-        model=model,
-        best_epoch=1,
-        valid_auroc=record.get("valid_auroc", float("nan")),
-        test_auroc=record.get("test_auroc", float("nan")),
-        test_aupr=record.get("test_aupr", float("nan")),
-        history=[record],
-        seconds=time.perf_counter() - started,
-        out_dir=out,
-        task=config.task,
-        scores=_metric_fields(record),
-    )
+    trained.record = TrainingRecord(best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out)
+    return trained

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from .metrics import UndefinedMetricError
+from ..exceptions import UndefinedMetricError
 
 
 def pearson(targets: np.ndarray, predictions: np.ndarray) -> float:

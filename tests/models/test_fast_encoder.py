@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from attentivechrome import _settings
 from attentivechrome.models import AttentiveChrome, _fast_lstm
-from attentivechrome.models.checkpoint import load_checkpoint
+from attentivechrome.trained import load_checkpoint
 
 
 OUT_TOL = dict(atol=1e-5, rtol=0)
@@ -131,11 +132,11 @@ def test_thread_count_does_not_change_results():
     results = []
     try:
         for threads in (1, 3):
-            _fast_lstm.set_num_threads(threads)
+            _settings.set_num_threads(threads)
             with torch.no_grad():
                 results.append(fast(x).logits)
     finally:
-        _fast_lstm.set_num_threads(None)
+        _settings.set_num_threads(None)
     assert torch.equal(results[0], results[1])
 
 
@@ -176,12 +177,12 @@ def test_training_mode_backward_twice_raises_eval_mode_allows_it():
 
 @pytest.mark.parametrize("load,own,expected", [(0.1, 1, 2), (2.0, 2, 2), (3.1, 2, 1), (2.2, 1, 1), (1.2, 1, 2), (9.0, 1, 1)])
 def test_threads_follow_the_other_processes_load(load, own, expected):
-    assert _fast_lstm.threads_for_load(2, load, own) == expected
+    assert _settings.threads_for_load(2, load, own) == expected
 
 
 def test_thread_setting_is_validated():
     with pytest.raises(ValueError, match="positive integer or None, got 0"):
-        _fast_lstm.set_num_threads(0)
+        _settings.set_num_threads(0)
 
 
 def test_kernel_builds_once_into_the_cache(tmp_path, monkeypatch):

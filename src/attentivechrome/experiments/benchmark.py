@@ -15,18 +15,18 @@ then writes, in the output directory:
 ``benchmark.json``  the settings; a later call with other settings on the same directory is refused
 ==================  ==================================================================================
 
-A finished run (one with ``result.json``) is never redone, so an interrupted benchmark continues
-where it stopped when called again with the same settings, and adding cells, models or seeds
-only trains what is new. The primary metric is test AUROC (classification) or test Pearson
+The runs are the units of :mod:`attentivechrome.experiments.runner`: a finished run (one with
+``result.json``) is never redone, so an interrupted benchmark continues where it stopped when
+called again with the same settings, and adding cells, models or seeds only trains what is new;
+a failing run fails only itself (the tables are made of the others); runs may train in parallel
+processes (``jobs``). The primary metric is test AUROC (classification) or test Pearson
 correlation (regression); the reference model is DeepChrome, as in the paper's table.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,10 +35,11 @@ import pandas as pd
 
 from .._io import atomic_open, atomic_path, write_text_atomic
 from .._progress import progress_bar
-from ..data.dataset import HistoneData, split_paths
-from ..models import MODEL_REGISTRY
-from ..training.config import TrainConfig
-from .bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
+from ..config import TrainConfig
+from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
+from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
+from ..models.catalog import MODEL_CATALOG
+from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,16 @@ REFERENCE_MODEL = "deepchrome"
 PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson"}
 #: Test metrics reported per task (``result.json`` keys are ``test_<name>``).
 TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse")}
-RESULT_FILE = "result.json"
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
 _SETTING_KEYS = ("task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size")
 
 
-class BenchmarkSettingsError(ValueError):
-    """The output directory holds a benchmark run with other settings."""
+#: The settings error's earlier name.
+BenchmarkSettingsError = RunSettingsError
+#: Columns of ``runs.csv`` before the task's test metrics.
+_RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,12 +71,8 @@ class BenchmarkResult:
     out_dir: Path
     trained: int
     skipped: int
-
-
-def cell_name(cell_dir: str | Path) -> str:
-    """The name of a cell: its directory name (the parent's for a ``classification/`` folder)."""
-    path = Path(cell_dir).resolve()
-    return path.parent.name if path.name == "classification" else path.name
+    #: ``(cell, model, seed, error)`` of the runs that failed (left out of the tables).
+    failed: list[tuple[str, str, int, str]] = dataclasses.field(default_factory=list)
 
 
 def resolve_models(models: str | Sequence[str] | None) -> list[str]:
@@ -86,12 +84,12 @@ def resolve_models(models: str | Sequence[str] | None) -> list[str]:
         For an unknown name (the message lists the valid ones).
     """
     if models is None or models == "all" or list(models) == ["all"]:
-        return list(MODEL_REGISTRY)
+        return list(MODEL_CATALOG)
     names = [m.strip() for m in models.split(",")] if isinstance(models, str) else [str(m).strip() for m in models]
     names = [m for m in names if m]
-    unknown = [m for m in names if m not in MODEL_REGISTRY]
+    unknown = [m for m in names if m not in MODEL_CATALOG]
     if unknown or not names:
-        raise ValueError(f"unknown model {', '.join(map(repr, unknown)) or '(none given)'}; choose 'all' or from {', '.join(MODEL_REGISTRY)}")
+        raise ValueError(f"unknown model {', '.join(map(repr, unknown)) or '(none given)'}; choose 'all' or from {', '.join(MODEL_CATALOG)}")
     return list(dict.fromkeys(names))
 
 
@@ -103,6 +101,7 @@ def run_benchmark(
     seeds: int | Sequence[int] = 3,
     config: TrainConfig | None = None,
     n_bootstrap: int = N_BOOTSTRAP,
+    jobs: int | None = 1,
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
 ) -> BenchmarkResult:
@@ -124,86 +123,83 @@ def run_benchmark(
         chooses classification or regression). Default :class:`TrainConfig()`.
     n_bootstrap
         Bootstrap resamples of the test genes per cell. Default 1000.
+    jobs
+        Runs trained at once (``None``: the free cores). Default 1.
     progress
         Show a progress bar over runs; default: the package setting.
     on_run
         Called after each run with ``index``, ``total``, ``cell``, ``model``, ``seed``,
-        ``status`` (``trained`` or ``skipped``), ``metric`` (the primary test metric) and ``seconds``.
+        ``status`` (``trained``, ``skipped`` or ``failed``), ``metric`` (the primary test
+        metric; NaN for a failed run), ``seconds`` and ``error`` (failed runs).
 
     Raises
     ------
     BenchmarkSettingsError
         When ``out_dir`` holds a benchmark with other training settings.
     """
-    from ..data.dataset import load_splits
-    from ..data.expression import load_regression_splits
-    from ..training.trainer import train
-
     config = config or TrainConfig()
     names = resolve_models(models)
     seed_list = list(range(1, seeds + 1)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
         raise ValueError("need at least one seed")
-    cells = _check_cells(cell_dirs)
+    cells = plan_cells(cell_dirs)
     out = Path(out_dir)
-    _check_settings(out, config, cells, names, seed_list)
+    guard_settings(
+        out,
+        SETTINGS_FILE,
+        {key: getattr(config, key) for key in _SETTING_KEYS},
+        {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
+        hint="use another --out or the same settings to continue it",
+    )
 
     task = config.task
     primary = PRIMARY_METRIC[task]
     # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
-    units = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
-    loaded: dict[str, dict[str, HistoneData]] = {}
-    trained = skipped = 0
+    keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
+    units = [
+        TrainingUnit(cell=c, data_dir=str(cells[c]), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
+        for c, m, s in keys
+    ]
+    events = {"index": 0}
     with progress_bar(len(units), "benchmark", enabled=progress) as advance:
-        for index, (cell, model, seed) in enumerate(units, start=1):
-            run_dir = run_directory(out, cell, model, seed)
-            result = _read_result(run_dir)
-            if result is None:
-                if cell not in loaded:
-                    loaded[cell] = load_regression_splits(cells[cell]) if task == "regression" else load_splits(cells[cell])
-                started = time.perf_counter()
-                run = train(
-                    loaded[cell],
-                    dataclasses.replace(config, model=model, seed=seed),
-                    out_dir=run_dir,
-                    data_source=str(cells[cell]),
-                    progress=False,
-                )
-                result = {
-                    "cell": cell,
-                    "model": model,
-                    "seed": seed,
-                    "task": task,
-                    "best_epoch": run.best_epoch,
-                    "seconds": time.perf_counter() - started,
-                    **{f"test_{m}": run.scores[f"test_{m}"] for m in TEST_METRICS[task]},
-                    f"valid_{primary}": run.scores[f"valid_{primary}"],
-                }
-                write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
-                status, trained = "trained", trained + 1
-            else:
-                status, skipped = "skipped", skipped + 1
+
+        def report(row: dict) -> None:
+            events["index"] += 1
             advance(1)
             if on_run is not None:
+                status = {"done earlier": "skipped"}.get(row["status"], row["status"])
                 on_run(
                     {
-                        "index": index,
+                        "index": events["index"],
                         "total": len(units),
-                        "cell": cell,
-                        "model": model,
-                        "seed": seed,
+                        "cell": row["cell"],
+                        "model": row["model"],
+                        "seed": row["seed"],
                         "status": status,
-                        "metric": result[f"test_{primary}"],
-                        "seconds": result["seconds"],
+                        "metric": row.get(f"test_{primary}", float("nan")),
+                        "seconds": row.get("seconds", float("nan")),
+                        "error": row.get("error", ""),
                     }
                 )
 
-    runs = pd.DataFrame([_read_result(run_directory(out, c, m, s)) for c, m, s in units])
-    predictions = {(c, m): load_test_predictions([run_directory(out, c, m, s) for s in seed_list], task) for c in cells for m in names}
+        rows = run_units(units, jobs=jobs, on_result=report)
+
+    done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
+    failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
+    columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
+    runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
+    if runs.empty:
+        raise RuntimeError(f"every run of the benchmark failed; the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {failed[0][3]}")
+    seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
+    predictions = {
+        (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
+    }
     per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
     summary = summary_table(per_cell, f"{primary}_mean")
     write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
-    return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped)
+    trained = sum(row["status"] == "trained" for row in rows)
+    skipped = sum(row["status"] == "done earlier" for row in rows)
+    return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
 
 
 def run_directory(out_dir: str | Path, cell: str, model: str, seed: int) -> Path:
@@ -412,38 +408,3 @@ def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=
 
 def _mean_sd(mean: float, sd: float) -> str:
     return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
-
-
-def _check_cells(cell_dirs: Sequence[str | Path]) -> dict[str, Path]:
-    if not cell_dirs:
-        raise ValueError("no cell directory given")
-    cells: dict[str, Path] = {}
-    for cell_dir in cell_dirs:
-        split_paths(cell_dir)  # raises InputFormatError naming what is missing
-        name = cell_name(cell_dir)
-        if name in cells:
-            raise ValueError(f"two cell directories are named {name!r} ({cells[name]} and {cell_dir}); cell names must be unique")
-        cells[name] = Path(cell_dir)
-    return cells
-
-
-def _check_settings(out: Path, config: TrainConfig, cells: dict[str, Path], models: list[str], seeds: list[int]) -> None:
-    """Refuse to mix runs trained with other settings; record the settings of this call."""
-    settings = {key: getattr(config, key) for key in _SETTING_KEYS}
-    path = out / SETTINGS_FILE
-    if path.is_file():
-        previous = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
-        differ = [f"{k} {previous.get(k)!r} -> {settings[k]!r}" for k in _SETTING_KEYS if previous.get(k) != settings[k]]
-        if differ:
-            raise BenchmarkSettingsError(
-                f"{out}: holds a benchmark with other settings ({'; '.join(differ)}); use another --out or the same settings to continue it"
-            )
-    record = {"settings": settings, "cells": {k: str(v) for k, v in cells.items()}, "models": models, "seeds": seeds}
-    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-
-
-def _read_result(run_dir: Path) -> dict | None:
-    path = run_dir / RESULT_FILE
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from ..exceptions import UndefinedMetricError
 
-class UndefinedMetricError(ValueError):
-    """A metric has no value on this data (e.g. AUROC with one class)."""
+__all__ = ["UndefinedMetricError", "aupr", "auroc", "classification_report"]
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:

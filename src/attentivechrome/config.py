@@ -1,13 +1,16 @@
-"""Training settings, validated once."""
+"""Training settings, validated once: the one place their defaults are written.
+
+The command line's options and :class:`~attentivechrome.estimator.AttentiveChromeClassifier`
+read their defaults from :data:`DEFAULTS`; a test checks they agree. This module imports no
+heavy library, so the command line can read it at start-up.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
-from ..data.schema import TRANSFORMS
-
-#: What a run predicts: the 0/1 label, or log1p(expression) read from ``expression.csv``.
-TASKS: tuple[str, ...] = ("classification", "regression")
+from .data.schema import TASKS, TRANSFORMS
+from .models.catalog import check_model_name
 
 
 @dataclass
@@ -52,6 +55,7 @@ class TrainConfig:
     task: str = "classification"
 
     def __post_init__(self) -> None:
+        check_model_name(self.model)
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         for name in ("batch_size", "epochs", "eval_batch_size"):
@@ -67,3 +71,15 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """A config from :meth:`to_dict` output; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+#: The default settings (the original AttentiveChrome's), read by the CLI and the estimator.
+DEFAULTS = TrainConfig()
+
+__all__ = ["DEFAULTS", "TASKS", "TrainConfig"]

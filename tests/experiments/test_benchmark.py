@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from attentivechrome.data.synthetic import write_simulation
-from attentivechrome.evaluation.benchmark import (
+from attentivechrome.experiments.benchmark import (
     RESULT_FILE,
     BenchmarkSettingsError,
     cell_name,
@@ -23,7 +23,7 @@ from attentivechrome.evaluation.benchmark import (
     run_directory,
     summary_table,
 )
-from attentivechrome.training.config import TrainConfig
+from attentivechrome.config import TrainConfig
 
 TINY = TrainConfig(epochs=1, batch_size=32, lr=1e-3, transform="log1p", device="cpu")
 

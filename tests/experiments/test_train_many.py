@@ -14,8 +14,8 @@ import pytest
 from attentivechrome.data import write_csv
 from attentivechrome.data.synthetic import simulate
 from attentivechrome.exceptions import InputFormatError
-from attentivechrome.training.config import TrainConfig
-from attentivechrome.training.many import RESULT_FILE, SUMMARY_FILE, TrainManySettingsError, summary_text, train_many
+from attentivechrome.config import TrainConfig
+from attentivechrome.experiments.train_many import RESULT_FILE, SUMMARY_FILE, TrainManySettingsError, summary_text, train_many
 
 QUICK = dict(epochs=1, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 

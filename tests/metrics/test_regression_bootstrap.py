@@ -12,13 +12,14 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import roc_auc_score
 
 from attentivechrome.data import load_splits
-from attentivechrome.data.expression import expression_path, load_regression_splits, read_expression, with_expression_targets
-from attentivechrome.evaluation.bootstrap import auroc_rows, bootstrap_distribution, bootstrap_indices, bootstrap_interval, percentile_interval, spearman_rows
-from attentivechrome.evaluation.metrics import UndefinedMetricError
-from attentivechrome.evaluation.regression import mse, pearson, regression_report, spearman
+from attentivechrome.data.expression import read_expression, with_expression_targets
+from attentivechrome.data.layout import expression_path, load_regression_splits
+from attentivechrome.metrics.bootstrap import auroc_rows, bootstrap_distribution, bootstrap_indices, bootstrap_interval, percentile_interval, spearman_rows
+from attentivechrome.metrics.classification import UndefinedMetricError
+from attentivechrome.metrics.regression import mse, pearson, regression_report, spearman
 from attentivechrome.exceptions import InputFormatError
-from attentivechrome.models.checkpoint import load_checkpoint
-from attentivechrome.training.config import TrainConfig
+from attentivechrome.trained import load_checkpoint
+from attentivechrome.config import TrainConfig
 from attentivechrome.training.trainer import train
 
 
@@ -113,10 +114,16 @@ def test_regression_training_writes_its_run(sim_dir, tmp_path):
     assert metrics["test_mse"] == pytest.approx(np.mean((predictions["prediction"] - predictions["target"]) ** 2), rel=1e-4)
     # The checkpoint carries the target scale: model output * std + mean gives the saved predictions.
     loaded = load_checkpoint(tmp_path / "run")
-    extra = loaded.extra
+    scale = loaded.target_scale
+    assert loaded.task == "regression" and scale.std > 0 and loaded.epoch == metrics["best_epoch"]
     with torch.no_grad():
         raw = loaded.model(torch.from_numpy(splits["test"].counts)).logits.numpy()
-    np.testing.assert_allclose(raw * extra["target_std"] + extra["target_mean"], predictions["prediction"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(raw * scale.std + scale.mean, predictions["prediction"], rtol=1e-4, atol=1e-4)
+    # TrainedModel.predict decodes, so every entry point gets log1p expression, never a sigmoid of it.
+    decoded = loaded.predict(splits["test"], with_attention=False)
+    np.testing.assert_allclose(decoded.values, predictions["prediction"], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="regression model predicts log1p expression, not probabilities"):
+        decoded.probabilities
 
 
 def test_classical_regression_and_binary_targets_refused(sim_dir):

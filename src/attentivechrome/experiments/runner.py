@@ -1,0 +1,271 @@
+"""The one runner behind every command that trains many models: ``train-many`` and ``benchmark``.
+
+A unit of work is a :class:`TrainingUnit`: a plain, picklable description (the cell's name and
+data directory, the run directory, the training settings as a dict), so it can be sent to another
+process or machine as it is. :func:`run_units` trains the units that are not finished yet and
+returns one result row per unit; it owns what both commands need and writes once:
+
+- **resume**: a unit whose run directory holds ``result.json`` is finished and never trained
+  again; a unit cut off mid-run starts over (the trainer writes its run directory whole or not at all);
+- **failure isolation**: any exception fails only its own unit (its row says why);
+- **the settings guard** (:func:`guard_settings`): an output directory is continued only with
+  the settings that made it;
+- **tolerant result reading** (:func:`read_result`): a damaged ``result.json`` means "train again".
+
+On a CPU several units run in separate processes, one per free core, each with one thread; a
+single unit gets every free core; on a GPU the units take turns.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import _settings
+from .._io import write_text_atomic
+from ..config import TrainConfig
+from ..data.layout import cell_name, split_paths
+
+logger = logging.getLogger(__name__)
+
+#: Written into a unit's run directory once it finished: its scores and time.
+RESULT_FILE = "result.json"
+
+
+class RunSettingsError(ValueError):
+    """The output directory holds runs trained with other settings."""
+
+
+@dataclass(frozen=True)
+class TrainingUnit:
+    """One training run, described by plain values only (picklable, sendable to any worker).
+
+    Attributes
+    ----------
+    cell
+        The cell's name (its data directory's name).
+    data_dir
+        The cell's data directory, as a path every worker can read.
+    run_dir
+        Where the run directory is written.
+    config
+        :meth:`TrainConfig.to_dict` of the run's settings (model, seed and task included).
+    """
+
+    cell: str
+    data_dir: str
+    run_dir: str
+    config: dict = field(hash=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name the unit: the cell, and the model and seed where they vary."""
+        return f"{self.cell} {self.config['model']} seed {self.config['seed']}"
+
+
+def plan_cells(cell_dirs: Sequence[str | Path]) -> dict[str, Path]:
+    """Check every cell directory and name it (its directory name; ``classification/`` is skipped).
+
+    Raises
+    ------
+    InputFormatError
+        When a directory lacks a split file.
+    ValueError
+        When no directory is given or two cells have the same name.
+    """
+    if not cell_dirs:
+        raise ValueError("no cell directory given")
+    cells: dict[str, Path] = {}
+    for cell_dir in cell_dirs:
+        split_paths(cell_dir)  # names the missing file
+        name = cell_name(cell_dir)
+        if name in cells:
+            raise ValueError(f"two cell directories are named {name!r} ({cells[name]} and {cell_dir}); cell names must be unique")
+        cells[name] = Path(cell_dir)
+    return cells
+
+
+def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, *, restart: bool = False, hint: str) -> None:
+    """Refuse to continue ``out`` with other ``settings`` than the ones recorded there; then record these.
+
+    Parameters
+    ----------
+    settings_file
+        The record's file name inside ``out``.
+    settings
+        The settings that must match for the directory to be continued.
+    record
+        Other facts of the call to write beside them (cells, models, seeds).
+    restart
+        Accept other settings (the caller retrains every unit).
+    hint
+        What the user can do, appended to the error message.
+
+    Raises
+    ------
+    RunSettingsError
+        Naming each differing setting, old -> new.
+    """
+    path = out / settings_file
+    if path.is_file() and not restart:
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+        except (OSError, ValueError, AttributeError):
+            logger.warning("%s is damaged; its settings are replaced by this call's", path)
+            previous = settings
+        differ = [f"{k} {previous.get(k)!r} -> {v!r}" for k, v in settings.items() if previous.get(k) != v]
+        if differ:
+            raise RunSettingsError(f"{out}: holds runs trained with other settings ({'; '.join(differ)}); {hint}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps({"settings": settings, **record}, indent=2) + "\n")
+
+
+def read_result(run_dir: str | Path) -> dict | None:
+    """The ``result.json`` of a finished unit, or ``None`` when it is missing or damaged (train it again)."""
+    path = Path(run_dir) / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] | None = None) -> dict:
+    """Train one unit and write its ``result.json``; return its row (status ``trained`` or ``failed``).
+
+    Never raises for a failure of the unit itself: the row's ``error`` says what went wrong.
+    """
+    from ..data.layout import load_splits
+    from ..training.trainer import train
+
+    started = time.perf_counter()
+    base = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "task": unit.config["task"], "run_dir": unit.run_dir}
+    try:
+        config = TrainConfig.from_dict(unit.config)
+        splits = load_splits(unit.data_dir, task=config.task, cache=True)
+        trained = train(
+            splits,
+            config,
+            out_dir=Path(unit.run_dir),
+            data_source=unit.data_dir,
+            on_epoch=None if on_epoch is None else (lambda record: on_epoch(unit, record["epoch"])),
+            progress=False,
+        )
+    except Exception as err:  # noqa: BLE001 - one broken unit must not stop the others; its row says why
+        logger.debug("%s failed", unit.label, exc_info=True)
+        seconds = time.perf_counter() - started
+        return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
+    seconds = time.perf_counter() - started
+    result = {**base, "best_epoch": trained.best_epoch, **trained.scores, "seconds": seconds, "minutes": seconds / 60}
+    write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")
+    return {**result, "status": "trained"}
+
+
+def default_jobs(n_units: int, device: str = "auto") -> int:
+    """Units to train at once: the free cores on a CPU (at least 1), one on a GPU."""
+    if _settings.resolve_device(device).type != "cpu":
+        return 1
+    return max(1, min(n_units, _settings.free_cores()))
+
+
+def run_units(
+    units: Sequence[TrainingUnit],
+    *,
+    jobs: int | None = None,
+    restart: bool = False,
+    on_result: Callable[[dict], None] | None = None,
+    on_epoch: Callable[[TrainingUnit, int], None] | None = None,
+) -> list[dict]:
+    """Train every unit that is not finished yet; return one row per unit, in the order given.
+
+    Parameters
+    ----------
+    units
+        The units (their run directories must differ).
+    jobs
+        Units trained at once. Default: :func:`default_jobs`.
+    restart
+        Train finished units again.
+    on_result
+        Called with each unit's row as soon as it is known: ``status`` is ``done earlier``
+        (finished by an earlier call; the row is its ``result.json``), ``trained`` or ``failed``.
+    on_epoch
+        Called after each epoch of a unit (for progress bars).
+    """
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    rows: dict[str, dict] = {}
+    pending: list[TrainingUnit] = []
+
+    def finish(unit: TrainingUnit, row: dict) -> None:
+        rows[unit.run_dir] = row
+        if on_result is not None:
+            on_result(row)
+        elif row["status"] == "failed":
+            logger.error("%s failed: %s", unit.label, row["error"])
+
+    for unit in units:
+        finished = None if restart else read_result(unit.run_dir)
+        if finished is not None:
+            finish(unit, {**finished, "status": "done earlier"})
+        else:
+            pending.append(unit)
+
+    devices = {unit.config.get("device", "auto") for unit in pending}
+    n_jobs = min(jobs or default_jobs(len(pending), devices.pop() if len(devices) == 1 else "auto"), max(1, len(pending)))
+    if n_jobs == 1:
+        for unit in pending:
+            finish(unit, run_unit(unit, on_epoch))
+    else:
+        _run_in_processes(pending, n_jobs, finish, on_epoch)
+    return [rows[unit.run_dir] for unit in units]
+
+
+def _worker(unit: TrainingUnit, queue) -> dict:
+    """Entry point of a worker process: one thread, epochs reported through ``queue``."""
+    _settings.single_threaded_worker()
+    return run_unit(unit, lambda u, epoch: queue.put((u.run_dir, epoch)))
+
+
+def _run_in_processes(
+    pending: list[TrainingUnit], n_jobs: int, finish: Callable[[TrainingUnit, dict], None], on_epoch: Callable[[TrainingUnit, int], None] | None
+) -> None:
+    by_dir = {unit.run_dir: unit for unit in pending}
+    # "spawn": a forked child of a process that already ran OpenMP threads can hang.
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
+            futures = {pool.submit(_worker, unit, queue): unit for unit in pending}
+            remaining = set(futures)
+            while remaining:
+                done, remaining = concurrent.futures.wait(remaining, timeout=0.25)
+                _drain(queue, by_dir, on_epoch)
+                for future in done:
+                    unit = futures[future]
+                    try:
+                        row = future.result()
+                    except concurrent.futures.process.BrokenProcessPool as err:
+                        row = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "status": "failed", "error": f"worker process died: {err}"}
+                    except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
+                        row = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "status": "failed", "error": f"{type(err).__name__}: {err}"}
+                    finish(unit, row)
+            _drain(queue, by_dir, on_epoch)
+
+
+def _drain(queue, by_dir: dict[str, TrainingUnit], on_epoch: Callable[[TrainingUnit, int], None] | None) -> None:
+    while True:
+        try:
+            run_dir, epoch = queue.get_nowait()
+        except Exception:  # queue.Empty, raised through the manager's proxy
+            return
+        if on_epoch is not None:
+            on_epoch(by_dir[run_dir], epoch)

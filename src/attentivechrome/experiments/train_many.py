@@ -1,0 +1,151 @@
+"""Train one model per cell type, several cells at once, resumable.
+
+The output directory holds::
+
+    train-many.json      the settings and cells of the call (a later call must use the same settings)
+    CELL/                the trainer's run directory (config.json, model.pt, metrics.json, test_predictions.tsv)
+    CELL/result.json     written once that cell's run finished: its scores and time
+    summary.tsv          one row per cell: status, best epoch, validation and test scores, minutes
+
+With ``task='regression'`` the scores are validation and test Pearson, Spearman and MSE.
+
+The cells are the units of :mod:`attentivechrome.experiments.runner`, which trains them: a cell
+with ``result.json`` is never trained again, so an interrupted call continues where it stopped
+(a cell cut off mid-run starts over), a failing cell fails only itself, and other settings on the
+same output directory are refused. On a CPU the cells run in separate processes, one per free
+core, each with one thread (a single LSTM step is too small to split across cores efficiently,
+whole cells are not); a single cell gets every free core. On a GPU the cells take turns on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .._io import atomic_open
+from .._progress import progress_bar
+from ..config import TrainConfig
+from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units
+
+SETTINGS_FILE = "train-many.json"
+SUMMARY_FILE = "summary.tsv"
+#: Settings that change what a run learns; a resumed call must repeat them.
+_SETTING_KEYS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "task")
+#: The score columns of the summary, per task.
+SCORE_COLUMNS = {
+    "classification": ("valid_auroc", "test_auroc", "test_aupr"),
+    "regression": ("valid_pearson", "test_pearson", "test_spearman", "test_mse"),
+}
+#: Summary columns, in order, per task.
+SUMMARY_COLUMNS = {task: ("cell", "status", "best_epoch", *scores, "minutes", "run_dir", "error") for task, scores in SCORE_COLUMNS.items()}
+
+#: The settings error's earlier name.
+TrainManySettingsError = RunSettingsError
+
+__all__ = ["RESULT_FILE", "SETTINGS_FILE", "SUMMARY_FILE", "TrainManyResult", "TrainManySettingsError", "summary_text", "train_many"]
+
+
+@dataclass
+class TrainManyResult:
+    """The per-cell summary of a call (also written to ``summary.tsv``)."""
+
+    summary: pd.DataFrame
+    out_dir: Path
+    trained: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_many(
+    cell_dirs: Sequence[str | Path],
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    jobs: int | None = None,
+    restart: bool = False,
+    progress: bool | None = None,
+    on_cell: Callable[[dict], None] | None = None,
+) -> TrainManyResult:
+    """Train ``config``'s model on every cell directory; skip cells finished by an earlier call.
+
+    Parameters
+    ----------
+    cell_dirs
+        Data directories with ``train/valid/test.csv`` (or ``classification/*.csv``), and
+        ``expression.csv`` for ``task='regression'``; the cell's name is the directory's name.
+    out_dir
+        Output directory (see the module docstring); an existing one is continued.
+    config
+        Training settings shared by every cell (``task`` included). Default :class:`TrainConfig()`.
+    jobs
+        Cells trained at once. Default: the free cores (1 on a GPU).
+    restart
+        Train every cell again, even finished ones, and accept other settings than before.
+    progress
+        Show one progress bar over all epochs of all cells; default: the package setting.
+    on_cell
+        Called with each cell's summary row as soon as the cell is finished, skipped or failed.
+
+    Returns
+    -------
+    TrainManyResult
+        The summary table (one row per cell, in the order given) and counts.
+
+    Raises
+    ------
+    TrainManySettingsError
+        When ``out_dir`` holds runs trained with other settings (and ``restart`` is False).
+    """
+    config = config or TrainConfig()
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    started = time.perf_counter()
+    out = Path(out_dir)
+    cells = plan_cells(cell_dirs)
+    guard_settings(
+        out,
+        SETTINGS_FILE,
+        {key: getattr(config, key) for key in _SETTING_KEYS},
+        {"cells": {name: str(path) for name, path in cells.items()}},
+        restart=restart,
+        hint="use the same settings to continue, another --out, or --restart to train every cell again",
+    )
+    units = [TrainingUnit(cell=name, data_dir=str(path), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
+    finished_before = sum(1 for unit in units if not restart and (Path(unit.run_dir) / RESULT_FILE).is_file())
+    with progress_bar(max(1, (len(units) - finished_before) * config.epochs), f"{len(units) - finished_before} cell(s)", enabled=progress) as advance:
+        rows = run_units(units, jobs=jobs, restart=restart, on_result=on_cell, on_epoch=lambda unit, epoch: advance(1))
+
+    columns = SUMMARY_COLUMNS[config.task]
+    summary = pd.DataFrame([{c: row.get(c) for c in columns} | {"cell": unit.cell, "run_dir": row.get("run_dir") or unit.run_dir} for unit, row in zip(units, rows)], columns=list(columns))
+    with atomic_open(out / SUMMARY_FILE, "w", encoding="utf-8", newline="") as handle:
+        summary.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+    return TrainManyResult(
+        summary=summary,
+        out_dir=out,
+        trained=sum(r["status"] == "trained" for r in rows),
+        skipped=sum(r["status"] == "done earlier" for r in rows),
+        failed=[unit.cell for unit, r in zip(units, rows) if r["status"] == "failed"],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def summary_text(summary: pd.DataFrame) -> str:
+    """The summary as an aligned plain-text table (one line per cell, then the mean of the scores)."""
+    scores = [c for c in summary.columns if c.startswith(("valid_", "test_"))]
+    shown = ["cell", "status", "best_epoch", *scores, "minutes"]
+    table = summary[shown].copy()
+    if len(table) > 1 and table[scores].notna().any().any():
+        mean = {c: "" for c in shown} | {"cell": "mean"}
+        mean |= {c: pd.to_numeric(table[c], errors="coerce").mean() for c in scores}
+        table = pd.concat([table, pd.DataFrame([mean])], ignore_index=True)
+    formatted = {
+        "best_epoch": lambda v: "" if pd.isna(v) or v == "" else str(int(v)),
+        "minutes": lambda v: "" if pd.isna(v) or v == "" else f"{float(v):.1f}",
+        **{c: (lambda v: "" if pd.isna(v) or v == "" else f"{float(v):.4f}") for c in scores},
+    }
+    return table.to_string(index=False, formatters=formatted, na_rep="")

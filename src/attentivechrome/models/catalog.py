@@ -1,0 +1,42 @@
+"""The model names, where each class lives, and one line about each: plain data, no PyTorch.
+
+The command line lists and checks model names from here at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class ModelEntry(NamedTuple):
+    """Where a registered model class lives and what it is, in one line."""
+
+    module: str
+    cls: str
+    description: str
+
+
+#: Every model the package can build, by name, in the order tables list them.
+MODEL_CATALOG: dict[str, ModelEntry] = {
+    "attentivechrome": ModelEntry(".attentive_chrome", "AttentiveChrome", "The AttentiveChrome network."),
+    "lstm": ModelEntry(".lstm", "LSTMBaseline", "A bidirectional LSTM over bins with the marks as input features, no attention."),
+    "lstm-alpha": ModelEntry(".lstm", "LSTMAlpha", "Per-mark bidirectional LSTMs with bin-level attention; mark vectors concatenated."),
+    "cnn-attn": ModelEntry(".cnn", "CNNAttention", "Convolution over bins (marks as channels) pooled by attention over bin positions."),
+    "cnn-alpha-beta": ModelEntry(".cnn", "CNNAlphaBeta", "Per-mark convolutions with bin-level attention (alpha) and mark-level attention (beta)."),
+    "deepchrome": ModelEntry(".cnn", "DeepChrome", "DeepChrome's CNN: convolution over bins, max-pooling, dropout, fully connected layers."),
+    "transformer": ModelEntry(".transformer", "TransformerBaseline", "Transformer encoder over bins with mark embeddings and attention pooling."),
+    "linear": ModelEntry(".classical", "LinearBaseline", "Logistic regression (classification) or ridge regression (regression) on per-mark log1p features."),
+    "gbt": ModelEntry(".classical", "GradientBoostingBaseline", "scikit-learn gradient-boosted trees on per-mark log1p features, evaluated in torch."),
+}
+
+
+def available_models() -> list[str]:
+    """Names accepted by :func:`get_model`, sorted."""
+    return sorted(MODEL_CATALOG)
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it is a registered model; raise ValueError listing the valid ones otherwise."""
+    if name not in MODEL_CATALOG:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(available_models())}")
+    return name

@@ -1,0 +1,32 @@
+"""The registry: model names to classes (built from :data:`attentivechrome.models.MODEL_CATALOG`)."""
+
+from __future__ import annotations
+
+import importlib
+
+from torch import nn
+
+from .catalog import MODEL_CATALOG, check_model_name
+from .attentive_chrome import AttentiveChrome
+from .base import ModelOutput
+
+#: Every model the package can build, by name. The CLI, checkpoints and benchmarks read this.
+MODEL_REGISTRY: dict[str, type[nn.Module]] = {
+    name: getattr(importlib.import_module(entry.module, __package__), entry.cls) for name, entry in MODEL_CATALOG.items()
+}
+
+
+def get_model(name: str, **params) -> nn.Module:
+    """Build the model registered as ``name`` with constructor ``params``."""
+    return MODEL_REGISTRY[check_model_name(name)](**params)
+
+
+def model_name_of(model: nn.Module) -> str:
+    """The registry name of a model instance."""
+    for name, cls in MODEL_REGISTRY.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a registered model")
+
+
+__all__ = ["AttentiveChrome", "MODEL_REGISTRY", "ModelOutput", "get_model", "model_name_of"]
