@@ -18,6 +18,7 @@ def run(*args, check=True):
     return result
 
 
+@pytest.mark.slow
 def test_simulate_train_evaluate_predict(tmp_path):
     data, run_dir = tmp_path / "data", tmp_path / "run"
     run("simulate", "--genes", 300, "--bins", 40, "--out", data, "--seed", 2)
@@ -109,6 +110,7 @@ def test_predict_writes_both_files_or_neither(shared_data, tmp_path):
     assert list(tmp_path.iterdir()) == []  # the attention NPZ was not put in place either
 
 
+@pytest.mark.slow
 def test_demo_runs_small(tmp_path):
     result = run("demo", "--out", tmp_path / "demo", "--genes", 240, "--epochs", 2)
     assert "demo finished" in result.stdout
@@ -116,6 +118,7 @@ def test_demo_runs_small(tmp_path):
     assert (tmp_path / "demo" / "run" / "model.pt").is_file()
 
 
+@pytest.mark.slow
 def test_regression_run_evaluates_and_predicts_on_expression_scale(tmp_path):
     data, run_dir = tmp_path / "data", tmp_path / "run"
     run("simulate", "--genes", 240, "--bins", 30, "--out", data, "--seed", 3)

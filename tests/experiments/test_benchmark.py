@@ -155,6 +155,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "attentivechrome", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_benchmark_runs_and_reports_errors_in_one_line(tiny_cells, tmp_path):
     done = _cli("benchmark", str(tiny_cells[0]), "--models", "linear", "--seeds", "1", "--bootstrap", "20", "--out", str(tmp_path / "b"))
     assert done.returncode == 0, done.stderr

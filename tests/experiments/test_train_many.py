@@ -105,6 +105,7 @@ def test_bad_cell_lists_are_rejected_before_training(tmp_path, cells):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_command_line_in_parallel_processes(cells, tmp_path):
     second = shutil.copytree(cells[0], tmp_path / "cellC")
     out = tmp_path / "out"

@@ -23,6 +23,7 @@ def run(*args):
     return result
 
 
+@pytest.mark.slow
 def test_interpret_a_gene_list(sim_dir, tiny_checkpoint, tmp_path):
     out = tmp_path / "genes"
     methods = "attention,saliency,integrated_gradients,occlusion"
@@ -64,6 +65,7 @@ def test_interpret_a_gene_list(sim_dir, tiny_checkpoint, tmp_path):
     assert "explanations.npz" in summary and "maps.tsv" in summary
 
 
+@pytest.mark.slow
 def test_interpret_benchmark_prints_the_table(sim_dir, tiny_checkpoint, tmp_path):
     out = tmp_path / "bench"
     result = run(
@@ -120,6 +122,7 @@ def _cli(*args) -> int:
     return stop.value.code or 0
 
 
+@pytest.mark.slow
 def test_models_with_bin_attention_only(sim_dir, tmp_path, capsys):
     from attentivechrome.models import get_model
     from attentivechrome.models.checkpoint import save_checkpoint
@@ -144,6 +147,7 @@ def test_models_with_bin_attention_only(sim_dir, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_gradient_methods_on_trees_are_refused_and_regression_models_explained(sim_dir, tmp_path, capsys):
     trees = tmp_path / "gbt"
     assert _cli("train", sim_dir, "--out", trees, "--model", "gbt", "--transform", "log1p", "--device", "cpu", "-q") == 0

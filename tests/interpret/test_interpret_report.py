@@ -12,6 +12,7 @@ from attentivechrome.interpret._npz import NpzStreamWriter
 from attentivechrome.trained import load_checkpoint
 
 
+@pytest.mark.slow
 def test_whole_set_streams_the_same_maps_as_explain(sim_dir, tiny_checkpoint, tmp_path):
     loaded = load_checkpoint(tiny_checkpoint)
     data = read_csv(sim_dir / "test.csv").subset(slice(0, 40))

@@ -1,0 +1,84 @@
+"""The one runner: picklable units, resume, failure isolation, the settings guard, tolerant results."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+from attentivechrome.config import TrainConfig
+from attentivechrome.data.synthetic import write_simulation
+from attentivechrome.experiments.benchmark import run_benchmark, run_directory
+from attentivechrome.experiments.runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, read_result, run_units
+from attentivechrome.experiments.train_many import SUMMARY_FILE, train_many
+
+QUICK = TrainConfig(epochs=1, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cells(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cells")
+    for i, name in enumerate(("cellA", "cellB")):
+        write_simulation(root / name, 90, 20, seed=i)
+    return [root / "cellA", root / "cellB"]
+
+
+def test_a_unit_is_plain_and_picklable(cells, tmp_path):
+    unit = TrainingUnit(cell="cellA", data_dir=str(cells[0]), run_dir=str(tmp_path / "a"), config=QUICK.to_dict())
+    assert pickle.loads(pickle.dumps(unit)) == unit
+    assert json.loads(json.dumps(unit.config)) == unit.config  # settings travel as plain values
+
+
+def test_units_resume_and_a_damaged_result_is_trained_again(cells, tmp_path):
+    units = [TrainingUnit(cell=c.name, data_dir=str(c), run_dir=str(tmp_path / c.name), config=QUICK.to_dict()) for c in cells]
+    first = run_units(units, jobs=1)
+    assert [r["status"] for r in first] == ["trained", "trained"]
+    assert read_result(tmp_path / "cellA")["test_auroc"] == first[0]["test_auroc"]
+    (tmp_path / "cellB" / RESULT_FILE).write_text("{not json")
+    again = run_units(units, jobs=1)
+    assert [r["status"] for r in again] == ["done earlier", "trained"]
+    assert again[1]["test_auroc"] == pytest.approx(first[1]["test_auroc"])  # same seed, same data
+
+
+def test_train_many_regression(cells, tmp_path):
+    config = TrainConfig(**{**QUICK.to_dict(), "task": "regression", "model": "linear"})
+    result = train_many(cells, tmp_path / "out", config, jobs=1, progress=False)
+    assert result.failed == [] and result.trained == 2
+    assert {"valid_pearson", "test_pearson", "test_spearman", "test_mse"} <= set(result.summary.columns)
+    assert (result.summary["test_pearson"] > 0.3).all()
+    assert "test_pearson" in (tmp_path / "out" / SUMMARY_FILE).read_text().splitlines()[0]
+
+
+def test_a_failing_benchmark_run_fails_only_itself(cells, tmp_path, monkeypatch):
+    from attentivechrome.training import trainer
+
+    real_train = trainer.train
+
+    def break_one(splits, config, **kwargs):
+        if config.model == "deepchrome" and config.seed == 2:
+            raise RuntimeError("out of memory, say")
+        return real_train(splits, config, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", break_one)
+    events = []
+    result = run_benchmark(cells[:1], tmp_path / "bench", models="linear,deepchrome", seeds=2, config=QUICK, n_bootstrap=20, on_run=events.append)
+    assert result.failed == [("cellA", "deepchrome", 2, "RuntimeError: out of memory, say")]
+    assert [e["status"] for e in events].count("failed") == 1 and result.trained == 3
+    assert sorted(result.runs["model"]) == ["deepchrome", "linear", "linear"]
+    assert result.per_cell.set_index("model").loc["deepchrome", "seeds"] == 1
+    assert not (run_directory(tmp_path / "bench", "cellA", "deepchrome", 2) / RESULT_FILE).exists()
+    monkeypatch.setattr(trainer, "train", real_train)
+    resumed = run_benchmark(cells[:1], tmp_path / "bench", models="linear,deepchrome", seeds=2, config=QUICK, n_bootstrap=20)
+    assert (resumed.trained, resumed.skipped, resumed.failed) == (1, 3, [])
+
+
+def test_the_settings_guard_names_each_difference(tmp_path):
+    guard_settings(tmp_path, "s.json", {"lr": 0.1, "epochs": 2}, {"cells": {}}, hint="try again")
+    guard_settings(tmp_path, "s.json", {"lr": 0.1, "epochs": 2}, {"cells": {}}, hint="try again")  # same settings continue
+    with pytest.raises(RunSettingsError, match=r"other settings \(lr 0.1 -> 0.2; epochs 2 -> 3\); try again"):
+        guard_settings(tmp_path, "s.json", {"lr": 0.2, "epochs": 3}, {}, hint="try again")
+    guard_settings(tmp_path, "s.json", {"lr": 0.2, "epochs": 3}, {}, restart=True, hint="")
+    (tmp_path / "s.json").write_text("{damaged")
+    guard_settings(tmp_path, "s.json", {"lr": 0.5}, {}, hint="")  # a damaged record is replaced, not a crash
+    assert json.loads((tmp_path / "s.json").read_text())["settings"] == {"lr": 0.5}

@@ -1,0 +1,113 @@
+"""TrainedModel: one object that checks data, decodes outputs for its task, explains, saves and loads."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import attentivechrome as ac
+from attentivechrome.config import TrainConfig
+from attentivechrome.data.expression import read_expression
+from attentivechrome.data.layout import load_splits
+from attentivechrome.exceptions import BinCountWarning, ModelDataMismatchError
+from attentivechrome.trained import TargetScale, TrainedModel, load_model
+
+QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def regression_run(sim_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reg") / "run"
+    trained = ac.train(load_splits(sim_dir, task="regression"), TrainConfig(model="attentivechrome", task="regression", **QUICK), out_dir=out, progress=False)
+    return trained, out
+
+
+def test_train_returns_the_trained_model_with_its_record(regression_run, sim_dir):
+    trained, out = regression_run
+    assert isinstance(trained, TrainedModel) and trained.task == "regression"
+    assert trained.config.task == "regression" and trained.config.epochs == 2
+    assert trained.best_epoch == trained.epoch and trained.out_dir == out
+    assert trained.scores["test_pearson"] > 0.2 and np.isnan(trained.test_auroc)
+    assert trained.marks == ac.MARKS and trained.n_bins == 100 and trained.transform == "log1p"
+    assert ac.TrainResult is TrainedModel
+
+
+def test_regression_predictions_are_decoded_through_every_entry_point(regression_run, sim_dir):
+    trained, out = regression_run
+    test = ac.read_csv(sim_dir / "test.csv")
+    expected = np.log1p(read_expression(sim_dir / "expression.csv").reindex(test.gene_ids).to_numpy())
+    in_memory = trained.predict(test).values
+    assert np.corrcoef(in_memory, expected)[0, 1] > 0.2 and abs(in_memory.mean() - expected.mean()) < 1.0  # the log1p scale, not 0..1
+    loaded = load_model(out)
+    assert (loaded.task, loaded.target_scale, loaded.config) == (trained.task, trained.target_scale, trained.config)
+    np.testing.assert_allclose(loaded.predict(test).values, in_memory, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ac.predict(out, test).values, in_memory, rtol=1e-5, atol=1e-5)  # a path goes through TrainedModel too
+    with pytest.raises(ValueError, match="regression model predicts log1p expression, not probabilities"):
+        ac.predict(out, test).probabilities
+    with pytest.raises(ValueError, match="is a regression model"):
+        ac.AttentiveChromeClassifier.load(out).predict_proba(test)
+
+
+def test_regression_explanations_are_in_log1p_expression_units(regression_run, sim_dir):
+    trained, _ = regression_run
+    test = ac.read_csv(sim_dir / "test.csv").subset(slice(0, 6))
+    ex = trained.explain(test, ["attention", "integrated_gradients"], n_steps=8)
+    bare = ac.explain(trained.module, test, ["attention", "integrated_gradients"], n_steps=8)
+    std = trained.target_scale.std
+    assert ex.task == "regression" and bare.task == "classification"
+    np.testing.assert_allclose(ex.logits, trained.predict(test).values, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ex["integrated_gradients"], bare["integrated_gradients"] * std, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ex["attention"], bare["attention"], atol=1e-7)  # attention is not an output: unscaled
+    np.testing.assert_allclose(ex.convergence_delta["integrated_gradients"], bare.convergence_delta["integrated_gradients"] * std, rtol=1e-4, atol=1e-6)
+
+
+def test_check_is_the_one_place_for_model_and_data_rules():
+    model = TrainedModel.from_module(ac.get_model("attentivechrome", bin_hidden=4, mark_hidden=2), marks=ac.MARKS, n_bins=20)
+    data, _ = ac.simulate(6, 20, seed=0)
+    assert model.check(data) is data
+    fewer = dataclasses.replace(data, counts=data.counts[:, :, :4], marks=data.marks[:4], source="four.csv")
+    with pytest.raises(ModelDataMismatchError, match=r"four.csv: has 4 marks but the model expects 5 \(H3K27me3"):
+        model.predict(fewer)
+    longer, _ = ac.simulate(6, 30, seed=0)
+    with pytest.warns(BinCountWarning, match="has 30 bins per gene; the model was trained on 20"):
+        model.check(longer)
+
+
+def test_save_load_round_trip_keeps_every_field(tmp_path):
+    module = ac.get_model("cnn-attn", transform="log1p")
+    config = TrainConfig(model="cnn-attn", task="regression", epochs=3)
+    model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=100, task="regression", target_scale=TargetScale(2.0, 0.5), config=config, epoch=3)
+    model.save(tmp_path / "m.pt")
+    loaded = TrainedModel.load(tmp_path / "m.pt")
+    for name in ("model_name", "marks", "n_bins", "task", "target_scale", "config", "epoch"):
+        assert getattr(loaded, name) == getattr(model, name), name
+    x = torch.rand(3, 100, 5)
+    torch.testing.assert_close(loaded.module(x).logits, module.eval()(x).logits)
+    with pytest.raises(AttributeError, match="was loaded, not trained in this session"):
+        loaded.best_epoch
+
+
+def test_format_1_checkpoints_are_read_into_typed_fields(tmp_path):
+    module = ac.get_model("linear")
+    payload = {
+        "format": "attentivechrome-checkpoint", "format_version": 1, "package_version": "0.1.0", "model_name": "linear",
+        "model_params": module.init_params(), "marks": list(ac.MARKS), "n_bins": 100,
+        "state_dict": module.state_dict(), "extra": {"epoch": 1, "task": "regression", "target_mean": 1.5, "target_std": 2.0},
+    }  # fmt: skip
+    torch.save(payload, tmp_path / "v1.pt")
+    loaded = load_model(tmp_path / "v1.pt")
+    assert (loaded.task, loaded.target_scale, loaded.epoch, loaded.config) == ("regression", TargetScale(1.5, 2.0), 1, None)
+    np.testing.assert_allclose(loaded.decode(np.array([0.0, 1.0])), [1.5, 3.5])
+
+
+def test_the_published_checkpoint_is_a_legacy_classifier(shared_data):
+    loaded = load_model(shared_data / "reference-checkpoint-E003.pt")
+    assert loaded.legacy and loaded.task == "classification" and loaded.target_scale is None and loaded.n_bins == 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 100 bins: no warning
+        prediction = loaded.predict(ac.read_csv(shared_data / "remc-e003" / "classification" / "test.csv"))
+    assert ((prediction.probabilities > 0) & (prediction.probabilities < 1)).all()
