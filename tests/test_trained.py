@@ -13,7 +13,7 @@ import attentivechrome as ac
 from attentivechrome.config import TrainConfig
 from attentivechrome.data.expression import read_expression
 from attentivechrome.data.layout import load_splits
-from attentivechrome.exceptions import BinCountWarning, ModelDataMismatchError
+from attentivechrome.exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
 from attentivechrome.trained import TargetScale, TrainedModel, load_model
 
 QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
@@ -65,16 +65,49 @@ def test_regression_explanations_are_in_log1p_expression_units(regression_run, s
     np.testing.assert_allclose(ex.convergence_delta["integrated_gradients"], bare.convergence_delta["integrated_gradients"] * std, rtol=1e-4, atol=1e-6)
 
 
+def _with_marks(data, order, names=None, source="cell.csv"):
+    """``data`` with its mark columns taken in ``order`` (indices) and named ``names``."""
+    marks = tuple(names or (data.marks[j] for j in order))
+    return dataclasses.replace(data, counts=np.ascontiguousarray(data.counts[:, :, list(order)]), marks=marks, source=source)
+
+
 def test_check_is_the_one_place_for_model_and_data_rules():
     model = TrainedModel.from_module(ac.get_model("attentivechrome", bin_hidden=4, mark_hidden=2), marks=ac.MARKS, n_bins=20)
     data, _ = ac.simulate(6, 20, seed=0)
     assert model.check(data) is data
-    fewer = dataclasses.replace(data, counts=data.counts[:, :, :4], marks=data.marks[:4], source="four.csv")
-    with pytest.raises(ModelDataMismatchError, match=r"four.csv: has 4 marks but the model expects 5 \(H3K27me3"):
+    expected = model.predict(data).logits
+    # Same marks in another order, names in another case: matched by name.
+    shuffled = _with_marks(data, [4, 2, 0, 3, 1], names=["h3k9ME3", "H3K4me1", "H3K27me3", "H3K4me3", "H3K36me3"])
+    np.testing.assert_allclose(model.predict(shuffled).logits, expected, rtol=1e-6)
+    # Extra marks: ignored, with one warning naming them.
+    extra = dataclasses.replace(data, counts=np.concatenate([data.counts, data.counts[:, :, :2]], axis=2), marks=(*data.marks, "H3K27ac", "H3K9ac"))
+    with pytest.warns(ExtraMarksWarning, match="the marks H3K27ac, H3K9ac are not among the model's"):
+        np.testing.assert_allclose(model.predict(extra).logits, expected, rtol=1e-6)
+    # Missing marks: refused, naming them, by a model not trained for it.
+    fewer = _with_marks(data, [0, 1, 3, 4], source="four.csv")
+    with pytest.raises(ModelDataMismatchError, match=r"four.csv: lacks the marks H3K4me1 that the model reads .* --mark-dropout"):
         model.predict(fewer)
+    with pytest.raises(ModelDataMismatchError, match="none of the model's"):
+        model.check(dataclasses.replace(data, marks=("a", "b", "c", "d", "e")))
     longer, _ = ac.simulate(6, 30, seed=0)
     with pytest.warns(BinCountWarning, match="has 30 bins per gene; the model was trained on 20"):
         model.check(longer)
+
+
+def test_a_model_trained_for_missing_marks_takes_a_subset():
+    module = ac.get_model("attentivechrome", bin_hidden=4, mark_hidden=2, missing_marks=True)
+    model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=20)
+    data, _ = ac.simulate(6, 20, seed=0)
+    fewer = _with_marks(data, [0, 1, 3, 4])
+    prepared = model.check(fewer)
+    assert prepared.marks == ac.MARKS and np.isnan(prepared.counts[:, :, 2]).all()
+    out = model.predict(fewer)
+    assert np.isfinite(out.logits).all()
+    np.testing.assert_allclose(out.beta[:, 2], 0.0) and np.testing.assert_allclose(out.beta.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(out.alpha[:, 2], 0.0)
+    ex = model.explain(fewer, ["saliency", "integrated_gradients", "occlusion"], n_steps=4, window=5)
+    for method in ex.methods:  # nothing to attribute to an absent mark, and no NaN anywhere
+        assert np.isfinite(ex[method]).all() and not ex[method][:, 2].any(), method
 
 
 def test_save_load_round_trip_keeps_every_field(tmp_path):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from .data.schema import TASKS, TRANSFORMS
-from .models.catalog import check_model_name
+from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
+from .models.catalog import MISSING_MARK_MODELS, check_model_name
 
 
 @dataclass
@@ -41,6 +41,13 @@ class TrainConfig:
         ``classification`` (binary cross-entropy; the epoch is selected on validation AUROC) or
         ``regression`` (mean squared error on standardised targets; selected on validation Pearson
         correlation). Default ``classification``.
+    normalize
+        Per-cell input normalisation (see :mod:`attentivechrome.data.normalize`): ``none``,
+        ``depth`` or ``quantile``, fitted on the training cells and kept in the model. Default ``none``.
+    mark_dropout
+        Probability of hiding each mark of each training gene in each step (at least one mark is
+        kept), so the model learns to predict with a subset of its marks; the model is told which
+        marks are absent. Also what lets cells with different marks be pooled. Default 0.
     """
 
     model: str = "attentivechrome"
@@ -53,6 +60,8 @@ class TrainConfig:
     device: str = "auto"
     eval_batch_size: int = 256
     task: str = "classification"
+    normalize: str = "none"
+    mark_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         check_model_name(self.model)
@@ -68,6 +77,17 @@ class TrainConfig:
             raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
+        if not 0.0 <= self.mark_dropout < 1.0:
+            raise ValueError(f"mark_dropout must be in [0, 1), got {self.mark_dropout}")
+        if self.mark_dropout > 0 and self.model not in MISSING_MARK_MODELS:
+            raise ValueError(f"mark_dropout needs a model that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}), not {self.model!r}")
+
+    @property
+    def missing_marks(self) -> bool:
+        """Whether the model is built to accept absent marks (it is, when trained with mark dropout)."""
+        return self.mark_dropout > 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -40,5 +40,9 @@ class BinCountWarning(UserWarning):
     """The data have another number of bins per gene than the model was trained on."""
 
 
+class ExtraMarksWarning(UserWarning):
+    """The data hold marks the model does not read; they are ignored."""
+
+
 class NotFittedError(AttentiveChromeError, AttributeError):
     """A model was queried before it was trained or loaded."""

@@ -23,8 +23,10 @@ from torch import nn
 
 from .config import TrainConfig
 from .data.dataset import HistoneData
+from .data.marks import align_marks
+from .data.normalize import Normalization
 from .data.schema import TASKS
-from .exceptions import BinCountWarning, ModelDataMismatchError
+from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
 from .inference import INFERENCE_BATCH_SIZE, Predictions
 from .inference import predict as predict_module
 from .interpret.explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, iter_explanations
@@ -79,6 +81,8 @@ class TrainingRecord:
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     out_dir: Path | None = None
+    #: For a model pooled over cells: each cell's test metrics.
+    cell_scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,6 +104,9 @@ class TrainedModel:
         (outputs are log1p expression once decoded).
     target_scale
         Regression only: how the targets were standardised; ``None`` for classification.
+    normalization
+        The per-cell input normalisation and its reference (``None``: none), applied to every
+        input from that input's own statistics.
     config
         The training settings, when known (models trained by this package).
     epoch
@@ -118,6 +125,7 @@ class TrainedModel:
     n_bins: int | None = None
     task: str = "classification"
     target_scale: TargetScale | None = None
+    normalization: Normalization | None = None
     config: TrainConfig | None = None
     epoch: int | None = None
     source: str = ""
@@ -137,6 +145,11 @@ class TrainedModel:
     def model(self) -> nn.Module:
         """The module (the name the loaded checkpoints of earlier versions used)."""
         return self.module
+
+    @property
+    def handles_missing_marks(self) -> bool:
+        """Whether the model was trained to be told that marks are absent (``--mark-dropout``)."""
+        return bool(getattr(self.module, "missing_marks", False))
 
     @property
     def transform(self) -> str:
@@ -185,25 +198,53 @@ class TrainedModel:
     # ------------------------------------------------------------------ using it
 
     def check(self, data: HistoneData) -> HistoneData:
-        """Check that ``data`` fit the model and return them as the module reads them.
+        """Check that ``data`` fit the model and return them with the model's marks, in its order.
 
-        This is the one place that decides: the data must hold as many marks as the model
-        reads; another bin count than the model was trained on gives a :class:`BinCountWarning`.
+        This is the one place that decides. Marks are matched by name (case-insensitively):
+        marks in another order are reordered; extra marks are dropped with an
+        :class:`ExtraMarksWarning`; missing marks are passed as absent to a model trained for
+        missing marks and refused otherwise. Another bin count than the model was trained on
+        gives a :class:`BinCountWarning`.
 
         Raises
         ------
         ModelDataMismatchError
-            When the mark count differs.
+            When marks are missing (and the model cannot take absent marks) or none match.
         """
-        if data.n_marks != len(self.marks):
-            raise ModelDataMismatchError(
-                f"{data.source or 'the data'}: has {data.n_marks} marks but the model expects {len(self.marks)} ({', '.join(self.marks)})"
-            )
+        where = data.source or "the data"
+        if _placeholder_names(self.marks) and data.n_marks == len(self.marks):
+            matched = HistoneData(gene_ids=data.gene_ids, counts=data.counts, labels=data.labels, marks=self.marks, source=data.source)
+        else:
+            match = align_marks(data, self.marks)
+            if len(match.missing) == len(self.marks):
+                raise ModelDataMismatchError(f"{where}: has the marks {', '.join(data.marks)}, none of the model's ({', '.join(self.marks)})")
+            if match.missing and not self.handles_missing_marks:
+                raise ModelDataMismatchError(
+                    f"{where}: lacks the marks {', '.join(match.missing)} that the model reads ({', '.join(self.marks)}); "
+                    "it was not trained for missing marks (train with --mark-dropout to predict with a subset of the marks)"
+                )
+            if match.extra:
+                warnings.warn(f"{where}: the marks {', '.join(match.extra)} are not among the model's ({', '.join(self.marks)}) and are ignored", ExtraMarksWarning, stacklevel=2)
+            matched = match.data
         if self.n_bins is not None and data.n_bins != self.n_bins:
-            warnings.warn(
-                f"{data.source or 'the data'} has {data.n_bins} bins per gene; the model was trained on {self.n_bins}", BinCountWarning, stacklevel=2
-            )
-        return data
+            warnings.warn(f"{where} has {data.n_bins} bins per gene; the model was trained on {self.n_bins}", BinCountWarning, stacklevel=2)
+        return matched
+
+    def prepare(self, data: HistoneData, stats_from: HistoneData | Sequence[HistoneData] | None = None) -> HistoneData:
+        """``data`` as the module reads them: checked (:meth:`check`), then normalised per cell.
+
+        The cell's normalisation statistics come from ``stats_from`` (the cell's whole input,
+        when ``data`` is a part of it), by default from ``data`` itself.
+        """
+        data = self.check(data)
+        if self.normalization is None or self.normalization.kind == "none":
+            return data
+        if stats_from is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # said once, for data
+                sources = [stats_from] if isinstance(stats_from, HistoneData) else list(stats_from)
+                stats_from = [self.check(source) for source in sources]
+        return self.normalization.apply(data, stats_from)
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """The module's raw outputs on the task's scale: log-odds unchanged, regression values de-standardised."""
@@ -216,13 +257,15 @@ class TrainedModel:
         batch_size: int = INFERENCE_BATCH_SIZE,
         device: str | torch.device = "cpu",
         with_attention: bool = True,
+        stats_from: HistoneData | Sequence[HistoneData] | None = None,
     ) -> Predictions:
-        """Predict every gene of ``data`` (checked by :meth:`check`), decoded for the task.
+        """Predict every gene of ``data`` (prepared by :meth:`prepare`), decoded for the task.
 
         ``Predictions.values`` are probabilities of high expression (classification) or log1p
         expression (regression); alpha and beta come back when the model has them.
+        ``stats_from``: where the cell's normalisation statistics come from (default ``data``).
         """
-        data = self.check(as_histone_data(data))
+        data = self.prepare(as_histone_data(data), stats_from)
         raw = predict_module(self.module, data, batch_size=batch_size, device=device, with_attention=with_attention)
         return Predictions(
             gene_ids=raw.gene_ids,
@@ -241,9 +284,13 @@ class TrainedModel:
         """
         return Explanation.concat(list(self.iter_explanations(data, method, **options)))
 
-    def iter_explanations(self, data, method: str | Sequence[str] = "attention", **options):
-        """Like :meth:`explain`, one :class:`Explanation` per batch of genes (memory stays flat)."""
-        data = self.check(as_histone_data(data))
+    def iter_explanations(self, data, method: str | Sequence[str] = "attention", *, stats_from=None, **options):
+        """Like :meth:`explain`, one :class:`Explanation` per batch of genes (memory stays flat).
+
+        The maps refer to the data as the model reads them: marks in the model's order, absent
+        marks NaN (their maps are 0), values normalised per cell.
+        """
+        data = self.prepare(as_histone_data(data), stats_from)
         options.setdefault("batch_size", DEFAULT_BATCH_SIZE)
         if self.task == "regression":
             options.update(task="regression", output_scale=self.target_scale.std, output_offset=self.target_scale.mean)
@@ -256,6 +303,7 @@ class TrainedModel:
         metadata = {
             "task": self.task,
             "target_scale": None if self.target_scale is None else self.target_scale.to_dict(),
+            "normalization": None if self.normalization is None else self.normalization.to_dict(),
             "train_config": None if self.config is None else self.config.to_dict(),
             "epoch": self.epoch,
         }
@@ -282,6 +330,7 @@ class TrainedModel:
         meta = contents.metadata
         scale = meta.get("target_scale")
         config = meta.get("train_config")
+        normalization = meta.get("normalization")
         return cls(
             module=contents.model,
             model_name=contents.model_name,
@@ -289,6 +338,7 @@ class TrainedModel:
             n_bins=contents.n_bins,
             task=meta.get("task", "classification"),
             target_scale=None if scale is None else TargetScale(float(scale["mean"]), float(scale["std"])),
+            normalization=None if normalization is None else Normalization.from_dict(normalization),
             config=None if config is None else TrainConfig.from_dict(config),
             epoch=meta.get("epoch"),
             source=contents.source,
@@ -340,3 +390,8 @@ def explain(model, data, method: str | Sequence[str] = "attention", **options) -
     if isinstance(model, nn.Module):
         return Explanation.concat(list(iter_explanations(model, data, method, **options)))
     return load_model(model).explain(data, method, **options)
+
+
+def _placeholder_names(marks: Sequence[str]) -> bool:
+    """Whether the marks are the ``mark1, mark2, ...`` stand-ins of an original checkpoint of unknown marks."""
+    return all(m == f"mark{i + 1}" for i, m in enumerate(marks))

@@ -25,13 +25,13 @@ def cells(tmp_path_factory):
 
 
 def test_a_unit_is_plain_and_picklable(cells, tmp_path):
-    unit = TrainingUnit(cell="cellA", data_dir=str(cells[0]), run_dir=str(tmp_path / "a"), config=QUICK.to_dict())
+    unit = TrainingUnit(cell="cellA", data_dirs=(str(cells[0]),), run_dir=str(tmp_path / "a"), config=QUICK.to_dict())
     assert pickle.loads(pickle.dumps(unit)) == unit
     assert json.loads(json.dumps(unit.config)) == unit.config  # settings travel as plain values
 
 
 def test_units_resume_and_a_damaged_result_is_trained_again(cells, tmp_path):
-    units = [TrainingUnit(cell=c.name, data_dir=str(c), run_dir=str(tmp_path / c.name), config=QUICK.to_dict()) for c in cells]
+    units = [TrainingUnit(cell=c.name, data_dirs=(str(c),), run_dir=str(tmp_path / c.name), config=QUICK.to_dict()) for c in cells]
     first = run_units(units, jobs=1)
     assert [r["status"] for r in first] == ["trained", "trained"]
     assert read_result(tmp_path / "cellA")["test_auroc"] == first[0]["test_auroc"]

@@ -9,7 +9,7 @@ import typer
 
 from ..config import DEFAULTS
 from ._app import UsageProblem, app, say
-from .core import DEVICE_HELP, TRANSFORM_HELP
+from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TRANSFORM_HELP
 
 
 @app.command()
@@ -25,6 +25,8 @@ def benchmark(
     clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
     transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
+    normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
+    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
     jobs: Optional[int] = typer.Option(1, help="Runs trained at once, each in its own process with one thread (default 1)."),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples of the test genes per cell."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-run lines."),
@@ -42,7 +44,9 @@ def benchmark(
     if bootstrap < 1:
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
-    config = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task)
+    config = TrainConfig(
+        lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
+    )
     metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
 
     def report(event: dict) -> None:

@@ -15,6 +15,8 @@ from ._app import UsageProblem, app, check_output_file, say
 
 TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
+MARK_DROPOUT_HELP = "Hide each mark of each training gene with this probability (the model learns to predict from a subset of its marks; needed to pool cells with different marks)."
 TASK_HELP = (
     "classification (0/1 label; epoch selected on validation AUROC) or regression "
     "(log1p of expression.csv beside the split files; selected on validation Pearson)."
@@ -23,7 +25,9 @@ TASK_HELP = (
 
 @app.command()
 def train(
-    data_dir: Path = typer.Argument(..., help="Directory with train.csv, valid.csv, test.csv (or classification/*.csv)."),
+    data_dirs: list[Path] = typer.Argument(
+        ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
     model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
     lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
@@ -34,26 +38,44 @@ def train(
     transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
+    normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
+    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
-    """Train a model, select the epoch with the best validation AUROC, and score the test split."""
+    """Train a model, select the epoch with the best validation AUROC, and score the test split.
+
+    Given several cell directories, trains one model on their train splits together, selects it
+    on their pooled valid splits and reports the test metrics pooled and per cell.
+    """
     from ..config import TrainConfig
-    from ..data.layout import load_splits
+    from ..data.layout import cell_name, load_splits
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
     config = TrainConfig(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task
-    )
+        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
+        normalize=normalize, mark_dropout=mark_dropout,
+    )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
-    started = time.perf_counter()
-    splits = load_splits(data_dir, task=task)
-    sizes = ", ".join(f"{name} {split.n_genes}" for name, split in splits.items())
-    if not quiet:
-        say(f"loaded {data_dir} ({sizes} genes, {splits['train'].n_bins} bins) in {time.perf_counter() - started:.2f}s")
+    names = [cell_name(d) for d in data_dirs]
+    if len(set(names)) != len(names):
+        raise UsageProblem(f"two cell directories have the same name ({', '.join(names)}); cells are named by their directory")
+    cells = {}
+    for name, data_dir in zip(names, data_dirs):
+        started = time.perf_counter()
+        cells[name] = load_splits(data_dir, task=task, cache=len(data_dirs) > 1)
+        sizes = ", ".join(f"{split} {data.n_genes}" for split, data in cells[name].items())
+        if not quiet:
+            train_marks = cells[name]["train"].marks
+            say(f"loaded {data_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
-    result = run_training(splits, config, out_dir=out, data_source=str(data_dir), on_epoch=on_epoch, progress=not quiet and None)
+    splits = cells[names[0]] if len(cells) == 1 else cells
+    source = ", ".join(map(str, data_dirs))
+    result = run_training(splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None)
+    for cell, scores in result.record.cell_scores.items():
+        shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
+        say(f"  {cell}: test {shown}")
     if task == "regression":
         scores = result.scores
         say(

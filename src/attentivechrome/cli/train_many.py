@@ -9,7 +9,7 @@ import typer
 
 from ..config import DEFAULTS
 from ._app import UsageProblem, app, say
-from .core import DEVICE_HELP, TASK_HELP, TRANSFORM_HELP
+from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TASK_HELP, TRANSFORM_HELP
 
 
 @app.command("train-many")
@@ -25,6 +25,8 @@ def train_many(
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order), the same for every cell."),
     transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
+    normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
+    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
     task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
@@ -42,7 +44,8 @@ def train_many(
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     config = TrainConfig(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task
+        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
+        normalize=normalize, mark_dropout=mark_dropout,
     )
     primary, label = ("test_pearson", "Pearson") if task == "regression" else ("test_auroc", "AUROC")
 

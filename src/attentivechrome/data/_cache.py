@@ -23,15 +23,14 @@ from .._cache import cache_root
 from .._io import atomic_path
 from .csv_io import read_csv
 from .dataset import HistoneData
-from .schema import MARKS
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the cached layout changes; old entries are then ignored.
-_FORMAT = 2
+_FORMAT = 3
 
 
-def read_csv_cached(path: str | Path, *, marks: Sequence[str] = MARKS, cache_dir: str | Path | None = None) -> HistoneData:
+def read_csv_cached(path: str | Path, *, marks: Sequence[str] | None = None, cache_dir: str | Path | None = None) -> HistoneData:
     """:func:`~attentivechrome.data.csv_io.read_csv` with a binary cache keyed by the file's identity and times.
 
     Parameters
@@ -39,7 +38,7 @@ def read_csv_cached(path: str | Path, *, marks: Sequence[str] = MARKS, cache_dir
     path
         An AttentiveChrome CSV (plain or gzip).
     marks
-        Names of the mark columns, in file order. Default: the five standard marks.
+        Names of the mark columns of a headerless file (see :func:`~attentivechrome.data.csv_io.read_csv`).
     cache_dir
         Where the binary copies go. Default: ``csv/`` under the package cache directory.
 
@@ -64,7 +63,7 @@ def read_csv_cached(path: str | Path, *, marks: Sequence[str] = MARKS, cache_dir
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "ctime_ns": stat.st_ctime_ns,
-        "marks": list(marks),
+        "marks": None if marks is None else list(marks),
     }
     entry = _entry_path(key, cache_dir)
     cached = _load(entry, key, path)
@@ -96,7 +95,7 @@ def _load(entry: Path, key: dict, path: Path) -> HistoneData | None:
                 gene_ids=npz["gene_ids"],
                 counts=npz["counts"],
                 labels=labels if labels.ndim == 1 else None,
-                marks=tuple(key["marks"]),
+                marks=tuple(str(m) for m in npz["marks"]),
                 source=str(path),
             )
     except (OSError, ValueError, KeyError) as err:  # damaged entry: read the CSV again
@@ -109,4 +108,4 @@ def _store(entry: Path, key: dict, data: HistoneData) -> None:
     labels = data.labels if data.labels is not None else np.zeros((0, 0), dtype=np.int64)  # 2-d: no labels
     with atomic_path(entry) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, key=np.array(json.dumps(key)), gene_ids=data.gene_ids, counts=data.counts, labels=labels)
+            np.savez(handle, key=np.array(json.dumps(key)), gene_ids=data.gene_ids, counts=data.counts, labels=labels, marks=np.array(data.marks))

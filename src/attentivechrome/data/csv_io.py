@@ -1,8 +1,13 @@
 """Read and write the AttentiveChrome CSV.
 
-The file has no header and one row per gene and bin::
+The standard file has no header and one row per gene and bin::
 
     gene_id,bin_id,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K9me3[,label]
+
+A file may instead start with a header line naming its columns, ``gene_id,bin_id,<mark>,...[,label]``:
+any marks, in any order (the four-mark Roadmap cells and the seven-mark Chromoformer panel are
+written so). :func:`write_csv` writes a header exactly when the marks are not the standard five
+in their standard order, so the standard files stay as the original tools expect them.
 
 Reading is vectorised: the bytes are checked for field counts with NumPy, parsed by
 pandas' C parser, and every structural rule is checked on whole arrays. A broken
@@ -28,7 +33,7 @@ from .schema import MARKS
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
+def read_csv(path: str | Path, *, marks: Sequence[str] | None = None) -> HistoneData:
     """Load an AttentiveChrome CSV (plain or gzip), with or without the label column.
 
     Parameters
@@ -36,7 +41,9 @@ def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
     path
         The file. ``.gz`` files (detected by content, not name) are decompressed.
     marks
-        Names of the mark columns, in file order. Default: the five standard marks.
+        Names of the mark columns of a headerless file, in file order. Default: the five
+        standard marks. A file with a header line takes its marks from the header (and
+        ``marks``, when given, must name the same columns).
 
     Returns
     -------
@@ -53,6 +60,31 @@ def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
     """
     path = Path(path)
     raw = _read_bytes(path)
+    header, body = _split_header(raw, path)
+    if header is None:
+        return _read_body(raw, path, tuple(MARKS if marks is None else marks), line_offset=0)
+    header_marks, header_label = header
+    if marks is not None and [m.lower() for m in marks] != [m.lower() for m in header_marks]:
+        raise InputFormatError(path, 1, f"the header names the marks {', '.join(header_marks)}, but {', '.join(marks)} were asked for")
+    if not body.strip():
+        raise InputFormatError(path, None, "has a header but no rows: expected one row per gene and bin")
+    data = _read_body(body, path, header_marks, line_offset=1)
+    if header_label != data.has_labels:
+        raise InputFormatError(path, 2, "the header " + ("names a label column but the rows have none" if header_label else "names no label column but the rows have one"))
+    return data
+
+
+def _read_body(raw: bytes, path: Path, marks: tuple[str, ...], *, line_offset: int) -> HistoneData:
+    """Parse and check the rows (``line_offset`` header lines precede them in the file)."""
+    try:
+        return _parse_rows(raw, path, marks)
+    except InputFormatError as err:
+        if line_offset and err.line is not None:
+            raise InputFormatError(err.path, err.line + line_offset, err.reason) from None
+        raise
+
+
+def _parse_rows(raw: bytes, path: Path, marks: tuple[str, ...]) -> HistoneData:
     n_marks = len(marks)
     has_label = _check_field_counts(raw, path, n_marks)
     names = ["gene_id", "bin_id", *marks] + (["label"] if has_label else [])
@@ -76,8 +108,12 @@ def read_csv(path: str | Path, *, marks: Sequence[str] = MARKS) -> HistoneData:
     )
 
 
-def write_csv(data: HistoneData, path: str | Path, *, with_labels: bool = True) -> None:
-    """Write ``data`` in the AttentiveChrome layout, atomically; integers stay integers."""
+def write_csv(data: HistoneData, path: str | Path, *, with_labels: bool = True, header: bool | None = None) -> None:
+    """Write ``data`` in the AttentiveChrome layout, atomically; integers stay integers.
+
+    ``header``: write the column names first. Default: only when the marks are not the standard
+    five in their standard order (a standard file stays headerless).
+    """
     n_genes, n_bins, n_marks = data.counts.shape
     flat = data.counts.reshape(n_genes * n_bins, n_marks)
     frame = pd.DataFrame({"gene": np.repeat(data.gene_ids, n_bins), "bin": np.tile(np.arange(1, n_bins + 1), n_genes)})
@@ -86,9 +122,12 @@ def write_csv(data: HistoneData, path: str | Path, *, with_labels: bool = True) 
         frame[f"m{j}"] = flat[:, j].astype(np.int64) if integral else flat[:, j]
     if with_labels and data.labels is not None:
         frame["label"] = np.repeat(data.labels, n_bins)
+    if header is None:
+        header = tuple(data.marks) != tuple(MARKS)
+    names = ["gene_id", "bin_id", *data.marks] + (["label"] if "label" in frame else [])
     compression = "gzip" if str(path).endswith(".gz") else None
     with atomic_open(path, "wb") as handle:
-        frame.to_csv(handle, header=False, index=False, compression=compression)
+        frame.to_csv(handle, header=names if header else False, index=False, compression=compression)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -113,6 +152,30 @@ def _read_bytes(path: Path) -> bytes:
         line = raw[: err.start].count(b"\n") + 1
         raise InputFormatError(path, line, "is not UTF-8 text (binary file?)") from err
     return raw
+
+
+def _split_header(raw: bytes, path: Path) -> tuple[tuple[tuple[str, ...], bool] | None, bytes]:
+    """``((marks, has_label), rows)`` when the first line is a header (it starts with ``gene_id``), else ``(None, raw)``."""
+    end = raw.find(b"\n")
+    first = (raw if end < 0 else raw[:end]).decode("utf-8").strip().rstrip("\r")
+    names = [name.strip() for name in first.split(",")]
+    if names[0].lower() != "gene_id":
+        return None, raw
+    if len(names) < 3 or names[1].lower() != "bin_id":
+        raise InputFormatError(path, 1, f"a header must start with gene_id,bin_id and name at least one mark, got {first!r}")
+    has_label = names[-1].lower() == "label"
+    marks = tuple(names[2:-1] if has_label else names[2:])
+    if not marks:
+        raise InputFormatError(path, 1, "the header names no mark column")
+    lowered = [m.lower() for m in marks]
+    for i, mark in enumerate(marks):
+        if not mark:
+            raise InputFormatError(path, 1, f"column {i + 3} of the header is empty; name every mark")
+        if mark.lower() in ("gene_id", "bin_id", "label"):
+            raise InputFormatError(path, 1, f"{mark!r} can only be the first, second or last column of the header")
+        if lowered.index(mark.lower()) != i:
+            raise InputFormatError(path, 1, f"the header names mark {mark!r} twice (mark names are compared case-insensitively)")
+    return (marks, has_label), (b"" if end < 0 else raw[end + 1 :])
 
 
 def _check_field_counts(raw: bytes, path: Path, n_marks: int) -> bool:

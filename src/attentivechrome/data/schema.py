@@ -14,6 +14,9 @@ SPLITS: tuple[str, ...] = ("train", "valid", "test")
 #: What a model predicts: the 0/1 label, or log1p(expression) read from ``expression.csv``.
 TASKS: tuple[str, ...] = ("classification", "regression")
 
+#: Per-cell input normalisations (see attentivechrome.data.normalize).
+NORMALIZATIONS: tuple[str, ...] = ("none", "depth", "quantile")
+
 #: Input transforms accepted by the loaders and models.
 TRANSFORMS: tuple[str, ...] = ("none", "log1p")
 

@@ -52,7 +52,7 @@ TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
-_SETTING_KEYS = ("task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size")
+_SETTING_KEYS = ("task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
 
 
 #: The settings error's earlier name.
@@ -157,7 +157,7 @@ def run_benchmark(
     # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
     keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
     units = [
-        TrainingUnit(cell=c, data_dir=str(cells[c]), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
+        TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
         for c, m, s in keys
     ]
     events = {"index": 0}

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .. import _settings
 from .._io import write_text_atomic
-from ..config import TrainConfig
+from ..config import DEFAULTS, TrainConfig
 from ..data.layout import cell_name, split_paths
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,10 @@ class TrainingUnit:
     Attributes
     ----------
     cell
-        The cell's name (its data directory's name).
-    data_dir
-        The cell's data directory, as a path every worker can read.
+        The unit's name for messages and tables: the cell's name, or a name for a pool of cells.
+    data_dirs
+        The data directories it trains on (several: one model pooled over those cells), as paths
+        every worker can read.
     run_dir
         Where the run directory is written.
     config
@@ -59,7 +60,7 @@ class TrainingUnit:
     """
 
     cell: str
-    data_dir: str
+    data_dirs: tuple[str, ...]
     run_dir: str
     config: dict = field(hash=False)
 
@@ -119,7 +120,9 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
         except (OSError, ValueError, AttributeError):
             logger.warning("%s is damaged; its settings are replaced by this call's", path)
             previous = settings
-        differ = [f"{k} {previous.get(k)!r} -> {v!r}" for k, v in settings.items() if previous.get(k) != v]
+        # A setting an older record lacks had its default then (settings are TrainConfig fields).
+        before = {k: previous.get(k, DEFAULTS.to_dict().get(k)) for k in settings}
+        differ = [f"{k} {before[k]!r} -> {v!r}" for k, v in settings.items() if before[k] != v]
         if differ:
             raise RunSettingsError(f"{out}: holds runs trained with other settings ({'; '.join(differ)}); {hint}")
     out.mkdir(parents=True, exist_ok=True)
@@ -150,12 +153,12 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     base = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "task": unit.config["task"], "run_dir": unit.run_dir}
     try:
         config = TrainConfig.from_dict(unit.config)
-        splits = load_splits(unit.data_dir, task=config.task, cache=True)
+        cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
         trained = train(
-            splits,
+            next(iter(cells.values())) if len(cells) == 1 else cells,
             config,
             out_dir=Path(unit.run_dir),
-            data_source=unit.data_dir,
+            data_source=", ".join(unit.data_dirs),
             on_epoch=None if on_epoch is None else (lambda record: on_epoch(unit, record["epoch"])),
             progress=False,
         )
@@ -165,6 +168,8 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
     seconds = time.perf_counter() - started
     result = {**base, "best_epoch": trained.best_epoch, **trained.scores, "seconds": seconds, "minutes": seconds / 60}
+    if trained.record.cell_scores:
+        result["cells"] = trained.record.cell_scores
     write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     return {**result, "status": "trained"}
 

@@ -34,7 +34,7 @@ from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings,
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
 #: Settings that change what a run learns; a resumed call must repeat them.
-_SETTING_KEYS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "task")
+_SETTING_KEYS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "task", "normalize", "mark_dropout")
 #: The score columns of the summary, per task.
 SCORE_COLUMNS = {
     "classification": ("valid_auroc", "test_auroc", "test_aupr"),
@@ -115,7 +115,7 @@ def train_many(
         restart=restart,
         hint="use the same settings to continue, another --out, or --restart to train every cell again",
     )
-    units = [TrainingUnit(cell=name, data_dir=str(path), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
+    units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
     finished_before = sum(1 for unit in units if not restart and (Path(unit.run_dir) / RESULT_FILE).is_file())
     with progress_bar(max(1, (len(units) - finished_before) * config.epochs), f"{len(units) - finished_before} cell(s)", enabled=progress) as advance:
         rows = run_units(units, jobs=jobs, restart=restart, on_result=on_cell, on_epoch=lambda unit, epoch: advance(1))

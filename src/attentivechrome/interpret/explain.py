@@ -19,6 +19,7 @@ from torch import nn
 
 from .._progress import progress_bar
 from ..data.dataset import HistoneData
+from ..data.marks import absent_marks
 from ..data.schema import MARKS
 from .attribution import (
     DEFAULT_IG_STEPS,
@@ -309,6 +310,7 @@ def _explain_batch(
 
     maps: dict[str, np.ndarray] = {}
     deltas: dict[str, np.ndarray] = {}
+    absent = absent_marks(data.counts[start:stop])  # (genes, marks)
     for method in methods:
         if METHODS[method].family == "attention":
             if alpha is None:
@@ -324,6 +326,8 @@ def _explain_batch(
         values, delta = result if with_delta else (result, None)
         # (genes, bins, marks) -> (genes, marks, bins), the layout of alpha
         maps[method] = np.ascontiguousarray(values.float().cpu().numpy().transpose(0, 2, 1))
+        if absent.any():  # an absent mark (NaN input) has nothing to attribute: its map is 0, not NaN
+            maps[method][absent] = 0.0
         if delta is not None:
             deltas[method] = delta.float().cpu().numpy()
     return Explanation(

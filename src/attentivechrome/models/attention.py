@@ -19,9 +19,14 @@ class ContextAttention(nn.Module):
         super().__init__()
         self.bin_context_vector = nn.Parameter(torch.empty(n_features, 1).uniform_(-init_range, init_range))
 
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pool ``h`` of shape (batch, positions, features) to (batch, features); also return weights (batch, positions)."""
+    def forward(self, h: torch.Tensor, present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pool ``h`` of shape (batch, positions, features) to (batch, features); also return weights (batch, positions).
+
+        ``present`` (bool, (batch, positions)) leaves the other positions out: their weight is 0.
+        """
         scores = (h @ self.bin_context_vector).squeeze(-1)  # (batch, positions)
+        if present is not None:
+            scores = scores.masked_fill(~present, float("-inf"))
         weights = torch.softmax(scores, dim=1)
         pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # (batch, features)
         return pooled, weights

@@ -33,10 +33,10 @@ class _RecurrentAttentionEncoder(nn.Module):
         self.rnn = nn.LSTM(input_size, hidden_size, num_layers=1, bidirectional=True, batch_first=True)
         self.bin_attention = ContextAttention(2 * hidden_size)
 
-    def forward(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, steps, input) -> pooled (batch, 2*hidden), weights (batch, steps)."""
+    def forward(self, seq: torch.Tensor, present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, steps, input) -> pooled (batch, 2*hidden), weights (batch, steps); ``present`` masks steps out of the pooling."""
         outputs, _ = self.rnn(seq)  # (batch, steps, 2*hidden)
-        return self.bin_attention(outputs)
+        return self.bin_attention(outputs, present)
 
 
 class AttentiveChrome(nn.Module):
@@ -63,6 +63,12 @@ class AttentiveChrome(nn.Module):
         (cuDNN), for float64 inputs, when forward hooks sit on the per-mark encoders, or when no
         C++ compiler is available. The choice is not a model parameter: it is not saved in
         checkpoints and can be changed at any time through the ``encoder`` attribute.
+    missing_marks
+        Accept genes with absent marks: a mark whose every bin is NaN is absent. Its encoder
+        output is replaced by a learned "absent" vector of that mark (the mark-level LSTM is told
+        the mark is missing rather than shown zeros, which would mean "no reads"), it gets no
+        mark-level attention (beta 0) and its alpha is 0. Default False: the original network,
+        whose outputs are NaN for such input.
 
     The forward pass takes counts of shape (genes, bins, marks) and returns a
     :class:`ModelOutput` with logits (genes,), alpha (genes, marks, bins) and beta (genes, marks).
@@ -77,6 +83,7 @@ class AttentiveChrome(nn.Module):
         init_range: float = 0.1,
         transform: str = "none",
         encoder: Literal["fast", "reference"] = "fast",
+        missing_marks: bool = False,
     ) -> None:
         super().__init__()
         self.n_marks = n_marks
@@ -90,12 +97,18 @@ class AttentiveChrome(nn.Module):
         self.rnn_hms = nn.ModuleList(_RecurrentAttentionEncoder(1, bin_hidden) for _ in range(n_marks))
         self.hm_level_rnn_1 = _RecurrentAttentionEncoder(2 * bin_hidden, mark_hidden)
         self.fdiff1_1 = nn.Linear(2 * mark_hidden, 1)
+        self.missing_marks = missing_marks
+        if missing_marks:  # (marks, 2*bin_hidden): what the mark level sees for an absent mark
+            self.absent_mark_vectors = nn.Parameter(torch.empty(n_marks, 2 * bin_hidden))
         for parameter in self.parameters():
             nn.init.uniform_(parameter, -init_range, init_range)
 
     def init_params(self) -> dict:
         """The constructor arguments, as saved in checkpoints."""
-        return {"n_marks": self.n_marks, "bin_hidden": self.bin_hidden, "mark_hidden": self.mark_hidden, "transform": self.transform}
+        params = {"n_marks": self.n_marks, "bin_hidden": self.bin_hidden, "mark_hidden": self.mark_hidden, "transform": self.transform}
+        if self.missing_marks:  # only when set, so checkpoints of the original network stay as they were
+            params["missing_marks"] = True
+        return params
 
     def encode_marks(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-mark encoders: (genes, bins, marks) -> mark vectors (genes, marks, 2*bin_hidden), alpha (genes, marks, bins)."""
@@ -138,8 +151,16 @@ class AttentiveChrome(nn.Module):
         return _fast_lstm.bin_level(x, w_ih, w_hh, bias, context, recycle=self.training)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
-        x = apply_input_transform(x, self.transform)
-        mark_vectors, alpha = self.encode_marks(x)
-        gene_vector, beta = self.hm_level_rnn_1(mark_vectors)  # (genes, 2*mark_hidden), (genes, marks)
-        logits = self.fdiff1_1(gene_vector).squeeze(-1)
-        return ModelOutput(logits=logits, alpha=alpha, beta=beta)
+        if not self.missing_marks:
+            x = apply_input_transform(x, self.transform)
+            mark_vectors, alpha = self.encode_marks(x)
+            gene_vector, beta = self.hm_level_rnn_1(mark_vectors)  # (genes, 2*mark_hidden), (genes, marks)
+            return ModelOutput(logits=self.fdiff1_1(gene_vector).squeeze(-1), alpha=alpha, beta=beta)
+        missing = torch.isnan(x)
+        present = ~missing.all(dim=1)  # (genes, marks): a mark is absent when all its bins are NaN
+        x = apply_input_transform(torch.where(missing, torch.zeros_like(x), x), self.transform)
+        mark_vectors, alpha = self.encode_marks(x)  # (genes, marks, 2*bin_hidden), (genes, marks, bins)
+        mark_vectors = torch.where(present.unsqueeze(-1), mark_vectors, self.absent_mark_vectors.unsqueeze(0))
+        alpha = alpha * present.unsqueeze(-1)
+        gene_vector, beta = self.hm_level_rnn_1(mark_vectors, present)
+        return ModelOutput(logits=self.fdiff1_1(gene_vector).squeeze(-1), alpha=alpha, beta=beta)

@@ -40,3 +40,7 @@ def check_model_name(name: str) -> str:
     if name not in MODEL_CATALOG:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(available_models())}")
     return name
+
+
+#: Models that can be told a mark is absent (trained with ``mark_dropout``, or pooled over cells with other marks).
+MISSING_MARK_MODELS: tuple[str, ...] = ("attentivechrome",)

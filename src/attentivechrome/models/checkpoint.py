@@ -6,6 +6,7 @@ Our checkpoint is one torch zip file holding a plain dict (format version 2)::
      "model_name": ..., "model_params": {...}, "marks": [...], "n_bins": int | None,
      "state_dict": {...},
      "task": "classification" | "regression", "target_scale": {"mean": ..., "std": ...} | None,
+     "normalization": {"kind": ..., "marks": [...], "reference_mean": [...], "reference_quantiles": [[...]]} | None,
      "train_config": {...} | None, "epoch": int | None}
 
 Version 1 files kept the task, target scale and epoch in an ``extra`` dict; they are read into
@@ -40,7 +41,7 @@ RUN_MODEL_FILE = "model.pt"
 
 
 #: Keys of the payload that describe how the model is used, beyond the module itself.
-METADATA_KEYS = ("task", "target_scale", "train_config", "epoch")
+METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch")
 
 
 @dataclass

@@ -28,7 +28,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,7 @@ from ..models.checkpoint import RUN_MODEL_FILE
 from ..models.classical import is_fitted_once
 from ..models.registry import get_model
 from ..trained import TargetScale, TrainedModel, TrainingRecord
+from .pooling import PooledData, Splits, as_cells, pool_cells
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +68,13 @@ def _one_torch_thread(fn):
 
 def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
     """The untrained model a config describes (weights drawn from the config's seed)."""
-    return get_model(config.model, n_marks=n_marks, transform=config.transform)
+    extra = {"missing_marks": True} if config.missing_marks else {}
+    return get_model(config.model, n_marks=n_marks, transform=config.transform, **extra)
 
 
 @_one_torch_thread
 def train(
-    splits: dict[str, HistoneData],
+    splits: Splits | Mapping[str, Splits],
     config: TrainConfig | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -85,7 +87,12 @@ def train(
     Parameters
     ----------
     splits
-        ``train``, ``valid`` and ``test`` :class:`HistoneData` with labels.
+        ``train``, ``valid`` and ``test`` :class:`HistoneData` with labels; or, to pool several
+        cells, ``{cell name: such splits}``: the train splits are trained on together, the
+        epoch is selected on the pooled valid splits, and the test metrics are reported pooled
+        and per cell (``record.cell_scores``). Marks are matched by name (see
+        :mod:`attentivechrome.training.pooling`) and each cell is normalised from its own input
+        (``config.normalize``).
     config
         Hyper-parameters; default :class:`TrainConfig()` (the original's).
     out_dir
@@ -103,16 +110,19 @@ def train(
     config = config or TrainConfig()
     started = time.perf_counter()
     device = _settings.resolve_device(config.device)
+    pooled = pool_cells(as_cells(splits), config)
+    splits = pooled.splits
     generator = _settings.seed_everything(config.seed)
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
 
     model = build_model(config, train_data.n_marks).to(device)
     scale = TargetScale.fit(train_data.labels) if config.task == "regression" else None
     trained = TrainedModel(
-        module=model, model_name=config.model, marks=train_data.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale, config=config
-    )
+        module=model, model_name=config.model, marks=pooled.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale,
+        normalization=pooled.normalization, config=config,
+    )  # fmt: skip
     if is_fitted_once(model):  # scikit-learn baselines: one fit instead of epochs
-        return _fit_once(trained, splits, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started, device=device)
+        return _fit_once(trained, pooled, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started, device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=_fused_adam_applies(model))
     loss_fn = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
 
@@ -127,18 +137,21 @@ def train(
     # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
     with staging_directory(out) if out is not None else contextlib.nullcontext() as stage:
         best, best_state, history = _train_epochs(
-            trained, optimizer, loss_fn, device, generator, splits, stage,
+            trained, optimizer, loss_fn, device, generator, pooled, stage,
             x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source,
         )  # fmt: skip
+        model.load_state_dict(best_state)
+        model.eval()
+        cell_scores = _cell_scores(trained, pooled, x_eval[valid_data.n_genes :], config.eval_batch_size)
         if stage is not None:
+            _write_metrics(stage / "metrics.json", best, history, cell_scores)
             move_files(stage, out)
 
-    model.load_state_dict(best_state)
-    model.eval()
     trained.epoch = best["epoch"]
     trained.record = TrainingRecord(
-        best_epoch=best["epoch"], scores=_metric_fields(best), history=history, seconds=time.perf_counter() - started, out_dir=out
-    )
+        best_epoch=best["epoch"], scores=_metric_fields(best), history=history, seconds=time.perf_counter() - started, out_dir=out,
+        cell_scores=cell_scores,
+    )  # fmt: skip
     return trained
 
 
@@ -148,7 +161,7 @@ def _train_epochs(
     loss_fn: nn.Module,
     device: torch.device,
     generator: torch.Generator,
-    splits: dict[str, HistoneData],
+    pooled: PooledData,
     out: Path | None,
     *,
     x_train: torch.Tensor,
@@ -160,11 +173,13 @@ def _train_epochs(
 ) -> tuple[dict, dict[str, torch.Tensor], list[dict]]:
     """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history."""
     model, config, decode = trained.module, trained.config, trained.decode
+    splits = pooled.splits
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
+    test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
     y_valid_np, y_test_np = valid_data.labels, test_data.labels
     n_valid = valid_data.n_genes
     if out is not None:
-        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
+        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, pooled, data_source), indent=2) + "\n")
     history: list[dict] = []
     best: dict | None = None
     best_state: dict[str, torch.Tensor] | None = None
@@ -178,7 +193,10 @@ def _train_epochs(
         with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
             for b in range(n_batches):
                 index = order[b * config.batch_size : (b + 1) * config.batch_size]
-                logits = model(x_train[index]).logits
+                x_batch = x_train[index]
+                if config.mark_dropout > 0:
+                    x_batch = drop_marks(x_batch, config.mark_dropout, generator)
+                logits = model(x_batch).logits
                 loss = loss_fn(logits, y_train[index])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -203,7 +221,7 @@ def _train_epochs(
             if out is not None:
                 trained.epoch = epoch
                 trained.save(out / RUN_MODEL_FILE)
-                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, decode(test_logits), y_test_np, task=config.task)
+                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, decode(test_logits), y_test_np, task=config.task, cells=test_cells)
         record["selected"] = improved
         if out is not None:
             _write_metrics(out / "metrics.json", best, history)
@@ -213,6 +231,34 @@ def _train_epochs(
 
     assert best is not None and best_state is not None  # epochs >= 1 is validated in TrainConfig
     return best, best_state, history
+
+
+def drop_marks(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Hide each present mark of each gene with probability ``p`` (as NaN, "absent"), keeping at least one per gene.
+
+    ``x`` is (genes, bins, marks); marks already absent (all NaN) stay absent.
+    """
+    present = ~torch.isnan(x).all(dim=1)  # (genes, marks)
+    drop = (torch.rand(present.shape, generator=generator) < p).to(x.device) & present
+    emptied = ~(present & ~drop).any(dim=1)  # genes that would lose every mark: keep one of theirs
+    if emptied.any():
+        keep = torch.multinomial(present[emptied].float().cpu(), 1, generator=generator).squeeze(1).to(x.device)
+        drop[emptied.nonzero().squeeze(1), keep] = False
+    return x.masked_fill(drop.unsqueeze(1), float("nan"))
+
+
+def _cell_scores(trained: TrainedModel, pooled: PooledData, x_test: torch.Tensor, batch_size: int) -> dict[str, dict[str, float]]:
+    """The selected model's test metrics per cell (empty for a single cell: the pooled metrics are that cell's)."""
+    if len(pooled.cells) < 2:
+        return {}
+    test = pooled.splits["test"]
+    predictions = trained.decode(predict_tensor(trained.module, x_test, batch_size=batch_size, with_attention=False)[0].cpu().numpy())
+    scores = {}
+    for cell in pooled.cells:
+        mine = pooled.test_cells == cell
+        scores[cell] = {k.removeprefix("valid_"): v for k, v in _scores(trained.task, test.labels[mine], predictions[mine], test.labels[mine], predictions[mine]).items() if k.startswith("valid_")}
+        scores[cell] = {f"test_{k}": v for k, v in scores[cell].items()}
+    return scores
 
 
 def _fused_adam_applies(model: nn.Module) -> bool:
@@ -248,8 +294,9 @@ def _to_device(data: HistoneData, device: torch.device) -> tuple[torch.Tensor, t
 
 
 def _write_predictions(
-    path: Path, gene_ids: np.ndarray, logits: np.ndarray, labels: np.ndarray | None, *, task: str = "classification"
+    path: Path, gene_ids: np.ndarray, logits: np.ndarray, labels: np.ndarray | None, *, task: str = "classification", cells: np.ndarray | None = None
 ) -> None:
+    """The test predictions; with ``cells`` (a pooled run), a ``cell`` column first."""
     if task == "regression":  # logits are already the predicted targets
         frame = pd.DataFrame({"gene_id": gene_ids, "prediction": logits.astype(np.float64)})
         if labels is not None:
@@ -258,12 +305,16 @@ def _write_predictions(
         frame = pd.DataFrame({"gene_id": gene_ids, "probability": 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))})
         if labels is not None:
             frame["label"] = labels
+    if cells is not None:
+        frame.insert(0, "cell", cells)
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
         frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
 
 
-def _write_metrics(path: Path, best: dict, history: list[dict]) -> None:
+def _write_metrics(path: Path, best: dict, history: list[dict], cell_scores: dict | None = None) -> None:
     metrics = {"best_epoch": best["epoch"], **_metric_fields(best), "epochs_run": len(history), "history": history}
+    if cell_scores:
+        metrics["cells"] = cell_scores
     write_text_atomic(path, json.dumps(metrics, indent=2) + "\n")
 
 
@@ -296,9 +347,10 @@ def _metric_fields(record: dict) -> dict[str, float]:
     return {k: v for k, v in record.items() if k.startswith(("valid_", "test_"))}
 
 
-def _run_config(config: TrainConfig, model: nn.Module, splits: dict[str, HistoneData], data_source: str) -> dict:
+def _run_config(config: TrainConfig, model: nn.Module, pooled: PooledData, data_source: str) -> dict:
+    splits = pooled.splits
     train_data = splits["train"]
-    return {
+    config_record = {
         "train": config.to_dict(),
         "model_name": config.model,
         "model_params": model.init_params(),
@@ -308,11 +360,14 @@ def _run_config(config: TrainConfig, model: nn.Module, splits: dict[str, Histone
         "genes": {name: split.n_genes for name, split in splits.items()},
         "package_version": __version__,
     }
+    if len(pooled.cells) > 1:
+        config_record["cells"] = list(pooled.cells)
+    return config_record
 
 
 def _fit_once(
     trained: TrainedModel,
-    splits: dict[str, HistoneData],
+    pooled: PooledData,
     *,
     out_dir: str | Path | None,
     data_source: str,
@@ -322,6 +377,7 @@ def _fit_once(
 ) -> TrainedModel:
     """Fit a scikit-learn baseline once (it selects its own complexity on valid) and score it like an epoch."""
     model, config = trained.module, trained.config
+    splits = pooled.splits
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
     encode = trained.target_scale.encode if trained.target_scale is not None else (lambda y: y)
     model.fit(train_data.counts, encode(train_data.labels), valid_data.counts, encode(valid_data.labels), task=config.task, seed=config.seed)
@@ -343,16 +399,20 @@ def _fit_once(
         "selected": True,
     }
     trained.epoch = 1
+    cell_scores = _cell_scores(trained, pooled, _to_device(test_data, device)[0], config.eval_batch_size)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         with staging_directory(out) as stage:  # all four files or none, as in train()
-            write_text_atomic(stage / "config.json", json.dumps(_run_config(config, model, splits, data_source), indent=2) + "\n")
+            write_text_atomic(stage / "config.json", json.dumps(_run_config(config, model, pooled, data_source), indent=2) + "\n")
             trained.save(stage / RUN_MODEL_FILE)
-            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, trained.decode(logits["test"]), test_data.labels, task=config.task)
-            _write_metrics(stage / "metrics.json", record, [record])
+            test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
+            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, trained.decode(logits["test"]), test_data.labels, task=config.task, cells=test_cells)
+            _write_metrics(stage / "metrics.json", record, [record], cell_scores)
             move_files(stage, out)
     if on_epoch is not None:
         on_epoch(record)
     logger.info(_epoch_line(record, 1))
-    trained.record = TrainingRecord(best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out)
+    trained.record = TrainingRecord(
+        best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out, cell_scores=cell_scores
+    )
     return trained

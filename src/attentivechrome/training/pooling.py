@@ -1,0 +1,89 @@
+"""One training set from one or several cells: marks matched by name, each cell normalised, splits pooled.
+
+Cells must share their bins. Cells with different marks pool over the union of their marks,
+each cell's absent marks NaN (masked by the model), and only into a model trained for missing
+marks; otherwise the call stops naming the cell and its marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import TrainConfig
+from ..data.dataset import HistoneData
+from ..data.marks import align_marks, mark_key, union_marks
+from ..data.normalize import Normalization
+from ..data.schema import SPLITS
+from ..exceptions import ModelDataMismatchError
+
+#: What train() accepts: one cell's splits, or cell name -> splits.
+Splits = Mapping[str, HistoneData]
+
+
+@dataclass(frozen=True)
+class PooledData:
+    """The pooled splits and what the model must remember to read other data the same way."""
+
+    splits: dict[str, HistoneData]
+    marks: tuple[str, ...]
+    normalization: Normalization
+    #: Cell names, in order; ``test_cells[i]`` is the cell of the i-th pooled test gene.
+    cells: tuple[str, ...]
+    test_cells: np.ndarray
+
+
+def as_cells(splits: Splits | Mapping[str, Splits]) -> dict[str, Splits]:
+    """``{cell: splits}`` from one cell's splits (named ``cell``) or a mapping of cells."""
+    if all(name in splits for name in SPLITS) and all(isinstance(splits[name], HistoneData) for name in SPLITS):
+        return {"cell": splits}
+    return dict(splits)
+
+
+def pool_cells(cells: Mapping[str, Splits], config: TrainConfig) -> PooledData:
+    """Align every cell to the union of their marks, normalise each cell from its own input, and pool the splits.
+
+    Raises
+    ------
+    ModelDataMismatchError
+        When cells differ in bins, or in marks while the model is not trained for missing marks.
+    """
+    if not cells:
+        raise ValueError("no cell to train on")
+    names = list(cells)
+    first = names[0]
+    n_bins = cells[first]["train"].n_bins
+    for name in names:
+        if cells[name]["train"].n_bins != n_bins:
+            raise ModelDataMismatchError(f"cell {name}: has {cells[name]['train'].n_bins} bins per gene but cell {first} has {n_bins}; pooled cells must share their bins")
+    marks = union_marks(cells[name]["train"].marks for name in names)
+    if not config.missing_marks:
+        for name in names:
+            lacking = [m for m in marks if mark_key(m) not in {mark_key(k) for k in cells[name]["train"].marks}]
+            if lacking:
+                raise ModelDataMismatchError(
+                    f"cell {name}: has the marks {', '.join(cells[name]['train'].marks)} and lacks {', '.join(lacking)} of the pooled marks; "
+                    "cells with different marks pool only into a model trained for missing marks (--mark-dropout P, e.g. 0.1)"
+                )
+    aligned = {name: {split: align_marks(cells[name][split], marks).data for split in SPLITS} for name in names}
+    # The reference of the normalisation: every training cell's input (no labels are read).
+    normalization = Normalization.fit(config.normalize, [aligned[n][s].counts for n in names for s in SPLITS], marks)
+    normalized = {name: {split: normalization.apply(aligned[name][split], stats_from=list(aligned[name].values())) for split in SPLITS} for name in names}
+    pooled = {split: _concat([normalized[name][split] for name in names]) for split in SPLITS}
+    test_cells = np.concatenate([np.full(normalized[name]["test"].n_genes, name, dtype=object) for name in names])
+    return PooledData(splits=pooled, marks=marks, normalization=normalization, cells=tuple(names), test_cells=test_cells)
+
+
+def _concat(parts: list[HistoneData]) -> HistoneData:
+    if len(parts) == 1:
+        return parts[0]
+    labels = None if any(p.labels is None for p in parts) else np.concatenate([p.labels for p in parts])
+    return HistoneData(
+        gene_ids=np.concatenate([p.gene_ids for p in parts]),
+        counts=np.concatenate([p.counts for p in parts]),
+        labels=labels,
+        marks=parts[0].marks,
+        source=", ".join(p.source for p in parts),
+    )
