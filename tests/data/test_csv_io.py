@@ -152,3 +152,57 @@ def test_splits_must_share_bin_count(tmp_path):
 def test_histone_data_checks_shapes():
     with pytest.raises(ValueError, match="mark names"):
         HistoneData(gene_ids=np.array(["a"]), counts=np.zeros((1, 3, 4), np.float32), labels=None, marks=("x",) * 5)
+
+
+# --------------------------------------------------------------------------- headers: any marks by name
+
+
+def test_header_files_name_their_marks(shared_data):
+    data = read_csv(shared_data / "roadmap-e028" / "test.csv.gz")
+    assert data.marks == ("H3K27me3", "H3K36me3", "H3K4me3", "H3K9me3") and data.counts.shape == (5442, 100, 4)
+    assert data.gene_ids[0] == "ENSG00000172936"
+    np.testing.assert_array_equal(data.counts[0, :2], [[2, 6, 0, 0], [0, 4, 0, 1]])  # the rows after the header: ...,1,2,6,0,0,1 and ...,2,0,4,0,1,1
+    assert read_csv(shared_data / "roadmap-e087" / "valid.csv.gz").marks == ("H3K27me3", "H3K36me3", "H3K4me1", "H3K9me3")
+
+
+@pytest.mark.parametrize("label", [True, False])
+def test_header_with_any_marks_round_trips(tmp_path, label):
+    data, _ = simulate(5, 10, seed=1)
+    seven = HistoneData(
+        gene_ids=data.gene_ids, counts=np.concatenate([data.counts, data.counts[:, :, :2] + 1], axis=2),
+        labels=data.labels if label else None, marks=(*data.marks[::-1], "H3K27ac", "H3K9ac"),
+    )  # fmt: skip
+    write_csv(seven, tmp_path / "seven.csv.gz")
+    with gzip.open(tmp_path / "seven.csv.gz", "rt") as handle:
+        assert handle.readline().strip() == "gene_id,bin_id,H3K9me3,H3K4me3,H3K4me1,H3K36me3,H3K27me3,H3K27ac,H3K9ac" + (",label" if label else "")
+    back = read_csv(tmp_path / "seven.csv.gz")
+    assert back.marks == seven.marks and (back.labels is None) == (not label)
+    np.testing.assert_array_equal(back.counts, seven.counts)
+    write_csv(data, tmp_path / "standard.csv")  # the standard five in order: no header, as the original files
+    assert (tmp_path / "standard.csv").read_text().startswith(f"{data.gene_ids[0]},1,")
+
+
+@pytest.mark.parametrize(
+    "header, line, fragment",
+    [
+        ("gene_id,bin_id,A,a,label", 1, "names mark 'a' twice"),
+        ("gene_id,bin_id,A,,C,label", 1, "column 4 of the header is empty"),
+        ("gene_id,bin,A,B,label", 1, "must start with gene_id,bin_id"),
+        ("gene_id,bin_id,label,A,B", 1, "'label' can only be the first, second or last column"),
+    ],
+)
+def test_bad_headers_are_named(tmp_path, header, line, fragment):
+    path = _write(tmp_path, [header, "G0,1,1,2,1"])
+    with pytest.raises(InputFormatError, match=f"data.csv:{line}: .*{fragment}"):
+        read_csv(path)
+
+
+def test_errors_after_a_header_name_the_file_line(tmp_path):
+    rows = _rows(n_genes=2, n_bins=3)
+    rows[4] = rows[4].replace(",1,", ",x,", 1) if ",1," in rows[4] else rows[4][:-1] + "x"
+    path = _write(tmp_path, ["gene_id,bin_id,m1,m2,m3,m4,m5,label", *rows])
+    with pytest.raises(InputFormatError, match=r"data.csv:6: "):  # row 5 of the body is line 6 of the file
+        read_csv(path)
+    path = _write(tmp_path, ["gene_id,bin_id,m1,m2,m3,m4,m5", *_rows(n_genes=1, n_bins=2)], name="nolabel.csv")
+    with pytest.raises(InputFormatError, match="nolabel.csv:2: the header names no label column but the rows have one"):
+        read_csv(path)

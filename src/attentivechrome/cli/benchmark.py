@@ -29,9 +29,18 @@ def benchmark(
     mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
     jobs: Optional[int] = typer.Option(1, help="Runs trained at once, each in its own process with one thread (default 1)."),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples of the test genes per cell."),
+    cross_cell: bool = typer.Option(
+        False, "--cross-cell", help="Instead: train one model per cell (and pooled, each cell left out) and score every cell's test split: the train x test matrix."
+    ),
+    pooled: bool = typer.Option(True, "--pooled/--no-pooled", help="--cross-cell: also train on all cells but one, for each cell (three cells or more)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-run lines."),
 ) -> None:
-    """Train every model on every cell with each seed and write the per-cell table, summary, intervals and plot."""
+    """Train every model on every cell with each seed and write the per-cell table, summary, intervals and plot.
+
+    With --cross-cell: one model (the one --models names; attentivechrome for 'all') per cell and
+    pooled over all cells but one, each scored on every cell's test split; writes the matrix as
+    CSV, markdown and a heatmap.
+    """
     from ..config import TrainConfig
     from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
 
@@ -44,6 +53,11 @@ def benchmark(
     if bootstrap < 1:
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
+    if cross_cell:
+        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, quiet, dict(
+            lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
+        ))  # fmt: skip
+        return
     config = TrainConfig(
         lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
     )
@@ -67,5 +81,29 @@ def benchmark(
     failed = f", {len(result.failed)} failed (left out of the tables)" if result.failed else ""
     say(f"trained {result.trained} run(s), skipped {result.skipped} finished{failed}; tables, plot and runs in {out}")
     typer.echo((out / "benchmark.md").read_text(encoding="utf-8"), nl=False)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, quiet: bool, settings: dict) -> None:
+    from ..config import TrainConfig
+    from ..experiments.cross_cell import run_cross_cell
+
+    if len(names) != 1:
+        raise UsageProblem(f"--cross-cell trains one model; --models names {len(names)} ({', '.join(names)})")
+    config = TrainConfig(model=names[0], **settings)
+
+    def report(row: dict) -> None:
+        if row["status"] == "failed":
+            say(f"{row['cell']} seed {row['seed']}: failed: {row['error']}")
+        else:
+            verb = "done before, skipped" if row["status"] == "done earlier" else f"{row.get('seconds', float('nan')):.1f}s"
+            say(f"{row['cell']} seed {row['seed']}: trained ({verb})")
+
+    if not quiet:
+        say(f"cross-cell benchmark of {names[0]}: {len(cell_dirs)} cell(s) x {seeds} seed(s) into {out}")
+    result = run_cross_cell(cell_dirs, out, config=config, seeds=seeds, pooled=pooled, jobs=jobs, progress=not quiet and None, on_run=None if quiet else report)
+    say(f"matrix, scores and heatmap in {out}" + (f"; {len(result.failed)} training(s) failed" if result.failed else ""))
+    typer.echo((out / "matrix.md").read_text(encoding="utf-8"), nl=False)
     if result.failed:
         raise typer.Exit(1)

@@ -1,0 +1,234 @@
+"""How well a model carries to a cell it never saw: the train-cell x test-cell matrix.
+
+:func:`run_cross_cell` trains one model per cell, and (with three cells or more) one model
+pooled over all cells but one, for each cell left out. It then scores every model on every
+cell's test split (AUROC, or Pearson for regression), each cell normalised from its own input,
+as a lab would with a new cell. The output directory holds::
+
+    runs/UNIT/seed-S/     the runner's run directories (UNIT: a cell, or all-but-CELL)
+    cross-cell.json       the settings (a later call with other settings is refused)
+    scores.csv            one row per (unit, seed, test cell): the metric, or why it is missing
+    matrix.csv            rows: what was trained on; columns: the test cell; mean over seeds
+    matrix.md             the matrix and, per test cell, the within-cell score beside the best transfer
+    matrix.png            the matrix as a heatmap
+
+The diagonal of the single-cell rows is the within-cell score. A model that reads a mark the
+test cell lacks scores it only when it was trained for missing marks (``mark_dropout``); otherwise
+the cell is left empty and ``scores.csv`` says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_open, atomic_path, write_text_atomic
+from .._progress import progress_bar
+from ..config import TrainConfig
+from ..exceptions import AttentiveChromeError, UndefinedMetricError
+from .runner import TrainingUnit, guard_settings, plan_cells, run_units
+
+SETTINGS_FILE = "cross-cell.json"
+RUNS_DIR = "runs"
+#: The metric of the matrix, per task.
+MATRIX_METRIC = {"classification": "auroc", "regression": "pearson"}
+_SETTING_KEYS = ("model", "task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossCellResult:
+    """The scores and the matrix (also written to the output directory)."""
+
+    scores: pd.DataFrame
+    matrix: pd.DataFrame
+    out_dir: Path
+    failed: list[tuple[str, int, str]]
+
+
+def pooled_name(left_out: str) -> str:
+    """The unit name of the model pooled over every cell but ``left_out``."""
+    return f"all-but-{left_out}"
+
+
+def run_cross_cell(
+    cell_dirs: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    config: TrainConfig | None = None,
+    seeds: int | Sequence[int] = 1,
+    pooled: bool = True,
+    jobs: int | None = 1,
+    progress: bool | None = None,
+    on_run: Callable[[dict], None] | None = None,
+) -> CrossCellResult:
+    """Train per cell (and pooled, leaving each cell out), score every cell's test split, write the matrix.
+
+    Parameters
+    ----------
+    cell_dirs
+        Two or more cell directories; marks are matched by name.
+    config
+        The training settings of every model (``model``, ``normalize``, ``mark_dropout``, ...).
+    seeds
+        A count ``N`` (seeds 1..N) or explicit seeds; the matrix is the mean over seeds. Default 1.
+    pooled
+        Also train, for each cell, a model pooled over all the others (needs three cells or
+        more; cells with different marks pool only with ``mark_dropout`` > 0). Default True.
+    jobs
+        Trainings at once (``None``: the free cores). Default 1.
+    on_run
+        Called with each training's row (``status``: ``done earlier``, ``trained`` or ``failed``).
+    """
+    from ..data.layout import load_splits
+    from ..trained import load_model
+
+    config = config or TrainConfig()
+    seed_list = list(range(1, seeds + 1)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    cells = plan_cells(cell_dirs)
+    if len(cells) < 2:
+        raise ValueError("a cross-cell benchmark needs at least two cells")
+    out = Path(out_dir)
+    guard_settings(
+        out,
+        SETTINGS_FILE,
+        {key: getattr(config, key) for key in _SETTING_KEYS},
+        {"cells": {k: str(v) for k, v in cells.items()}, "seeds": seed_list, "pooled": pooled},
+        hint="use another --out or the same settings to continue it",
+    )
+    trainings = {name: (name,) for name in cells}
+    if pooled and len(cells) >= 3:
+        trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
+    units = [
+        TrainingUnit(
+            cell=name, data_dirs=tuple(str(cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name / f"seed-{seed}"),
+            config=dataclasses.replace(config, seed=seed).to_dict(),
+        )
+        for name, members in trainings.items()
+        for seed in seed_list
+    ]  # fmt: skip
+    with progress_bar(len(units), "cross-cell trainings", enabled=progress) as advance:
+
+        def report(row: dict) -> None:
+            advance(1)
+            if on_run is not None:
+                on_run(row)
+
+        rows = run_units(units, jobs=jobs, on_result=report)
+
+    metric = MATRIX_METRIC[config.task]
+    data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
+    records, failed = [], []
+    for unit, row in zip(units, rows):
+        seed = unit.config["seed"]
+        if row["status"] == "failed":
+            failed.append((unit.cell, seed, row.get("error", "")))
+            continue
+        model = load_model(unit.run_dir)
+        for test_cell, splits in data.items():
+            value, note = _score(model, splits, metric)
+            records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in trainings[unit.cell], metric: value, "note": note})
+    scores = pd.DataFrame(records, columns=["trained_on", "seed", "test_cell", "seen", metric, "note"])
+    matrix = scores.pivot_table(index="trained_on", columns="test_cell", values=metric, aggfunc="mean", dropna=False)
+    matrix = matrix.reindex(index=[t for t in trainings if t in set(scores["trained_on"])], columns=list(cells))
+    _write(out, scores, matrix, metric=metric, config=config, seeds=seed_list)
+    return CrossCellResult(scores=scores, matrix=matrix, out_dir=out, failed=failed)
+
+
+def _score(model, splits: dict, metric: str) -> tuple[float, str]:
+    """The model's metric on a cell's test split, normalised from the cell's whole input; NaN and why when it cannot."""
+    import warnings
+
+    from ..metrics.classification import auroc
+    from ..metrics.regression import pearson
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # extra marks: ignored, as the matrix notes say
+            predictions = model.predict(splits["test"], with_attention=False, stats_from=list(splits.values()))
+    except AttentiveChromeError as err:
+        return float("nan"), str(err).split(": ", 1)[-1]
+    try:
+        value = auroc(predictions.labels, predictions.values) if metric == "auroc" else pearson(predictions.labels, predictions.values)
+    except UndefinedMetricError as err:
+        return float("nan"), str(err)
+    extra = [m for m in splits["test"].marks if m.lower() not in {k.lower() for k in model.marks}]
+    return value, (f"ignored {', '.join(extra)}" if extra else "")
+
+
+def _write(out: Path, scores: pd.DataFrame, matrix: pd.DataFrame, *, metric: str, config: TrainConfig, seeds: list[int]) -> None:
+    with atomic_open(out / "scores.csv", "w", encoding="utf-8", newline="") as handle:
+        scores.to_csv(handle, index=False, float_format="%.6g")
+    with atomic_open(out / "matrix.csv", "w", encoding="utf-8", newline="") as handle:
+        matrix.to_csv(handle, float_format="%.6g")
+    write_text_atomic(out / "matrix.md", cross_cell_markdown(matrix, scores, metric=metric, config=config, seeds=seeds))
+    figure = plot_matrix(matrix, metric=metric)
+    with atomic_path(out / "matrix.png") as tmp:
+        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+
+
+def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: str, config: TrainConfig, seeds: list[int]) -> str:
+    """The matrix and the transfer table in markdown, headed by the settings."""
+    label = {"auroc": "AUROC", "pearson": "Pearson"}[metric]
+    lines = [
+        f"Test {label} of a model trained on each row's cells, on each column's test split (mean over seeds {', '.join(map(str, seeds))}); "
+        "**bold**: the column's own cell (within-cell).",
+        f"Settings: model {config.model}, task {config.task}, normalize {config.normalize}, mark dropout {config.mark_dropout:g}, "
+        f"lr {config.lr:g}, batch {config.batch_size}, up to {config.epochs} epochs (selected on validation), transform {config.transform}.",
+        "",
+        "| trained on | " + " | ".join(matrix.columns) + " |",
+        "|---|" + "---|" * len(matrix.columns),
+    ]
+    for name, row in matrix.iterrows():
+        cells = [("n/a" if np.isnan(v) else (f"**{v:.4f}**" if name == col else f"{v:.4f}")) for col, v in row.items()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"#### Transfer to each cell (test {label})", "", "| test cell | within-cell | best other single cell | pooled, cell left out | best transfer - within |", "|---|---|---|---|---|"]
+    for cell in matrix.columns:
+        within = matrix.loc[cell, cell] if cell in matrix.index else float("nan")
+        others = matrix.loc[[r for r in matrix.index if r != cell and r in matrix.columns], cell].dropna()
+        pooled = matrix.loc[f"all-but-{cell}", cell] if f"all-but-{cell}" in matrix.index else float("nan")
+        best_other = f"{others.max():.4f} ({others.idxmax()})" if len(others) else "n/a"
+        best = np.nanmax([others.max() if len(others) else np.nan, pooled]) if (len(others) or not np.isnan(pooled)) else np.nan
+        lines.append(
+            f"| {cell} | {_fmt(within)} | {best_other} | {_fmt(pooled)} | {'n/a' if np.isnan(best) or np.isnan(within) else f'{best - within:+.4f}'} |"
+        )
+    notes = scores[scores["note"].astype(str) != ""].drop_duplicates(["trained_on", "test_cell"])
+    if len(notes):
+        lines += ["", "Notes:"] + [f"- {r.trained_on} on {r.test_cell}: {r.note}" for r in notes.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
+    """The matrix as a heatmap with the values written in; the within-cell cells outlined. Returns the Figure."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    if ax is None:
+        figure = Figure(figsize=(1.6 + 1.3 * matrix.shape[1], 1.0 + 0.55 * matrix.shape[0]))
+        ax = figure.add_subplot()
+    else:
+        figure = ax.figure
+    values = matrix.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", vmin=low, vmax=high if high > low else low + 1e-3, aspect="auto")
+    for i, name in enumerate(matrix.index):
+        for j, col in enumerate(matrix.columns):
+            v = values[i, j]
+            ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.3f}", ha="center", va="center", fontsize=8, color="white" if np.isnan(v) or v < (low + high) / 2 else "black")
+            if name == col:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
+    ax.set_xticks(range(matrix.shape[1]), list(matrix.columns), rotation=30, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), list(matrix.index))
+    ax.set_xlabel("test cell")
+    ax.set_ylabel("trained on")
+    figure.colorbar(image, ax=ax, label=f"test {metric.upper() if metric == 'auroc' else metric.capitalize()}")
+    ax.set_title("red: within-cell", fontsize=8)
+    return figure
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{value:.4f}"

@@ -1,0 +1,81 @@
+"""Pooled training over cells: marks by name, absent marks masked, per-cell scores; mark dropout."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import attentivechrome as ac
+from attentivechrome.config import TrainConfig
+from attentivechrome.data.layout import load_splits
+from attentivechrome.exceptions import ModelDataMismatchError
+from attentivechrome.training.trainer import drop_marks
+
+QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
+FOUR = ("H3K27me3", "H3K36me3", "H3K4me3", "H3K9me3")  # a cell without H3K4me1
+
+
+def _without_h3k4me1(splits, scale=1.0):
+    index = [ac.MARKS.index(m) for m in FOUR]
+    return {k: dataclasses.replace(v, counts=np.ascontiguousarray(v.counts[:, :, index] * scale), marks=FOUR) for k, v in splits.items()}
+
+
+@pytest.fixture(scope="module")
+def two_cells(sim_dir):
+    splits = load_splits(sim_dir)
+    other, _ = ac.simulate(600, 100, seed=5)
+    thirds = np.array_split(np.arange(600), 3)
+    second = {name: other.subset(index) for name, index in zip(("train", "valid", "test"), thirds)}
+    return {"full": splits, "four": _without_h3k4me1(second, scale=0.5)}
+
+
+def test_cells_with_other_marks_pool_only_with_mark_dropout(two_cells):
+    with pytest.raises(ModelDataMismatchError, match=r"cell four: has the marks H3K27me3, H3K36me3, H3K4me3, H3K9me3 and lacks H3K4me1 .*--mark-dropout"):
+        ac.train(two_cells, TrainConfig(**QUICK), progress=False)
+
+
+def test_pooled_training_reports_each_cell(two_cells, tmp_path):
+    trained = ac.train(two_cells, TrainConfig(**QUICK, mark_dropout=0.2, normalize="depth"), out_dir=tmp_path / "run", progress=False)
+    assert trained.marks == ac.MARKS and trained.handles_missing_marks and trained.normalization.kind == "depth"
+    assert set(trained.record.cell_scores) == {"full", "four"}
+    for scores in trained.record.cell_scores.values():
+        assert 0.5 < scores["test_auroc"] <= 1.0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for cell, scores in trained.record.cell_scores.items():
+        assert metrics["cells"][cell] == pytest.approx(scores)
+    predictions = pd.read_csv(tmp_path / "run" / "test_predictions.tsv", sep="\t")
+    assert list(predictions.columns) == ["cell", "gene_id", "probability", "label"]
+    four = predictions[predictions["cell"] == "four"]
+    assert ac.auroc(four["label"], four["probability"]) == pytest.approx(trained.record.cell_scores["four"]["test_auroc"], abs=1e-3)  # TSV: 6 digits
+    # The saved model reads the four-mark cell on its own, with that cell's own normalisation.
+    loaded = ac.load_model(tmp_path / "run")
+    assert loaded.normalization == trained.normalization
+    test = two_cells["four"]["test"]
+    out = loaded.predict(test, stats_from=list(two_cells["four"].values()))
+    np.testing.assert_allclose(out.probabilities, four["probability"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.beta[:, ac.MARKS.index("H3K4me1")], 0.0)
+
+
+def test_pooled_regression(sim_dir):
+    cells = {"a": load_splits(sim_dir, task="regression"), "b": load_splits(sim_dir, task="regression")}
+    trained = ac.train(cells, TrainConfig(model="linear", task="regression", device="cpu"), progress=False)
+    assert set(trained.record.cell_scores) == {"a", "b"} and trained.record.cell_scores["a"]["test_pearson"] > 0.3
+    assert trained.record.cell_scores["a"] == pytest.approx(trained.record.cell_scores["b"])  # the same cell twice
+
+
+def test_drop_marks_hides_marks_but_keeps_one_per_gene():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(2000, 10, 5)
+    x[:5, :, 1] = float("nan")  # already absent: stays absent
+    dropped = drop_marks(x, 0.5, generator)
+    absent = torch.isnan(dropped).all(dim=1)
+    assert absent[:5, 1].all() and (~absent).any(dim=1).all()
+    assert 0.45 < absent[5:].float().mean() < 0.52  # about p, a little less for the genes kept with one mark
+    assert torch.equal(torch.isnan(dropped).any(dim=1), absent)  # whole marks, never single bins
+    with pytest.raises(ValueError, match="mark_dropout needs a model that can be told a mark is absent"):
+        TrainConfig(model="deepchrome", mark_dropout=0.1)
