@@ -29,7 +29,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 #: layer or of lower layers, never of a higher one. Edit this table when a layer is added.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("attentivechrome._version", "attentivechrome.exceptions", "attentivechrome._io", "attentivechrome._cache",
-         "attentivechrome._progress", "attentivechrome._settings")),
+         "attentivechrome._progress", "attentivechrome._settings", "attentivechrome.cluster")),
     (1, ("attentivechrome.metrics",)),
     # models.catalog is plain data (names, where each class lives): config reads it to check a model name.
     (2, ("attentivechrome.data", "attentivechrome.config", "attentivechrome.featurize", "attentivechrome.models.catalog")),

@@ -27,7 +27,10 @@ def benchmark(
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
     mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
-    jobs: Optional[int] = typer.Option(1, help="Runs trained at once, each in its own process with one thread (default 1)."),
+    jobs: Optional[int] = typer.Option(1, help="Runs trained at once, on a local Dask cluster of that many one-thread workers (default 1: in this process)."),
+    scheduler: Optional[str] = typer.Option(
+        None, help="Address of a running Dask scheduler (tcp://host:8786) to train on; its workers must see the data and --out under the same paths."
+    ),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples of the test genes per cell."),
     cross_cell: bool = typer.Option(
         False, "--cross-cell", help="Instead: train one model per cell (and pooled, each cell left out) and score every cell's test split: the train x test matrix."
@@ -54,7 +57,7 @@ def benchmark(
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
     if cross_cell:
-        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, quiet, dict(
+        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, dict(
             lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
         ))  # fmt: skip
         return
@@ -76,7 +79,7 @@ def benchmark(
         )
 
     result = run_benchmark(
-        cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, jobs=jobs, progress=not quiet and None, on_run=None if quiet else report
+        cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report
     )
     failed = f", {len(result.failed)} failed (left out of the tables)" if result.failed else ""
     say(f"trained {result.trained} run(s), skipped {result.skipped} finished{failed}; tables, plot and runs in {out}")
@@ -85,7 +88,7 @@ def benchmark(
         raise typer.Exit(1)
 
 
-def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, quiet: bool, settings: dict) -> None:
+def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, scheduler, quiet: bool, settings: dict) -> None:
     from ..config import TrainConfig
     from ..experiments.cross_cell import run_cross_cell
 
@@ -102,7 +105,9 @@ def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, 
 
     if not quiet:
         say(f"cross-cell benchmark of {names[0]}: {len(cell_dirs)} cell(s) x {seeds} seed(s) into {out}")
-    result = run_cross_cell(cell_dirs, out, config=config, seeds=seeds, pooled=pooled, jobs=jobs, progress=not quiet and None, on_run=None if quiet else report)
+    result = run_cross_cell(
+        cell_dirs, out, config=config, seeds=seeds, pooled=pooled, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report
+    )
     say(f"matrix, scores and heatmap in {out}" + (f"; {len(result.failed)} training(s) failed" if result.failed else ""))
     typer.echo((out / "matrix.md").read_text(encoding="utf-8"), nl=False)
     if result.failed:

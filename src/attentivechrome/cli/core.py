@@ -40,6 +40,9 @@ def train(
     task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
     normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
     mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
+    distributed: bool = typer.Option(
+        False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
     """Train a model, select the epoch with the best validation AUROC, and score the test split.
@@ -49,6 +52,7 @@ def train(
     """
     from ..config import TrainConfig
     from ..data.layout import cell_name, load_splits
+    from ..training import distributed as ddp
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
@@ -58,6 +62,9 @@ def train(
     )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    ranks = ddp.start(device) if distributed else None
+    speaks = ranks is None or ranks.writes  # one rank speaks
+    quiet = quiet or not speaks
     names = [cell_name(d) for d in data_dirs]
     if len(set(names)) != len(names):
         raise UsageProblem(f"two cell directories have the same name ({', '.join(names)}); cells are named by their directory")
@@ -72,7 +79,13 @@ def train(
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
     splits = cells[names[0]] if len(cells) == 1 else cells
     source = ", ".join(map(str, data_dirs))
-    result = run_training(splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None)
+    try:
+        result = run_training(splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks)
+    finally:
+        if ranks is not None:
+            ddp.stop()
+    if not speaks:
+        return
     for cell, scores in result.record.cell_scores.items():
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
         say(f"  {cell}: test {shown}")

@@ -16,7 +16,12 @@ from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TASK_HELP, TRA
 def train_many(
     cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory: one run directory per cell; an existing one is continued."),
-    jobs: Optional[int] = typer.Option(None, help="Cells trained at once. Default: the free CPU cores (1 on a GPU)."),
+    jobs: Optional[int] = typer.Option(
+        None, help="Cells trained at once, on a local Dask cluster of that many one-thread workers (1: in this process). Default: the free CPU cores (1 on a GPU)."
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, help="Address of a running Dask scheduler (tcp://host:8786) to train on; its workers must see the data and --out under the same paths."
+    ),
     model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
     lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
     batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step."),
@@ -60,7 +65,7 @@ def train_many(
     if not quiet:
         say(f"train-many: {len(cell_dirs)} cell(s) into {out}")
     result = run_train_many(
-        cell_dirs, out, config, jobs=jobs, restart=restart, progress=not quiet and None, on_cell=None if quiet else report
+        cell_dirs, out, config, jobs=jobs, scheduler=scheduler, restart=restart, progress=not quiet and None, on_cell=None if quiet else report
     )
     typer.echo(summary_text(result.summary))
     say(

@@ -39,7 +39,7 @@ from ..config import TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MODEL_CATALOG
-from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units  # noqa: F401 - RESULT_FILE: documented above
+from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def run_benchmark(
     config: TrainConfig | None = None,
     n_bootstrap: int = N_BOOTSTRAP,
     jobs: int | None = 1,
+    scheduler: str | None = None,
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
 ) -> BenchmarkResult:
@@ -124,7 +125,10 @@ def run_benchmark(
     n_bootstrap
         Bootstrap resamples of the test genes per cell. Default 1000.
     jobs
-        Runs trained at once (``None``: the free cores). Default 1.
+        Runs trained at once on a local Dask cluster (``None``: the free cores; 1: one after
+        another in this process). Default 1.
+    scheduler
+        Address of a running Dask scheduler to train the runs on instead (see :mod:`attentivechrome.cluster`).
     progress
         Show a progress bar over runs; default: the package setting.
     on_run
@@ -182,7 +186,7 @@ def run_benchmark(
                     }
                 )
 
-        rows = run_units(units, jobs=jobs, on_result=report)
+        rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
 
     done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
     failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]

@@ -30,7 +30,7 @@ from .._io import atomic_open, atomic_path, write_text_atomic
 from .._progress import progress_bar
 from ..config import TrainConfig
 from ..exceptions import AttentiveChromeError, UndefinedMetricError
-from .runner import TrainingUnit, guard_settings, plan_cells, run_units
+from .runner import TrainingUnit, guard_settings, plan_cells, run_units, status_text
 
 SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
@@ -62,6 +62,7 @@ def run_cross_cell(
     seeds: int | Sequence[int] = 1,
     pooled: bool = True,
     jobs: int | None = 1,
+    scheduler: str | None = None,
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
 ) -> CrossCellResult:
@@ -79,7 +80,9 @@ def run_cross_cell(
         Also train, for each cell, a model pooled over all the others (needs three cells or
         more; cells with different marks pool only with ``mark_dropout`` > 0). Default True.
     jobs
-        Trainings at once (``None``: the free cores). Default 1.
+        Trainings at once on a local Dask cluster (``None``: the free cores). Default 1.
+    scheduler
+        Address of a running Dask scheduler to train on instead (see :mod:`attentivechrome.cluster`).
     on_run
         Called with each training's row (``status``: ``done earlier``, ``trained`` or ``failed``).
     """
@@ -117,7 +120,7 @@ def run_cross_cell(
             if on_run is not None:
                 on_run(row)
 
-        rows = run_units(units, jobs=jobs, on_result=report)
+        rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
 
     metric = MATRIX_METRIC[config.task]
     data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}

@@ -12,16 +12,17 @@ returns one result row per unit; it owns what both commands need and writes once
   the settings that made it;
 - **tolerant result reading** (:func:`read_result`): a damaged ``result.json`` means "train again".
 
-On a CPU several units run in separate processes, one per free core, each with one thread; a
-single unit gets every free core; on a GPU the units take turns.
+With ``jobs`` 1 (and no scheduler) the units train one after another in this process, each with
+every free core. Otherwise they run on Dask (:mod:`attentivechrome.cluster`): ``jobs=N`` starts a
+local cluster of N single-threaded workers, ``scheduler=ADDRESS`` uses a running cluster. A
+worker lost mid-unit has that unit retried on another worker (from scratch: a run directory is
+only ever written whole); the results are the same as the serial run's.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from .. import _settings
 from .._io import write_text_atomic
+from ..cluster import map_units
 from ..config import DEFAULTS, TrainConfig
 from ..data.layout import cell_name, split_paths
 
@@ -150,7 +152,8 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     from ..training.trainer import train
 
     started = time.perf_counter()
-    base = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "task": unit.config["task"], "run_dir": unit.run_dir}
+    base = _identity(unit)
+    _remove_stale_stages(Path(unit.run_dir))
     try:
         config = TrainConfig.from_dict(unit.config)
         cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
@@ -185,9 +188,11 @@ def run_units(
     units: Sequence[TrainingUnit],
     *,
     jobs: int | None = None,
+    scheduler: str | None = None,
     restart: bool = False,
     on_result: Callable[[dict], None] | None = None,
     on_epoch: Callable[[TrainingUnit, int], None] | None = None,
+    on_status: Callable[[dict[str, int]], None] | None = None,
 ) -> list[dict]:
     """Train every unit that is not finished yet; return one row per unit, in the order given.
 
@@ -196,14 +201,20 @@ def run_units(
     units
         The units (their run directories must differ).
     jobs
-        Units trained at once. Default: :func:`default_jobs`.
+        Units trained at once on a local Dask cluster (1: one after another in this process).
+        Default: :func:`default_jobs`. Ignored with ``scheduler``.
+    scheduler
+        The address of a running Dask scheduler (``tcp://host:8786``): the units run on its
+        workers, which must reach the units' data and run directories under the same paths.
     restart
         Train finished units again.
     on_result
         Called with each unit's row as soon as it is known: ``status`` is ``done earlier``
         (finished by an earlier call; the row is its ``result.json``), ``trained`` or ``failed``.
     on_epoch
-        Called after each epoch of a unit (for progress bars).
+        Called after each epoch of a unit trained in this process (for progress bars).
+    on_status
+        Called with the counts ``done``, ``running``, ``failed`` and ``total`` of the units to train.
     """
     if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -224,53 +235,47 @@ def run_units(
         else:
             pending.append(unit)
 
-    devices = {unit.config.get("device", "auto") for unit in pending}
-    n_jobs = min(jobs or default_jobs(len(pending), devices.pop() if len(devices) == 1 else "auto"), max(1, len(pending)))
-    if n_jobs == 1:
-        for unit in pending:
-            finish(unit, run_unit(unit, on_epoch))
+    if scheduler is None:
+        devices = {unit.config.get("device", "auto") for unit in pending}
+        jobs = min(jobs or default_jobs(len(pending), devices.pop() if len(devices) == 1 else "auto"), max(1, len(pending)))
+    failed = {"count": 0}
+
+    def done(index: int, row) -> None:
+        unit = pending[index]
+        if isinstance(row, BaseException):  # the task itself died: its workers were lost too often
+            row = {**_identity(unit), "status": "failed", "error": f"{type(row).__name__}: {row}"}
+        failed["count"] += row["status"] == "failed"
+        finish(unit, row)
+
+    def status(counts: dict[str, int]) -> None:
+        if on_status is not None:  # failed units are those whose row says so, not only tasks that raised
+            on_status({**counts, "failed": failed["count"]})
+
+    if scheduler is None and jobs == 1:  # in this process, with every free core and per-epoch progress
+        map_units(lambda unit: run_unit(unit, on_epoch), pending, on_done=done, on_status=status)
     else:
-        _run_in_processes(pending, n_jobs, finish, on_epoch)
+        map_units(run_unit_on_worker, pending, jobs=jobs, scheduler=scheduler, on_done=done, on_status=status)
     return [rows[unit.run_dir] for unit in units]
 
 
-def _worker(unit: TrainingUnit, queue) -> dict:
-    """Entry point of a worker process: one thread, epochs reported through ``queue``."""
+def status_text(counts: dict[str, int]) -> str:
+    """``units: 3/8 done, 2 running, 1 failed`` for a progress line."""
+    return f"units: {counts['done']}/{counts['total']} done, {counts['running']} running, {counts['failed']} failed"
+
+
+def run_unit_on_worker(unit: TrainingUnit) -> dict:
+    """:func:`run_unit` in a worker process that trains beside others: one thread."""
     _settings.single_threaded_worker()
-    return run_unit(unit, lambda u, epoch: queue.put((u.run_dir, epoch)))
+    return run_unit(unit)
 
 
-def _run_in_processes(
-    pending: list[TrainingUnit], n_jobs: int, finish: Callable[[TrainingUnit, dict], None], on_epoch: Callable[[TrainingUnit, int], None] | None
-) -> None:
-    by_dir = {unit.run_dir: unit for unit in pending}
-    # "spawn": a forked child of a process that already ran OpenMP threads can hang.
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        queue = manager.Queue()
-        with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
-            futures = {pool.submit(_worker, unit, queue): unit for unit in pending}
-            remaining = set(futures)
-            while remaining:
-                done, remaining = concurrent.futures.wait(remaining, timeout=0.25)
-                _drain(queue, by_dir, on_epoch)
-                for future in done:
-                    unit = futures[future]
-                    try:
-                        row = future.result()
-                    except concurrent.futures.process.BrokenProcessPool as err:
-                        row = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "status": "failed", "error": f"worker process died: {err}"}
-                    except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
-                        row = {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "status": "failed", "error": f"{type(err).__name__}: {err}"}
-                    finish(unit, row)
-            _drain(queue, by_dir, on_epoch)
+def _remove_stale_stages(run_dir: Path) -> None:
+    """Remove the staging directories an earlier attempt at this unit left when its process was killed."""
+    import shutil
+
+    for stage in run_dir.parent.glob(f".{run_dir.name}.*.staging"):
+        shutil.rmtree(stage, ignore_errors=True)
 
 
-def _drain(queue, by_dir: dict[str, TrainingUnit], on_epoch: Callable[[TrainingUnit, int], None] | None) -> None:
-    while True:
-        try:
-            run_dir, epoch = queue.get_nowait()
-        except Exception:  # queue.Empty, raised through the manager's proxy
-            return
-        if on_epoch is not None:
-            on_epoch(by_dir[run_dir], epoch)
+def _identity(unit: TrainingUnit) -> dict:
+    return {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "task": unit.config["task"], "run_dir": unit.run_dir}

@@ -29,7 +29,7 @@ import pandas as pd
 from .._io import atomic_open
 from .._progress import progress_bar
 from ..config import TrainConfig
-from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units
+from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
 
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
@@ -67,6 +67,7 @@ def train_many(
     config: TrainConfig | None = None,
     *,
     jobs: int | None = None,
+    scheduler: str | None = None,
     restart: bool = False,
     progress: bool | None = None,
     on_cell: Callable[[dict], None] | None = None,
@@ -83,7 +84,11 @@ def train_many(
     config
         Training settings shared by every cell (``task`` included). Default :class:`TrainConfig()`.
     jobs
-        Cells trained at once. Default: the free cores (1 on a GPU).
+        Cells trained at once, on a local Dask cluster of that many single-threaded workers (1:
+        one after another in this process). Default: the free cores (1 on a GPU).
+    scheduler
+        Address of a running Dask scheduler to train the cells on instead (see
+        :mod:`attentivechrome.cluster`); its workers must read the cells and ``out_dir`` under the same paths.
     restart
         Train every cell again, even finished ones, and accept other settings than before.
     progress
@@ -116,9 +121,15 @@ def train_many(
         hint="use the same settings to continue, another --out, or --restart to train every cell again",
     )
     units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
-    finished_before = sum(1 for unit in units if not restart and (Path(unit.run_dir) / RESULT_FILE).is_file())
-    with progress_bar(max(1, (len(units) - finished_before) * config.epochs), f"{len(units) - finished_before} cell(s)", enabled=progress) as advance:
-        rows = run_units(units, jobs=jobs, restart=restart, on_result=on_cell, on_epoch=lambda unit, epoch: advance(1))
+    to_train = sum(1 for unit in units if restart or not (Path(unit.run_dir) / RESULT_FILE).is_file())
+    # Epochs move the bar when cells train here; units, when they train on Dask workers.
+    per_unit = config.epochs if scheduler is None and (jobs or default_jobs(to_train, config.device)) == 1 else 1
+    with progress_bar(max(1, to_train * per_unit), f"{to_train} cell(s)", enabled=progress) as advance:
+        rows = run_units(
+            units, jobs=jobs, scheduler=scheduler, restart=restart, on_result=on_cell,
+            on_epoch=lambda unit, epoch: advance(1),
+            on_status=lambda counts: advance(0 if per_unit > 1 else 1, description=status_text(counts)),
+        )  # fmt: skip
 
     columns = SUMMARY_COLUMNS[config.task]
     summary = pd.DataFrame([{c: row.get(c) for c in columns} | {"cell": unit.cell, "run_dir": row.get("run_dir") or unit.run_dir} for unit, row in zip(units, rows)], columns=list(columns))

@@ -50,6 +50,8 @@ from ..models.checkpoint import RUN_MODEL_FILE
 from ..models.classical import is_fitted_once
 from ..models.registry import get_model
 from ..trained import TargetScale, TrainedModel, TrainingRecord
+from . import distributed
+from .distributed import Ranks
 from .pooling import PooledData, Splits, as_cells, pool_cells
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ def train(
     data_source: str = "",
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool | None = None,
+    ranks: Ranks | None = None,
 ) -> TrainedModel:
     """Train a model on ``splits['train']``, select it on ``splits['valid']``, score ``splits['test']``.
 
@@ -101,6 +104,10 @@ def train(
         Called after each epoch with that epoch's record (epoch, loss, AUROCs, seconds).
     progress
         Show a progress bar per epoch; default: the package setting.
+    ranks
+        Train as one rank of a DDP group (see :mod:`attentivechrome.training.distributed`, which
+        starts it): each rank computes on its share of every global batch, and only rank 0
+        writes ``out_dir``. Default: one process.
 
     Returns
     -------
@@ -109,7 +116,9 @@ def train(
     """
     config = config or TrainConfig()
     started = time.perf_counter()
-    device = _settings.resolve_device(config.device)
+    device = _settings.resolve_device(config.device) if ranks is None else ranks.device
+    if ranks is not None and not ranks.writes:
+        out_dir = None  # only rank 0 writes the run directory
     pooled = pool_cells(as_cells(splits), config)
     splits = pooled.splits
     generator = _settings.seed_everything(config.seed)
@@ -121,6 +130,8 @@ def train(
         module=model, model_name=config.model, marks=pooled.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale,
         normalization=pooled.normalization, config=config,
     )  # fmt: skip
+    if is_fitted_once(model) and ranks is not None and ranks.world_size > 1:
+        raise ValueError(f"{config.model} is fitted once by scikit-learn; it cannot train on several processes (drop --distributed)")
     if is_fitted_once(model):  # scikit-learn baselines: one fit instead of epochs
         return _fit_once(trained, pooled, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started, device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=_fused_adam_applies(model))
@@ -138,7 +149,7 @@ def train(
     with staging_directory(out) if out is not None else contextlib.nullcontext() as stage:
         best, best_state, history = _train_epochs(
             trained, optimizer, loss_fn, device, generator, pooled, stage,
-            x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source,
+            x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source, ranks=ranks,
         )  # fmt: skip
         model.load_state_dict(best_state)
         model.eval()
@@ -170,9 +181,11 @@ def _train_epochs(
     on_epoch: Callable[[dict], None] | None,
     progress: bool | None,
     data_source: str,
+    ranks: Ranks | None = None,
 ) -> tuple[dict, dict[str, torch.Tensor], list[dict]]:
     """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history."""
     model, config, decode = trained.module, trained.config, trained.decode
+    step_model = model if ranks is None else distributed.wrap(model, ranks)
     splits = pooled.splits
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
     test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
@@ -188,22 +201,32 @@ def _train_epochs(
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
         model.train()
-        order = torch.randperm(n_train, generator=generator).to(device)
+        order = torch.randperm(n_train, generator=generator).to(device)  # the same on every rank (same seed)
         loss_sum = torch.zeros((), device=device)
         with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
             for b in range(n_batches):
-                index = order[b * config.batch_size : (b + 1) * config.batch_size]
-                x_batch = x_train[index]
-                if config.mark_dropout > 0:
+                index = order[b * config.batch_size : (b + 1) * config.batch_size]  # the global batch
+                x_batch, y_batch = x_train[index], y_train[index]
+                if config.mark_dropout > 0:  # drawn for the global batch, so every rank hides the same marks
                     x_batch = drop_marks(x_batch, config.mark_dropout, generator)
-                logits = model(x_batch).logits
-                loss = loss_fn(logits, y_train[index])
+                weight, n_mine = 1.0, index.shape[0]
+                if ranks is not None:  # this rank's share; DDP averages over ranks, the weight makes it the global mean
+                    mine = distributed.share(torch.arange(index.shape[0], device=device), ranks)
+                    n_mine = mine.shape[0]
+                    weight = n_mine * ranks.world_size / index.shape[0]
+                    if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
+                        mine = mine.new_zeros(1)
+                    x_batch, y_batch = x_batch[mine], y_batch[mine]
+                logits = step_model(x_batch).logits
+                loss = loss_fn(logits, y_batch)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * weight if weight != 1.0 else loss).backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimizer.step()
-                loss_sum += loss.detach() * index.shape[0]
+                loss_sum += loss.detach() * n_mine
                 advance(1)
+        if ranks is not None:
+            loss_sum = distributed.sum_over_ranks(loss_sum)
 
         eval_logits = predict_tensor(model, x_eval, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
         valid_logits, test_logits = eval_logits[:n_valid], eval_logits[n_valid:]
