@@ -179,3 +179,17 @@ def test_installed_entry_point_reports_bad_input(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == f"attentivechrome: error: {tmp_path / 'none.bam'}: mark H3K27me3: no such file"
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_marks_counted_on_a_local_dask_cluster_equal_the_serial_count(dataset_files, tmp_path):
+    serial, parallel = tmp_path / "serial.csv", tmp_path / "parallel.csv"
+    assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", serial, "-q") == 0
+    assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", parallel, "--jobs", "2", "-q") == 0
+    a, b = read_csv(serial), read_csv(parallel)
+    assert a.gene_ids.tolist() == b.gene_ids.tolist() and np.array_equal(a.counts, b.counts)
+    broken = tmp_path / "broken.tagAlign"
+    broken.write_text("chr1\t100\tx\n")  # a bad read line fails the whole call (exit 2, nothing written), as serially
+    args = mark_args(dataset_files, H3K9me3=broken)
+    assert cli("featurize", *args, "--genes", dataset_files["gtf"], "--out", tmp_path / "x.csv", "-q") == 2
+    assert cli("featurize", *args, "--genes", dataset_files["gtf"], "--out", tmp_path / "x.csv", "--jobs", "2", "-q") == 2
+    assert not (tmp_path / "x.csv").exists()

@@ -38,12 +38,16 @@ def featurize(
     id_attribute: str = typer.Option("gene_id", help="GTF/GFF3 attribute holding the gene id."),
     biotype: Optional[str] = typer.Option(None, help="Keep only these GTF/GFF3 gene biotypes (comma list, e.g. protein_coding)."),
     any_marks: bool = typer.Option(False, "--any-marks", help="Accept marks other than the five standard ones, in the order given."),
+    jobs: int = typer.Option(1, help="Mark files counted at once, one Dask task each, on a local cluster of that many one-thread workers."),
+    scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler to count the mark files on; its workers must read them under the same paths."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes."),
 ) -> None:
     """Count reads (or signal) in bins around every gene's TSS and write the AttentiveChrome CSV."""
     from ..featurize import featurize as run_featurize
     from ..featurize import write_featurized
 
+    if jobs < 1:
+        raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     marks = _parse_marks(mark)
     split = {"ratio": "contiguous"}.get(split, split)  # "ratio": split by --fractions in file order
     if split == "none":
@@ -69,6 +73,8 @@ def featurize(
         biotypes=_comma_list(biotype) or None,
         standard_marks=not any_marks,
         progress=False if quiet else None,
+        jobs=jobs,
+        scheduler=scheduler,
     )
     written = write_featurized(
         result,
