@@ -14,7 +14,7 @@ import pytest
 
 from attentivechrome.config import TrainConfig
 from attentivechrome.data.synthetic import write_simulation
-from attentivechrome.experiments.runner import RESULT_FILE
+from attentivechrome.experiments.runner import RESULT_FILE, read_result
 from attentivechrome.experiments.train_many import train_many
 
 pytest.importorskip("distributed")
@@ -36,10 +36,15 @@ def serial(cells, tmp_path_factory):
     return train_many(cells, tmp_path_factory.mktemp("serial") / "out", CONFIG, jobs=1, progress=False).summary
 
 
+def _results(out, cells) -> list[dict]:
+    """The scores of each cell's result.json (full precision)."""
+    return [{k: v for k, v in read_result(out / c.name).items() if k in SCORES} for c in cells]
+
+
 def test_a_local_cluster_gives_the_serial_results(cells, serial, tmp_path):
     on_cluster = train_many(cells, tmp_path / "out", CONFIG, jobs=2, progress=False)
     assert on_cluster.failed == [] and on_cluster.trained == 3
-    pd.testing.assert_frame_equal(on_cluster.summary[SCORES], serial[SCORES])  # bit-identical metrics
+    pd.testing.assert_frame_equal(on_cluster.summary[SCORES], serial[SCORES], check_exact=True)  # bit-identical metrics
 
 
 def _free_port() -> int:
@@ -84,8 +89,7 @@ def test_a_remote_cluster_survives_a_killed_worker(cells, serial, tmp_path):
         assert victim is not None, "worker-a never got a unit"
         assert run.returncode == 0, stderr
         assert "trained 3, skipped 0 finished, failed 0" in stderr
-        summary = pd.read_csv(out / "summary.tsv", sep="\t")
-        pd.testing.assert_frame_equal(summary[SCORES], serial[SCORES])  # the retried unit too
+        assert _results(out, cells) == serial[SCORES].to_dict("records")  # bit-identical, the retried unit too
         assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no staging left behind
         assert all((out / c.name / RESULT_FILE).is_file() for c in cells)
     finally:
