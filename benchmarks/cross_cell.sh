@@ -18,4 +18,5 @@ run depth-dropout0.2 --normalize depth --mark-dropout 0.2
 run depth --normalize depth --no-pooled
 run quantile-dropout0.2 --normalize quantile --mark-dropout 0.2
 run none-dropout0.2 --mark-dropout 0.2
+run depth-dropout0.5 --normalize depth --mark-dropout 0.5 --no-pooled
 echo "=== $(date -u +%FT%TZ) all done"

@@ -144,3 +144,18 @@ def test_the_published_checkpoint_is_a_legacy_classifier(shared_data):
         warnings.simplefilter("error")  # 100 bins: no warning
         prediction = loaded.predict(ac.read_csv(shared_data / "remc-e003" / "classification" / "test.csv"))
     assert ((prediction.probabilities > 0) & (prediction.probabilities < 1)).all()
+
+
+def test_interpretation_of_a_cell_lacking_a_mark(tmp_path, pyplot):
+    from attentivechrome.interpret import write_interpretation
+
+    module = ac.get_model("attentivechrome", bin_hidden=4, mark_hidden=2, missing_marks=True)
+    model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=20)
+    data, _ = ac.simulate(8, 20, seed=1)
+    fewer = _with_marks(data, [4, 0, 1, 3], source="four.csv")  # no H3K4me1, another order
+    result = write_interpretation(model, fewer, tmp_path / "out", methods="attention,saliency", batch_size=4, tsv=False, progress=False)
+    with np.load(tmp_path / "out" / "explanations.npz") as npz:
+        assert npz["marks"].tolist() == list(ac.MARKS)  # the model's marks, in its order
+        assert npz["saliency"].shape == (8, 5, 20) and not npz["saliency"][:, 2].any() and np.isfinite(npz["saliency"]).all()
+        np.testing.assert_allclose(npz["beta"][:, 2], 0.0)
+    assert result.n_genes == 8 and (tmp_path / "out" / "figures" / "class_profiles.png").is_file()

@@ -292,9 +292,13 @@ class TrainedModel:
         """
         data = self.prepare(as_histone_data(data), stats_from)
         options.setdefault("batch_size", DEFAULT_BATCH_SIZE)
-        if self.task == "regression":
-            options.update(task="regression", output_scale=self.target_scale.std, output_offset=self.target_scale.mean)
-        return iter_explanations(self.module, data, method, **options)
+        return iter_explanations(self.module, data, method, **self.output_decoding(), **options)
+
+    def output_decoding(self) -> dict:
+        """How :func:`~attentivechrome.interpret.iter_explanations` puts this model's outputs on its task's scale."""
+        if self.task != "regression":
+            return {}
+        return {"task": "regression", "output_scale": self.target_scale.std, "output_offset": self.target_scale.mean}
 
     # ------------------------------------------------------------------ files
 

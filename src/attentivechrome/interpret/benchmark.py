@@ -30,7 +30,7 @@ from ..data.dataset import HistoneData
 from ..data.schema import MARKS
 from ..data.synthetic import GroundTruth
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, as_histone_data, explanations_of, mark_shares
+from .explain import DEFAULT_BATCH_SIZE, as_histone_data, as_module, decoding_of, iter_explanations, mark_shares, prepared_for
 from .scoring import mean_and_interval, score_bins, score_marks
 
 #: Reference maps scored beside the methods: name -> display label.
@@ -127,7 +127,7 @@ def run_benchmark(
     unknown = [r for r in references if r not in REFERENCES]
     if unknown:
         raise ValueError(f"unknown reference map {unknown[0]!r}; choose from {', '.join(REFERENCES)}")
-    data = as_histone_data(data)
+    data = prepared_for(model, as_histone_data(data))
     rng = np.random.default_rng(seed)
     if max_genes is not None:
         if max_genes < 2:
@@ -140,8 +140,8 @@ def run_benchmark(
     deltas: dict[str, list] = {}
     logits = []
     start = 0
-    for part in explanations_of(
-        model, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+    for part in iter_explanations(
+        as_module(model), data, methods, **decoding_of(model), batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
     ):
         stop = start + part.n_genes
         part_mask, part_weight = mask[start:stop], weight[start:stop]

@@ -281,12 +281,21 @@ def iter_explanations(
         module.train(was_training)
 
 
-def explanations_of(model, data: HistoneData, method: str | Sequence[str], **options) -> Iterator[Explanation]:
-    """:func:`iter_explanations`, through a :class:`~attentivechrome.trained.TrainedModel`'s own
-    method when given one (it checks the data and decodes regression outputs)."""
-    if not isinstance(model, nn.Module) and hasattr(model, "iter_explanations"):
-        return model.iter_explanations(data, method, **options)
-    return iter_explanations(model, data, method, **options)
+def prepared_for(model, data: HistoneData, stats_from=None) -> HistoneData:
+    """``data`` as ``model`` reads them: through a :class:`~attentivechrome.trained.TrainedModel`'s
+    ``prepare`` (marks matched by name, normalised per cell); unchanged for a bare module."""
+    prepare = getattr(model, "prepare", None)
+    if isinstance(model, nn.Module) or not callable(prepare):
+        return data
+    return prepare(data, stats_from)
+
+
+def decoding_of(model) -> dict:
+    """The :func:`iter_explanations` options that decode ``model``'s outputs (a TrainedModel's regression scale); none for a bare module."""
+    decoding = getattr(model, "output_decoding", None)
+    if isinstance(model, nn.Module) or not callable(decoding):
+        return {}
+    return decoding()
 
 
 def _explain_batch(

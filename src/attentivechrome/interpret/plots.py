@@ -55,6 +55,7 @@ def plot_gene(
         Three axes (signal, alpha, beta) to draw on; default: a new figure.
     """
     counts = np.asarray(counts, dtype=np.float64).T  # (bins, marks) -> (marks, bins)
+    marks = _absent_named(marks, counts)
     alpha = np.asarray(alpha, dtype=np.float64)
     n_marks, n_bins = alpha.shape
     if axes is None:
@@ -115,6 +116,7 @@ def plot_method_comparison(
         ``len(maps) + 1`` axes (+ 1 with ``truth``); default: a new figure.
     """
     maps = dict(maps)
+    marks = _absent_named(marks, np.asarray(counts, dtype=np.float64).T)
     n_rows = len(maps) + 1 + (truth is not None)
     if axes is None:
         fig = Figure(figsize=(10, 1.25 + 1.45 * n_rows), layout="constrained")
@@ -291,6 +293,11 @@ def _heatmap(ax: Axes, values: np.ndarray, marks: Sequence[str], **style):
     ax.set_yticks(np.arange(n_marks), list(marks))
     ax.axvline(n_bins / 2 + 0.5, color="white" if style.get("cmap") == "viridis" else "black", lw=0.9, ls="--")
     return image
+
+
+def _absent_named(marks: Sequence[str], counts: np.ndarray) -> list[str]:
+    """Mark labels, ``(absent)`` added where the gene's counts (marks, bins) are all NaN (a mark the input lacks)."""
+    return [f"{m} (absent)" if np.isnan(counts[j]).all() else m for j, m in enumerate(marks)]
 
 
 def _gene_title(gene_id: str, probability: float | None, label: int | None, expression: float | None = None) -> str:

@@ -24,7 +24,7 @@ from ..inference import predict
 from ._npz import NpzStreamWriter
 from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy, class_legend
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, explanations_of
+from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, decoding_of, iter_explanations, prepared_for
 
 #: Most genes that get their own pictures.
 DEFAULT_MAX_GENE_PLOTS = 12
@@ -126,6 +126,7 @@ def write_interpretation(
     if by == "label" and data.labels is None:
         raise ValueError(f"{data.source or 'the input'}: has no labels; group the class averages by predicted class or rank")
     module = as_module(model)
+    data = prepared_for(model, data)  # a TrainedModel matches marks by name and normalises the cell
     task = getattr(model, "task", "classification")  # a TrainedModel knows; a bare module is read as a classifier
     if task == "regression" and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
@@ -150,8 +151,8 @@ def write_interpretation(
             maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             header = True
-            for part in explanations_of(
-                model, data, methods, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+            for part in iter_explanations(
+                module, data, methods, **decoding_of(model), batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
             ):
                 stop = start + part.n_genes
                 counts = data.counts[start:stop]
