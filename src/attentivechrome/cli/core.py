@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from ._app import UsageProblem, app, check_output_file, say
 TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
 NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
+AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell validation."
 MARK_DROPOUT_HELP = "Hide each mark of each training gene with this probability (the model learns to predict from a subset of its marks; needed to pool cells with different marks)."
 TASK_HELP = (
     "classification (0/1 label; epoch selected on validation AUROC) or regression "
@@ -38,7 +40,7 @@ def train(
     transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
-    normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
+    normalize: str = typer.Option(DEFAULTS.normalize, help=AUTO_HELP),
     mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
@@ -56,12 +58,27 @@ def train(
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
+    auto = normalize == "auto"
     config = TrainConfig(
         model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
-        normalize=normalize, mark_dropout=mark_dropout,
+        normalize="none" if auto else normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    if auto and len(data_dirs) < 2:
+        raise UsageProblem("--normalize auto chooses by held-out-cell validation and needs at least two cell directories")
+    if auto and distributed:
+        raise UsageProblem("--normalize auto runs its own trainings; choose the normalisation first, then train with --distributed")
+    if auto:
+        from ..experiments.normalization import SELECTION_DIR, select_normalization
+
+        if not quiet:
+            say(f"choosing the normalisation by held-out-cell validation ({len(data_dirs)} cells x 3 candidates; runs in {out / SELECTION_DIR})")
+        choice = select_normalization(data_dirs, out, config, on_result=None if quiet else (lambda row: say(f"  {row['cell']}: {row['status']}")))
+        config = dataclasses.replace(config, normalize=choice.best)
+        if not quiet:
+            means = ", ".join(f"{c} {choice.mean(c):.4f}" for c in choice.scores)
+            say(f"held-out validation {choice.metric}: {means}; training with --normalize {choice.best}")
     ranks = ddp.start(device) if distributed else None
     speaks = ranks is None or ranks.writes  # one rank speaks
     quiet = quiet or not speaks
