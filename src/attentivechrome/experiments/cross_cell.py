@@ -192,7 +192,7 @@ def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: s
     for cell in matrix.columns:
         within = matrix.loc[cell, cell] if cell in matrix.index else float("nan")
         others = matrix.loc[[r for r in matrix.index if r != cell and r in matrix.columns], cell].dropna()
-        pooled = matrix.loc[f"all-but-{cell}", cell] if f"all-but-{cell}" in matrix.index else float("nan")
+        pooled = matrix.loc[pooled_name(cell), cell] if pooled_name(cell) in matrix.index else float("nan")
         best_other = f"{others.max():.4f} ({others.idxmax()})" if len(others) else "n/a"
         best = np.nanmax([others.max() if len(others) else np.nan, pooled]) if (len(others) or not np.isnan(pooled)) else np.nan
         lines.append(
@@ -224,12 +224,14 @@ def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
             ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.3f}", ha="center", va="center", fontsize=8, color="white" if np.isnan(v) or v < (low + high) / 2 else "black")
             if name == col:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
+            elif name == pooled_name(col):  # the pooled model on the cell it never saw
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=1.5, linestyle="--"))
     ax.set_xticks(range(matrix.shape[1]), list(matrix.columns), rotation=30, ha="right")
     ax.set_yticks(range(matrix.shape[0]), list(matrix.index))
     ax.set_xlabel("test cell")
     ax.set_ylabel("trained on")
     figure.colorbar(image, ax=ax, label=f"test {metric.upper() if metric == 'auroc' else metric.capitalize()}")
-    ax.set_title("red: within-cell", fontsize=8)
+    ax.set_title("red: within-cell; dashed: pooled over the other cells, on the cell left out", fontsize=8)
     return figure
 
 
