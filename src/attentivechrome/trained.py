@@ -29,7 +29,7 @@ from .data.schema import TASKS
 from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
 from .inference import INFERENCE_BATCH_SIZE, Predictions
 from .inference import predict as predict_module
-from .interpret.explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, iter_explanations
+from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, as_histone_data, iter_explanations
 from .models.checkpoint import CheckpointContents, read_checkpoint, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
 
@@ -212,7 +212,8 @@ class TrainedModel:
             When marks are missing (and the model cannot take absent marks) or none match.
         """
         where = data.source or "the data"
-        if _placeholder_names(self.marks) and data.n_marks == len(self.marks):
+        if (_placeholder_names(self.marks) or data.source == UNNAMED_SOURCE) and data.n_marks == len(self.marks):
+            # marks without names on one side (an original checkpoint of unknown marks, or a bare array): by position
             matched = HistoneData(gene_ids=data.gene_ids, counts=data.counts, labels=data.labels, marks=self.marks, source=data.source)
         else:
             match = align_marks(data, self.marks)

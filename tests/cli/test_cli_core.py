@@ -68,7 +68,7 @@ def test_predict_unlabelled_input(shared_data, tmp_path):
         ("one-class-input", "one.csv: AUROC is undefined: all 1 labels are 1"),
         ("zero-batch", "--batch-size must be at least 1, got 0"),
         ("unknown-option", "attentivechrome: error: No such option: --bogus"),
-        ("missing-argument", "attentivechrome: error: Missing argument 'data_dirs' (see `attentivechrome train --help`)"),
+        ("missing-argument", "attentivechrome: error: Missing argument 'data_dir' (see `attentivechrome train --help`)"),
         ("unknown-command", "attentivechrome: error: No such command 'trian'"),
     ],
 )

@@ -12,7 +12,8 @@ import torch
 
 from attentivechrome.data.synthetic import write_simulation
 
-ARGS = ["--epochs", "2", "--batch-size", "33", "--lr", "3e-3", "--transform", "log1p", "--device", "cpu", "-q"]
+# Mark dropout on: its draws for each global batch must be the same on every rank, as in one process.
+ARGS = ["--epochs", "2", "--batch-size", "33", "--lr", "3e-3", "--transform", "log1p", "--device", "cpu", "--mark-dropout", "0.3", "-q"]
 
 
 def _free_port() -> int:

@@ -27,7 +27,7 @@ TASK_HELP = (
 
 @app.command()
 def train(
-    data_dirs: list[Path] = typer.Argument(
+    data_dir: list[Path] = typer.Argument(  # one or more; named as before so usage errors read as they did
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
@@ -52,6 +52,7 @@ def train(
     Given several cell directories, trains one model on their train splits together, selects it
     on their pooled valid splits and reports the test metrics pooled and per cell.
     """
+    data_dirs = data_dir  # one or more cell directories
     from ..config import TrainConfig
     from ..data.layout import cell_name, load_splits
     from ..training import distributed as ddp
@@ -74,7 +75,10 @@ def train(
 
         if not quiet:
             say(f"choosing the normalisation by held-out-cell validation ({len(data_dirs)} cells x 3 candidates; runs in {out / SELECTION_DIR})")
-        choice = select_normalization(data_dirs, out, config, on_result=None if quiet else (lambda row: say(f"  {row['cell']}: {row['status']}")))
+        def said(row: dict) -> None:
+            say(f"  {row['cell']}: {row['status']}" + (f": {row['error']}" if row["status"] == "failed" else ""))
+
+        choice = select_normalization(data_dirs, out, config, on_result=None if quiet else said)
         config = dataclasses.replace(config, normalize=choice.best)
         if not quiet:
             means = ", ".join(f"{c} {choice.mean(c):.4f}" for c in choice.scores)
@@ -86,13 +90,13 @@ def train(
     if len(set(names)) != len(names):
         raise UsageProblem(f"two cell directories have the same name ({', '.join(names)}); cells are named by their directory")
     cells = {}
-    for name, data_dir in zip(names, data_dirs):
+    for name, cell_dir in zip(names, data_dirs):
         started = time.perf_counter()
-        cells[name] = load_splits(data_dir, task=task, cache=len(data_dirs) > 1)
+        cells[name] = load_splits(cell_dir, task=task, cache=len(data_dirs) > 1)
         sizes = ", ".join(f"{split} {data.n_genes}" for split, data in cells[name].items())
         if not quiet:
             train_marks = cells[name]["train"].marks
-            say(f"loaded {data_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
+            say(f"loaded {cell_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
     splits = cells[names[0]] if len(cells) == 1 else cells
     source = ", ".join(map(str, data_dirs))

@@ -90,8 +90,10 @@ def load_splits(data_dir: str | Path, *, task: str = "classification", cache: bo
     paths = split_paths(data_dir)
     read = read_csv_cached if cache else read_csv
     splits = {name: read(path) for name, path in paths.items()}
-    n_bins = splits["train"].n_bins
+    n_bins, marks = splits["train"].n_bins, [m.lower() for m in splits["train"].marks]
     for name, data in splits.items():
+        if [m.lower() for m in data.marks] != marks:
+            raise InputFormatError(paths[name], 1, f"has the marks {', '.join(data.marks)} but train has {', '.join(splits['train'].marks)}; the splits of a cell must name the same marks")
         if data.n_bins != n_bins:
             raise InputFormatError(paths[name], None, f"has {data.n_bins} bins per gene but train has {n_bins}")
         if not data.has_labels:

@@ -38,7 +38,7 @@ from .._progress import progress_bar
 from ..config import TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
-from ..models.catalog import MODEL_CATALOG
+from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
@@ -147,13 +147,21 @@ def run_benchmark(
     if not seed_list:
         raise ValueError("need at least one seed")
     cells = plan_cells(cell_dirs)
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # workers on other machines see the same absolute paths
+    if config.mark_dropout > 0:
+        unable = [m for m in names if m not in MISSING_MARK_MODELS]
+        if unable:
+            raise ValueError(
+                f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
+                f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
+            )
     guard_settings(
         out,
         SETTINGS_FILE,
         {key: getattr(config, key) for key in _SETTING_KEYS},
         {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
         hint="use another --out or the same settings to continue it",
+        what="a benchmark",
     )
 
     task = config.task

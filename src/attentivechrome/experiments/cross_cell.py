@@ -94,13 +94,14 @@ def run_cross_cell(
     cells = plan_cells(cell_dirs)
     if len(cells) < 2:
         raise ValueError("a cross-cell benchmark needs at least two cells")
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # workers on other machines see the same absolute paths
     guard_settings(
         out,
         SETTINGS_FILE,
         {key: getattr(config, key) for key in _SETTING_KEYS},
         {"cells": {k: str(v) for k, v in cells.items()}, "seeds": seed_list, "pooled": pooled},
         hint="use another --out or the same settings to continue it",
+        what="a cross-cell benchmark",
     )
     trainings = {name: (name,) for name in cells}
     if pooled and len(cells) >= 3:

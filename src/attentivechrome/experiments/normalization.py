@@ -24,7 +24,7 @@ from .._io import write_text_atomic
 from ..config import TrainConfig
 from ..data.schema import NORMALIZATIONS
 from ..exceptions import AttentiveChromeError, UndefinedMetricError
-from .runner import TrainingUnit, plan_cells, run_units
+from .runner import TrainingUnit, guard_settings, plan_cells, run_units
 
 SELECTION_DIR = "normalize-selection"
 SELECTION_FILE = "selection.json"
@@ -72,7 +72,12 @@ def select_normalization(
     cells = plan_cells(cell_dirs)
     if len(cells) < 2:
         raise ValueError("choosing the normalisation by held-out-cell validation needs at least two cells (--normalize auto)")
-    root = Path(out_dir) / SELECTION_DIR
+    root = Path(out_dir).resolve() / SELECTION_DIR
+    guard_settings(
+        root, "settings.json", {k: v for k, v in config.to_dict().items() if k not in ("normalize", "device")},
+        {"cells": {k: str(v) for k, v in cells.items()}, "candidates": list(candidates)},
+        hint="use another --out, or the same settings to continue the selection", what="a normalisation selection",
+    )  # fmt: skip
     units, keys = [], []
     for candidate in candidates:
         for held_out in cells:
@@ -86,19 +91,26 @@ def select_normalization(
     score = auroc if metric == "auroc" else pearson
     data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
     scores: dict[str, dict[str, float]] = {c: {} for c in candidates}
+    errors: list[str] = []
     for (candidate, held_out), unit, row in zip(keys, units, rows):
         value = float("nan")
-        if row["status"] != "failed":
+        if row["status"] == "failed":
+            errors.append(f"{unit.cell}: {row.get('error', '')}")
+        else:
             splits = data[held_out]
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     predictions = load_model(unit.run_dir).predict(splits["valid"], with_attention=False, stats_from=list(splits.values()))
                 value = score(predictions.labels, predictions.values)
-            except (AttentiveChromeError, UndefinedMetricError):
-                pass  # e.g. a mark the held-out cell lacks and the model cannot do without
+            except (AttentiveChromeError, UndefinedMetricError) as err:  # e.g. a mark the held-out cell lacks
+                errors.append(f"{unit.cell}: {err}")
         scores[candidate][held_out] = value
-    choice = NormalizationChoice(best=_best(scores, candidates), scores=scores, metric=metric)
+    try:
+        best = _best(scores, candidates)
+    except ValueError as err:
+        raise ValueError(f"{err}; the first problem: {errors[0]}" if errors else str(err)) from None
+    choice = NormalizationChoice(best=best, scores=scores, metric=metric)
     write_text_atomic(root / SELECTION_FILE, json.dumps(choice.to_dict(), indent=2) + "\n")
     return choice
 
@@ -110,6 +122,6 @@ def _best(scores: dict[str, dict[str, float]], candidates: Sequence[str]) -> str
         if len(values) == len(scores[candidate]):  # scored on every held-out cell
             means[candidate] = float(np.mean(values))
     if not means:
-        raise ValueError("no normalisation could be scored on every held-out cell; see the runs in " + SELECTION_DIR)
+        raise ValueError("no normalisation could be scored on every held-out cell")
     top = max(means.values())
     return next(c for c in candidates if means.get(c) == top)

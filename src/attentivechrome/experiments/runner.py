@@ -90,11 +90,11 @@ def plan_cells(cell_dirs: Sequence[str | Path]) -> dict[str, Path]:
         name = cell_name(cell_dir)
         if name in cells:
             raise ValueError(f"two cell directories are named {name!r} ({cells[name]} and {cell_dir}); cell names must be unique")
-        cells[name] = Path(cell_dir)
+        cells[name] = Path(cell_dir).resolve()  # units may run on other machines: absolute paths, the same everywhere
     return cells
 
 
-def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, *, restart: bool = False, hint: str) -> None:
+def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, *, restart: bool = False, hint: str, what: str = "runs trained") -> None:
     """Refuse to continue ``out`` with other ``settings`` than the ones recorded there; then record these.
 
     Parameters
@@ -109,6 +109,8 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
         Accept other settings (the caller retrains every unit).
     hint
         What the user can do, appended to the error message.
+    what
+        What the directory holds, for the message (``{out}: holds {what} with other settings``).
 
     Raises
     ------
@@ -126,7 +128,7 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
         before = {k: previous.get(k, DEFAULTS.to_dict().get(k)) for k in settings}
         differ = [f"{k} {before[k]!r} -> {v!r}" for k, v in settings.items() if before[k] != v]
         if differ:
-            raise RunSettingsError(f"{out}: holds runs trained with other settings ({'; '.join(differ)}); {hint}")
+            raise RunSettingsError(f"{out}: holds {what} with other settings ({'; '.join(differ)}); {hint}")
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps({"settings": settings, **record}, indent=2) + "\n")
 

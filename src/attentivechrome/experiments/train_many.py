@@ -110,7 +110,7 @@ def train_many(
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     started = time.perf_counter()
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # workers on other machines see the same absolute paths
     cells = plan_cells(cell_dirs)
     guard_settings(
         out,
@@ -123,7 +123,8 @@ def train_many(
     units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
     to_train = sum(1 for unit in units if restart or not (Path(unit.run_dir) / RESULT_FILE).is_file())
     # Epochs move the bar when cells train here; units, when they train on Dask workers.
-    per_unit = config.epochs if scheduler is None and (jobs or default_jobs(to_train, config.device)) == 1 else 1
+    n_jobs = min(jobs or default_jobs(to_train, config.device), max(1, to_train))  # as the runner decides
+    per_unit = config.epochs if scheduler is None and n_jobs == 1 else 1
     with progress_bar(max(1, to_train * per_unit), f"{to_train} cell(s)", enabled=progress) as advance:
         rows = run_units(
             units, jobs=jobs, scheduler=scheduler, restart=restart, on_result=on_cell,

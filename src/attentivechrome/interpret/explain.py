@@ -29,6 +29,9 @@ from .attribution import (
     check_methods,
 )
 
+#: The ``source`` of data made from a bare array: its marks have no names, a model reads them by position.
+UNNAMED_SOURCE = "array"
+
 #: Genes per batch unless told otherwise (gradients through the LSTMs of 5 marks).
 DEFAULT_BATCH_SIZE = 128
 
@@ -423,7 +426,7 @@ def as_histone_data(data) -> HistoneData:
     n_marks = counts.shape[2]
     marks = MARKS if n_marks == len(MARKS) else tuple(f"mark{i + 1}" for i in range(n_marks))
     gene_ids = np.array([f"gene{i}" for i in range(counts.shape[0])])
-    return HistoneData(gene_ids=gene_ids, counts=counts, labels=None, marks=marks, source="array")
+    return HistoneData(gene_ids=gene_ids, counts=counts, labels=None, marks=marks, source=UNNAMED_SOURCE)
 
 
 def check_fits(module: nn.Module, data: HistoneData) -> None:

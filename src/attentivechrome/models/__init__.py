@@ -17,7 +17,13 @@ _LAZY = {"MODEL_REGISTRY", "get_model", "model_name_of", "AttentiveChrome", "Mod
 __all__ = ["MODEL_CATALOG", "ModelEntry", "available_models", "check_model_name", *sorted(_LAZY)]
 
 
+#: Every registered class by its class name (``DeepChrome``, ``LSTMBaseline``, ...), imported on first use.
+_CLASSES = {entry.cls: entry.module for entry in MODEL_CATALOG.values()}
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(".registry", __name__), name)
+    if name in _CLASSES:
+        return getattr(importlib.import_module(_CLASSES[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

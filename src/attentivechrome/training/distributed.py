@@ -1,9 +1,11 @@
 """Training one model on several processes with PyTorch DDP (``torchrun``): gloo on CPU, NCCL on GPU.
 
-Every process (rank) holds the data and draws the same global batches (the same seed); each
-computes the loss on its share of every global batch, DDP all-reduces the gradients, and every
-rank takes the same optimiser step, so ``--batch-size`` stays the global batch and the weights
-equal a single process's (to float rounding). Every rank scores valid and test, so the epoch is
+The training genes are sharded: rank ``r`` of ``N`` keeps genes ``r, r + N, r + 2N, ...`` on its
+device. Every rank draws the same global batches (the same seed) and computes the loss on the
+genes of each batch it holds, weighted so that DDP's average over ranks is the global batch's
+mean; DDP all-reduces the gradients and every rank takes the same optimiser step. So
+``--batch-size`` stays the global batch and the weights equal a single process's (to float
+rounding) for models without dropout layers. Every rank scores valid and test, so the epoch is
 selected identically; only rank 0 writes the run directory.
 
 Start it with ``torchrun --nproc-per-node N -m attentivechrome train --distributed ...``.
@@ -76,11 +78,6 @@ def wrap(module: torch.nn.Module, ranks: Ranks) -> torch.nn.Module:
 
     device_ids = [ranks.device.index] if ranks.device.type == "cuda" else None
     return DistributedDataParallel(module, device_ids=device_ids, find_unused_parameters=False)
-
-
-def share(index: torch.Tensor, ranks: Ranks) -> torch.Tensor:
-    """This rank's contiguous share of a global batch's indices (possibly empty for a short last batch)."""
-    return index.tensor_split(ranks.world_size)[ranks.rank]
 
 
 def sum_over_ranks(value: torch.Tensor) -> torch.Tensor:

@@ -134,11 +134,16 @@ def train(
         raise ValueError(f"{config.model} is fitted once by scikit-learn; it cannot train on several processes (drop --distributed)")
     if is_fitted_once(model):  # scikit-learn baselines: one fit instead of epochs
         return _fit_once(trained, pooled, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, started=started, device=device)
+    if ranks is not None and ranks.world_size > 1:
+        # The weights started equal on every rank (same seed); dropout inside a model must not draw the
+        # same masks on every rank's share, so the global generator now differs per rank. (Batch order
+        # and mark dropout use `generator`, the same on every rank.)
+        torch.manual_seed(config.seed * 7919 + ranks.rank)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=_fused_adam_applies(model))
     loss_fn = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
 
     # Whole splits live on the device once; batches are index slices (no per-batch host work).
-    x_train, y_train = _to_device(train_data, device)
+    x_train, y_train = _to_device(train_data, device, ranks)  # a DDP rank keeps only its shard of the training genes
     x_eval = torch.cat([_to_device(valid_data, device)[0], _to_device(test_data, device)[0]])  # valid and test scored in one pass per epoch
     if scale is not None:
         y_train = scale.encode(y_train)
@@ -196,7 +201,8 @@ def _train_epochs(
     history: list[dict] = []
     best: dict | None = None
     best_state: dict[str, torch.Tensor] | None = None
-    n_train = x_train.shape[0]
+    n_train = train_data.n_genes  # every rank draws batches over all genes; a DDP rank holds a shard of them
+    present = torch.from_numpy(~np.isnan(train_data.counts).all(axis=1)) if config.mark_dropout > 0 else None  # (genes, marks), every gene
     n_batches = (n_train + config.batch_size - 1) // config.batch_size
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -206,17 +212,22 @@ def _train_epochs(
         with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
             for b in range(n_batches):
                 index = order[b * config.batch_size : (b + 1) * config.batch_size]  # the global batch
-                x_batch, y_batch = x_train[index], y_train[index]
-                if config.mark_dropout > 0:  # drawn for the global batch, so every rank hides the same marks
-                    x_batch = drop_marks(x_batch, config.mark_dropout, generator)
+                # Drawn for the global batch from the shared generator, so every rank hides the same marks.
+                hide = None if present is None else mark_dropout_mask(present[index.cpu()], config.mark_dropout, generator).to(device)
                 weight, n_mine = 1.0, index.shape[0]
-                if ranks is not None:  # this rank's share; DDP averages over ranks, the weight makes it the global mean
-                    mine = distributed.share(torch.arange(index.shape[0], device=device), ranks)
-                    n_mine = mine.shape[0]
+                if ranks is None or ranks.world_size == 1:
+                    x_batch, y_batch = x_train[index], y_train[index]
+                else:  # the genes of the batch this rank holds; DDP averages over ranks, the weight makes it the global mean
+                    mine = index % ranks.world_size == ranks.rank
+                    local = index[mine] // ranks.world_size  # position in this rank's shard
+                    n_mine = local.shape[0]
                     weight = n_mine * ranks.world_size / index.shape[0]
                     if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
-                        mine = mine.new_zeros(1)
-                    x_batch, y_batch = x_batch[mine], y_batch[mine]
+                        local = local.new_zeros(1)
+                    x_batch, y_batch = x_train[local], y_train[local]
+                    hide = None if hide is None else hide[mine] if n_mine else hide[:1] & False
+                if hide is not None:
+                    x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
                 logits = step_model(x_batch).logits
                 loss = loss_fn(logits, y_batch)
                 optimizer.zero_grad(set_to_none=True)
@@ -256,18 +267,27 @@ def _train_epochs(
     return best, best_state, history
 
 
+def mark_dropout_mask(present: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Which marks to hide: bool (genes, marks), each present mark with probability ``p``, at least one kept per gene.
+
+    ``present`` is bool (genes, marks) on the CPU. The draws depend only on ``present`` and the
+    generator, so DDP ranks that share the generator hide the same marks of a global batch.
+    """
+    drop = (torch.rand(present.shape, generator=generator) < p) & present
+    emptied = ~(present & ~drop).any(dim=1)  # genes that would lose every mark: keep one of theirs
+    if emptied.any():
+        keep = torch.multinomial(present[emptied].float(), 1, generator=generator).squeeze(1)
+        drop[emptied.nonzero().squeeze(1), keep] = False
+    return drop
+
+
 def drop_marks(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Hide each present mark of each gene with probability ``p`` (as NaN, "absent"), keeping at least one per gene.
 
     ``x`` is (genes, bins, marks); marks already absent (all NaN) stay absent.
     """
-    present = ~torch.isnan(x).all(dim=1)  # (genes, marks)
-    drop = (torch.rand(present.shape, generator=generator) < p).to(x.device) & present
-    emptied = ~(present & ~drop).any(dim=1)  # genes that would lose every mark: keep one of theirs
-    if emptied.any():
-        keep = torch.multinomial(present[emptied].float().cpu(), 1, generator=generator).squeeze(1).to(x.device)
-        drop[emptied.nonzero().squeeze(1), keep] = False
-    return x.masked_fill(drop.unsqueeze(1), float("nan"))
+    present = ~torch.isnan(x).all(dim=1).cpu()  # (genes, marks)
+    return x.masked_fill(mark_dropout_mask(present, p, generator).to(x.device).unsqueeze(1), float("nan"))
 
 
 def _cell_scores(trained: TrainedModel, pooled: PooledData, x_test: torch.Tensor, batch_size: int) -> dict[str, dict[str, float]]:
@@ -279,8 +299,11 @@ def _cell_scores(trained: TrainedModel, pooled: PooledData, x_test: torch.Tensor
     scores = {}
     for cell in pooled.cells:
         mine = pooled.test_cells == cell
-        scores[cell] = {k.removeprefix("valid_"): v for k, v in _scores(trained.task, test.labels[mine], predictions[mine], test.labels[mine], predictions[mine]).items() if k.startswith("valid_")}
-        scores[cell] = {f"test_{k}": v for k, v in scores[cell].items()}
+        try:
+            both = _scores(trained.task, test.labels[mine], predictions[mine], test.labels[mine], predictions[mine])
+        except UndefinedMetricError:  # a cell whose test genes are all of one class: its AUROC is undefined
+            both = {f"valid_{m}": float("nan") for m in ("auroc", "aupr")}
+        scores[cell] = {f"test_{k.removeprefix('valid_')}": v for k, v in both.items() if k.startswith("valid_")}
     return scores
 
 
@@ -310,10 +333,13 @@ def _epoch_line(record: dict, epochs: int) -> str:
     )
 
 
-def _to_device(data: HistoneData, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    x = torch.from_numpy(np.ascontiguousarray(data.counts, dtype=np.float32)).to(device)
-    y = None if data.labels is None else torch.from_numpy(data.labels.astype(np.float32)).to(device)
-    return x, y
+def _to_device(data: HistoneData, device: torch.device, ranks: Ranks | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Counts and labels on the device; for a DDP rank only its shard (genes ``i`` with ``i % world_size == rank``)."""
+    x = torch.from_numpy(np.ascontiguousarray(data.counts, dtype=np.float32))
+    y = None if data.labels is None else torch.from_numpy(data.labels.astype(np.float32))
+    if ranks is not None and ranks.world_size > 1:
+        x, y = x[ranks.rank :: ranks.world_size], None if y is None else y[ranks.rank :: ranks.world_size]
+    return x.to(device), None if y is None else y.to(device)
 
 
 def _write_predictions(
