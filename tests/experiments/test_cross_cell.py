@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -66,10 +67,15 @@ def test_cli_cross_cell_and_marks_by_name(cells, tmp_path):
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "attentivechrome", *map(str, args)], capture_output=True, text=True, env=env)
 
-    done = cli("benchmark", "--cross-cell", *cells[:2], "--out", tmp_path / "xc", "--models", "deepchrome", "--seeds", "1", "--epochs", "1", "--device", "cpu", "-q")
+    done = cli("benchmark", "--cross-cell", *cells[:2], "--out", tmp_path / "xc", "--models", "deepchrome", "--seeds", "1", "--epochs", "1",
+               "--normalize", "depth", "--device", "cpu", "-q")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "| trained on | c1 | c2 |" in done.stdout
     run = tmp_path / "xc" / "runs" / "c1" / "seed-1"
+    # evaluate with the cell's whole input as the normalisation source gives the matrix's number
+    score = cli("evaluate", "--model", run, "--input", cells[1] / "test.csv", "--cell-input", cells[1], "--json")
+    matrix = pd.read_csv(tmp_path / "xc" / "matrix.csv", index_col=0)
+    assert json.loads(score.stdout)["auroc"] == pytest.approx(matrix.loc["c1", "c2"], abs=1e-6)
     # predict on the four-mark cell: marks matched by name; the missing one is named.
     missing = cli("predict", "--model", run, "--input", cells[2] / "test.csv", "--out", tmp_path / "p.tsv")
     assert missing.returncode == 2 and "lacks the marks H3K4me1 that the model reads" in missing.stderr

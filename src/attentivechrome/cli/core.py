@@ -7,7 +7,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -129,6 +129,9 @@ def evaluate(
     input: Path = typer.Option(..., "--input", "-i", help="Labelled AttentiveChrome CSV."),
     batch_size: int = typer.Option(256, help="Genes per forward pass."),
     device: str = typer.Option("auto", help=DEVICE_HELP),
+    cell_input: Optional[List[Path]] = typer.Option(
+        None, "--cell-input", help="Where a normalised model takes the cell's statistics from: CSV files or a cell directory (all its splits); default the input file."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     expression: Optional[Path] = typer.Option(
         None, help="Regression models: expression table (gene_id,value); default expression.csv beside the input."
@@ -141,7 +144,7 @@ def evaluate(
     from ..exceptions import UndefinedMetricError
     from ..metrics.classification import classification_report
 
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False)
+    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False, cell_input=cell_input)
     if loaded.task == "regression":
         _evaluate_regression(predictions, input, expression, as_json)
         return
@@ -162,6 +165,9 @@ def predict(
     attention: Optional[Path] = typer.Option(None, help="Also write alpha/beta attention to this NPZ."),
     batch_size: int = typer.Option(256, help="Genes per forward pass."),
     device: str = typer.Option("auto", help=DEVICE_HELP),
+    cell_input: Optional[List[Path]] = typer.Option(
+        None, "--cell-input", help="Where a normalised model takes the cell's statistics from: CSV files or a cell directory (all its splits); default the input file."
+    ),
 ) -> None:
     """Predict the probability of high expression for every gene, optionally with attention maps."""
     from .._io import atomic_path
@@ -170,7 +176,7 @@ def predict(
     check_output_file(out)
     if attention is not None:
         check_output_file(attention)
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None)
+    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input)
     # Both files are written in full before either is put in place: a failure leaves neither.
     with contextlib.ExitStack() as stack:
         write_predictions(predictions, stack.enter_context(atomic_path(out)))
@@ -282,7 +288,7 @@ def _print_report(report: dict, metrics: dict[str, str], as_json: bool) -> None:
     typer.echo(f"{'genes':<10}{report['n_genes']}")
 
 
-def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool):
+def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None):
     """Load a model and a CSV, check they fit, and predict (outputs decoded for the model's task)."""
     from .. import _settings
     from ..data import read_csv
@@ -292,9 +298,23 @@ def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = load_model(model_ref)
     data = read_csv(input_path)
+    stats_from = _cell_input(cell_input)
     with warnings_said():
-        predictions = loaded.predict(data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention)
+        predictions = loaded.predict(
+            data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention, stats_from=stats_from
+        )
     return predictions, loaded
+
+
+def _cell_input(paths: list[Path] | None):
+    """The data a normalised model takes a cell's statistics from: files, or every split of a cell directory."""
+    from ..data import read_csv
+    from ..data.layout import split_paths
+
+    if not paths:
+        return None
+    files = [f for path in paths for f in (split_paths(path).values() if path.is_dir() else [path])]
+    return [read_csv(f) for f in files]
 
 
 @contextlib.contextmanager

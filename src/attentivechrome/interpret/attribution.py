@@ -232,6 +232,9 @@ def _run_captum(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Occlusion, Saliency
 
+    absent = torch.isnan(x)
+    if absent.any():  # absent marks (NaN) stay absent in the baseline, so no path makes them "no reads"
+        baseline = torch.where(absent, x, torch.full_like(x, baseline)).detach()
     x.requires_grad_(True)  # captum warns when it has to set this itself
     if method == "saliency":
         return Saliency(wrapped).attribute(x, abs=True), None
@@ -246,11 +249,11 @@ def _run_captum(
             internal_batch_size=max(internal_batch_size, x.shape[0]),
             return_convergence_delta=with_delta,
         )
-        return out if with_delta else (out, None)
+        return _with_delta(wrapped, x, baseline, out, absent) if with_delta else (out, None)
     if method == "deeplift":
         with _quiet_captum_notice():
             out = DeepLift(wrapped).attribute(x, baselines=baseline, return_convergence_delta=with_delta)
-        return out if with_delta else (out, None)
+        return _with_delta(wrapped, x, baseline, out, absent) if with_delta else (out, None)
     # occlusion: windows of `window` bins over one mark at a time; input per gene is (bins, marks)
     x.requires_grad_(False)
     n_windows = len(range(0, x.shape[1] - window + 1, stride)) * x.shape[2]
@@ -260,6 +263,16 @@ def _run_captum(
             x, sliding_window_shapes=(window, 1), strides=(stride, 1), baselines=baseline, perturbations_per_eval=per_eval
         )
     return out, None
+
+
+def _with_delta(wrapped: LogitModule, x: torch.Tensor, baseline, out, absent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Captum's (attributions, delta); where marks are absent, the delta counts their NaN cells as 0."""
+    attributions, delta = out
+    if absent.any():
+        with torch.no_grad():
+            gap = wrapped(x.detach()) - wrapped(baseline if torch.is_tensor(baseline) else torch.full_like(x, baseline))
+        delta = torch.nan_to_num(attributions.detach(), nan=0.0).sum(dim=(1, 2)) - gap
+    return attributions, delta
 
 
 @contextlib.contextmanager
