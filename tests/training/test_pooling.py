@@ -79,3 +79,30 @@ def test_drop_marks_hides_marks_but_keeps_one_per_gene():
     assert torch.equal(torch.isnan(dropped).any(dim=1), absent)  # whole marks, never single bins
     with pytest.raises(ValueError, match="mark_dropout needs a model that can be told a mark is absent"):
         TrainConfig(model="deepchrome", mark_dropout=0.1)
+
+
+@pytest.fixture(scope="module")
+def roadmap_slices(shared_data):
+    """The first 300 genes of each split of the three full Roadmap cells (five, four and four marks, headers by name)."""
+    from attentivechrome.data import read_csv_cached
+    from attentivechrome.data.layout import split_paths
+
+    cells = {}
+    for name in ("roadmap-e012", "roadmap-e028", "roadmap-e087"):
+        cells[name] = {split: read_csv_cached(path).subset(slice(0, 300)) for split, path in split_paths(shared_data / name).items()}
+    return cells
+
+
+def test_real_cells_pool_with_masked_marks_and_depth_normalisation(roadmap_slices):
+    config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu", mark_dropout=0.2, normalize="depth")
+    trained = ac.train({"e028": roadmap_slices["roadmap-e028"], "e087": roadmap_slices["roadmap-e087"]}, config, progress=False)
+    assert trained.marks == ac.MARKS  # the union of the two panels, in the standard order
+    assert trained.record.cell_scores["e028"]["test_auroc"] > 0.7 and trained.record.cell_scores["e087"]["test_auroc"] > 0.7
+    # The five-mark cell it never saw, normalised from its own input: every mark present, a useful prediction.
+    e012 = roadmap_slices["roadmap-e012"]
+    out = trained.predict(e012["test"], stats_from=list(e012.values()))
+    assert ac.auroc(out.labels, out.values) > 0.7 and (out.beta > 0).all()
+    # Depth normalisation moved E012's deeper H3K27me3 onto the training cells' scale.
+    prepared = trained.prepare(e012["test"], stats_from=list(e012.values()))
+    j = ac.MARKS.index("H3K27me3")
+    assert abs(np.nanmean(prepared.counts[:, :, j]) - trained.normalization.reference_mean[j]) < 0.25 * trained.normalization.reference_mean[j]
