@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT.parent / "scaling-runs", help="Working directory (runs are deleted before each timing).")
     parser.add_argument("--cross-cell-runs", type=Path, default=None, help="Output root of benchmarks/cross_cell.sh, for the per-unit cost.")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON too.")
+    parser.add_argument("--skip-ddp", action="store_true", help="Measure train-many only.")
     args = parser.parse_args()
 
     env = {**os.environ, "ATTENTIVECHROME_NO_PROGRESS": "1"}
@@ -87,6 +88,9 @@ def main() -> None:
     )
 
     # 2. DDP: one process vs two ranks on one full cell, the same global batch.
+    if args.skip_ddp:
+        print(json.dumps(figures, indent=2) if args.json else "", flush=True)
+        return
     one, two = args.out / "ddp-1", args.out / "ddp-2"
     for path in (one, two):
         shutil.rmtree(path, ignore_errors=True)

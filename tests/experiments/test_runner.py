@@ -82,3 +82,12 @@ def test_the_settings_guard_names_each_difference(tmp_path):
     (tmp_path / "s.json").write_text("{damaged")
     guard_settings(tmp_path, "s.json", {"lr": 0.5}, {}, hint="")  # a damaged record is replaced, not a crash
     assert json.loads((tmp_path / "s.json").read_text())["settings"] == {"lr": 0.5}
+
+
+def test_links_to_one_cell_are_two_cells_with_absolute_paths(cells, tmp_path):
+    from attentivechrome.experiments.runner import plan_cells
+
+    (tmp_path / "copy").symlink_to(cells[0], target_is_directory=True)
+    planned = plan_cells([cells[0], tmp_path / "copy"])
+    assert list(planned) == ["cellA", "copy"]
+    assert all(path.is_absolute() for path in planned.values()) and planned["copy"] == tmp_path / "copy"

@@ -7,6 +7,7 @@ or in ``classification/`` (the original layout), and ``expression.csv`` beside t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..exceptions import InputFormatError
@@ -42,8 +43,11 @@ def split_paths(data_dir: str | Path) -> dict[str, Path]:
 
 
 def cell_name(cell_dir: str | Path) -> str:
-    """The name of a cell: its directory name (the parent's for a ``classification/`` folder)."""
-    path = Path(cell_dir).resolve()
+    """The name of a cell: its directory name (the parent's for a ``classification/`` folder).
+
+    A symbolic link keeps its own name: two links to one directory are two cells.
+    """
+    path = Path(os.path.abspath(cell_dir))
     return path.parent.name if path.name == "classification" else path.name
 
 

@@ -25,6 +25,7 @@ correlation (regression); the reference model is DeepChrome, as in the paper's t
 
 from __future__ import annotations
 
+import os
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -147,7 +148,7 @@ def run_benchmark(
     if not seed_list:
         raise ValueError("need at least one seed")
     cells = plan_cells(cell_dirs)
-    out = Path(out_dir).resolve()  # workers on other machines see the same absolute paths
+    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
     if config.mark_dropout > 0:
         unable = [m for m in names if m not in MISSING_MARK_MODELS]
         if unable:

@@ -19,6 +19,7 @@ the cell is left empty and ``scores.csv`` says why.
 
 from __future__ import annotations
 
+import os
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,7 +95,7 @@ def run_cross_cell(
     cells = plan_cells(cell_dirs)
     if len(cells) < 2:
         raise ValueError("a cross-cell benchmark needs at least two cells")
-    out = Path(out_dir).resolve()  # workers on other machines see the same absolute paths
+    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
     guard_settings(
         out,
         SETTINGS_FILE,

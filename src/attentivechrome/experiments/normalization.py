@@ -12,6 +12,7 @@ with ``jobs`` or on a Dask ``scheduler``. They live in ``<out>/normalize-selecti
 
 from __future__ import annotations
 
+import os
 import dataclasses
 import json
 import warnings
@@ -72,7 +73,7 @@ def select_normalization(
     cells = plan_cells(cell_dirs)
     if len(cells) < 2:
         raise ValueError("choosing the normalisation by held-out-cell validation needs at least two cells (--normalize auto)")
-    root = Path(out_dir).resolve() / SELECTION_DIR
+    root = Path(os.path.abspath(out_dir)) / SELECTION_DIR
     guard_settings(
         root, "settings.json", {k: v for k, v in config.to_dict().items() if k not in ("normalize", "device")},
         {"cells": {k: str(v) for k, v in cells.items()}, "candidates": list(candidates)},

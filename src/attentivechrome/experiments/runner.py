@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ def plan_cells(cell_dirs: Sequence[str | Path]) -> dict[str, Path]:
         name = cell_name(cell_dir)
         if name in cells:
             raise ValueError(f"two cell directories are named {name!r} ({cells[name]} and {cell_dir}); cell names must be unique")
-        cells[name] = Path(cell_dir).resolve()  # units may run on other machines: absolute paths, the same everywhere
+        cells[name] = Path(os.path.abspath(cell_dir))  # units may run on other machines: absolute paths (links kept)
     return cells
 
 

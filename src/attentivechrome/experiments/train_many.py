@@ -19,6 +19,7 @@ whole cells are not); a single cell gets every free core. On a GPU the cells tak
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ def train_many(
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     started = time.perf_counter()
-    out = Path(out_dir).resolve()  # workers on other machines see the same absolute paths
+    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
     cells = plan_cells(cell_dirs)
     guard_settings(
         out,
