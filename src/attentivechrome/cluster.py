@@ -53,7 +53,6 @@ def map_units(
     *,
     jobs: int | None = 1,
     scheduler: str | None = None,
-    keys: Sequence[str] | None = None,
     on_done: Callable[[int, Any], None] | None = None,
     on_status: Callable[[dict[str, int]], None] | None = None,
 ) -> list[Any]:
@@ -64,8 +63,6 @@ def map_units(
     fn
         A module-level function (workers import it by name); it should not raise for a failure
         of its unit but return a result that says so.
-    keys
-        A Dask task key per unit (stable names make a rerun on the same cluster recognisable).
     on_done
         Called in this process with ``(index, result)`` as each unit finishes, in finishing order.
     on_status
@@ -94,10 +91,7 @@ def map_units(
 
     results: list[Any] = [None] * len(units)
     with dask_client(jobs, scheduler) as client:
-        futures = [
-            client.submit(fn, unit, key=None if keys is None else keys[i], pure=False, retries=0)
-            for i, unit in enumerate(units)
-        ]
+        futures = [client.submit(fn, unit, pure=False, retries=0) for unit in units]
         position = {future.key: i for i, future in enumerate(futures)}
         done = failed = 0
         for future in as_completed(futures):
