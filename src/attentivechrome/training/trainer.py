@@ -225,7 +225,7 @@ def _train_epochs(
                     if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
                         local = local.new_zeros(1)
                     x_batch, y_batch = x_train[local], y_train[local]
-                    hide = None if hide is None else hide[mine] if n_mine else hide[:1] & False
+                    hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
                 if hide is not None:
                     x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
                 logits = step_model(x_batch).logits
