@@ -54,3 +54,22 @@ def _private_cache_dir(tmp_path_factory):
         os.environ.pop("ATTENTIVECHROME_CACHE_DIR", None)
     else:
         os.environ["ATTENTIVECHROME_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One PyTorch thread for a module: tiny LSTMs run many times faster on one thread than on two busy cores."""
+    from attentivechrome import _settings
+
+    with _settings.torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -10,9 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from attentivechrome.data.synthetic import write_simulation
 from attentivechrome.experiments.benchmark import (
     RESULT_FILE,
     BenchmarkSettingsError,
@@ -28,21 +26,12 @@ from attentivechrome.config import TrainConfig
 TINY = TrainConfig(epochs=1, batch_size=32, lr=1e-3, transform="log1p", device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny_cells(tmp_path_factory):
-    """Two simulated cells of 90 genes x 20 bins."""
-    root = tmp_path_factory.mktemp("cells")
-    for i, name in enumerate(("cellA", "cellB")):
-        write_simulation(root / name, 90, 20, seed=i)
-    return [root / "cellA", root / "cellB"]
+def tiny_cells(two_cells):
+    return two_cells
 
 
 def test_summary_arithmetic_on_a_hand_made_table():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -47,22 +46,16 @@ def test_a_local_cluster_gives_the_serial_results(cells, serial, tmp_path):
     pd.testing.assert_frame_equal(on_cluster.summary[SCORES], serial[SCORES], check_exact=True)  # bit-identical metrics
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(*args, env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.slow
-def test_a_remote_cluster_survives_a_killed_worker(cells, serial, tmp_path):
+def test_a_remote_cluster_survives_a_killed_worker(cells, serial, tmp_path, free_port):
     from distributed import Client
 
     env = {**os.environ, "ATTENTIVECHROME_NO_PROGRESS": "1"}
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port}"
     processes = [_start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard", env=env)]
     try:
         for name in ("worker-a", "worker-b"):  # no nanny: killing the process kills the worker for good

@@ -8,7 +8,6 @@ import pickle
 import pytest
 
 from attentivechrome.config import TrainConfig
-from attentivechrome.data.synthetic import write_simulation
 from attentivechrome.experiments.benchmark import run_benchmark, run_directory
 from attentivechrome.experiments.runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, read_result, run_units
 from attentivechrome.experiments.train_many import SUMMARY_FILE, train_many
@@ -17,11 +16,8 @@ QUICK = TrainConfig(epochs=1, batch_size=32, lr=3e-3, transform="log1p", device=
 
 
 @pytest.fixture(scope="module")
-def cells(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cells")
-    for i, name in enumerate(("cellA", "cellB")):
-        write_simulation(root / name, 90, 20, seed=i)
-    return [root / "cellA", root / "cellB"]
+def cells(two_cells):
+    return two_cells
 
 
 def test_a_unit_is_plain_and_picklable(cells, tmp_path):

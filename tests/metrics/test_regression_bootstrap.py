@@ -23,12 +23,7 @@ from attentivechrome.config import TrainConfig
 from attentivechrome.training.trainer import train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_regression_metrics_match_scipy():

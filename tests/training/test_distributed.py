@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -16,19 +15,13 @@ from attentivechrome.data.synthetic import write_simulation
 ARGS = ["--epochs", "2", "--batch-size", "33", "--lr", "3e-3", "--transform", "log1p", "--device", "cpu", "--mark-dropout", "0.3", "-q"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_two_ranks_train_the_weights_of_one_process(tmp_path):
+def test_two_ranks_train_the_weights_of_one_process(tmp_path, free_port):
     write_simulation(tmp_path / "sim", 301, 20, seed=3)  # 100 training genes: batches of 33 leave a short last batch of 1
     env = {**os.environ, "ATTENTIVECHROME_NO_PROGRESS": "1"}
     one = subprocess.run([sys.executable, "-m", "attentivechrome", "train", str(tmp_path / "sim"), "--out", str(tmp_path / "one"), *ARGS], capture_output=True, text=True, env=env)
     assert one.returncode == 0, one.stderr
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(_free_port())]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(free_port)]
     two = subprocess.run(
         [*torchrun, "-m", "attentivechrome", "train", str(tmp_path / "sim"), "--out", str(tmp_path / "two"), "--distributed", *ARGS],
         capture_output=True, text=True, env=env,

@@ -40,7 +40,8 @@ from ..config import TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
-from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text  # noqa: F401 - RESULT_FILE: documented above
+from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
+from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +145,7 @@ def run_benchmark(
     """
     config = config or TrainConfig()
     names = resolve_models(models)
-    seed_list = list(range(1, seeds + 1)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise ValueError("need at least one seed")
+    seed_list = seeds_of(seeds)
     cells = plan_cells(cell_dirs)
     out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
     if config.mark_dropout > 0:

@@ -32,6 +32,7 @@ from .._progress import progress_bar
 from ..config import TrainConfig
 from ..exceptions import AttentiveChromeError, UndefinedMetricError
 from .runner import TrainingUnit, guard_settings, plan_cells, run_units, status_text
+from .runner import seed_list as seeds_of
 
 SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
@@ -91,7 +92,7 @@ def run_cross_cell(
     from ..trained import load_model
 
     config = config or TrainConfig()
-    seed_list = list(range(1, seeds + 1)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    seed_list = seeds_of(seeds)
     cells = plan_cells(cell_dirs)
     if len(cells) < 2:
         raise ValueError("a cross-cell benchmark needs at least two cells")

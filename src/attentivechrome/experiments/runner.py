@@ -95,6 +95,20 @@ def plan_cells(cell_dirs: Sequence[str | Path]) -> dict[str, Path]:
     return cells
 
 
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """Seeds ``1..N`` for a count ``N``, or the seeds given.
+
+    Raises
+    ------
+    ValueError
+        When no seed results.
+    """
+    seeds = list(range(1, seeds + 1)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("need at least one seed")
+    return seeds
+
+
 def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, *, restart: bool = False, hint: str, what: str = "runs trained") -> None:
     """Refuse to continue ``out`` with other ``settings`` than the ones recorded there; then record these.
 
