@@ -177,3 +177,6 @@ def test_gradient_methods_on_trees_are_refused_and_regression_models_explained(s
         assert "log1p_expression" in npz.files and "probability" not in npz.files
     summary = (out / "summary.md").read_text()
     assert "predicted log1p expression: median" in summary and "grouped by rank" in summary
+    with np.load(out / "class_averages.npz") as averages:  # the higher and the lower half of the predictions
+        assert averages["n_genes"].tolist() == [100, 100]
+    assert "no gene fell" not in capsys.readouterr().err

@@ -82,9 +82,10 @@ def interpret(
         f"wrote {len(result.files)} outputs to {out} (see {out / 'summary.md'})"
     )
     empty = [cls for cls, n in zip(("high", "low"), result.averages.n_genes) if n == 0]
+    grouped = result.averages.by  # a regression model groups by rank even when --by is predicted
     if empty and result.n_genes > 1:
-        hint = "; --by rank splits the genes at their median prediction" if by == "predicted" else ""
-        say(f"warning: no gene fell in the {' or '.join(empty)} class (grouped by {by}), so its class averages are empty{hint}")
+        hint = "; --by rank splits the genes at their median prediction" if grouped == "predicted" else ""
+        say(f"warning: no gene fell in the {' or '.join(empty)} class (grouped by {grouped}), so its class averages are empty{hint}")
 
 
 @app.command("interpret-benchmark")

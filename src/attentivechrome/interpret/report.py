@@ -139,9 +139,10 @@ def write_interpretation(
         files: dict[str, Path] = {}
 
         threshold = None
-        if by == "rank":  # the median logit of the set, from a cheap forward pass before the work
+        if by == "rank":  # the median output of the set, from a cheap forward pass before the work
             logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
-            threshold = float(np.median(logits))
+            decoding = decoding_of(model)  # on the scale of the explanations' logits (a regression model's are decoded)
+            threshold = float(np.median(logits)) * decoding.get("output_scale", 1.0) + decoding.get("output_offset", 0.0)
         averager = ClassAverager(by, threshold=threshold)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None)
         logits, deltas_seen = [], set()
