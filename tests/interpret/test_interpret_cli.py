@@ -58,9 +58,9 @@ def test_interpret_a_gene_list(sim_dir, tiny_checkpoint, tmp_path):
     assert not (out / "figures" / "gene_SIM000410.png").exists()  # beyond --max-gene-plots
     for gene in ("SIM000405", "SIM000401"):
         for stem in (f"gene_{gene}", f"gene_{gene}_methods"):
-            for suffix in (".png", ".svg"):
-                assert (out / "figures" / f"{stem}{suffix}").is_file()
+            assert (out / "figures" / f"{stem}.png").is_file()  # per-gene figures are PNG only
             assert f"figures/{stem}.png" in summary
+    assert "genes pictured (2, the first genes asked for): SIM000405, SIM000401" in summary
     assert (out / "figures" / "gene_SIM000401.png").read_bytes()[:4] == b"\x89PNG"
     assert "explanations.npz" in summary and "maps.tsv" in summary
 

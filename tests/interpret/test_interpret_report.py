@@ -17,7 +17,9 @@ def test_whole_set_streams_the_same_maps_as_explain(sim_dir, tiny_checkpoint, tm
     loaded = load_checkpoint(tiny_checkpoint)
     data = read_csv(sim_dir / "test.csv").subset(slice(0, 40))
     out = tmp_path / "all"
-    result = write_interpretation(loaded, data, out, methods="attention,saliency,occlusion", batch_size=16, tsv=False, window=10, progress=False)
+    result = write_interpretation(
+        loaded, data, out, methods="attention,saliency,occlusion", batch_size=16, tsv=False, window=10, progress=False, max_gene_plots=5
+    )
     assert result.n_genes == 40 and not (out / "maps.tsv").exists()
     expected = explain(loaded, data, ["attention", "saliency", "occlusion"], window=10)
     with np.load(out / "explanations.npz") as npz:
@@ -31,10 +33,13 @@ def test_whole_set_streams_the_same_maps_as_explain(sim_dir, tiny_checkpoint, tm
         assert averages["alpha"].shape == (2, 5, 100) and averages["profile_saliency"].shape == (2, 5, 100)
     for stem in ("class_profiles", "class_beta", "method_profiles"):
         assert (out / "figures" / f"{stem}.png").is_file() and (out / "figures" / f"{stem}.svg").is_file()
-    # without a gene list, the most confident predicted-high and predicted-low genes get pictures
-    highest, lowest = data.gene_ids[np.argmax(expected.logits)], data.gene_ids[np.argmin(expected.logits)]
-    assert sorted(result.plotted_genes) == sorted({highest, lowest})
-    assert (out / "figures" / f"gene_{highest}_methods.png").is_file()
+    # without a gene list, max_gene_plots genes get pictures: the 3 highest and 2 lowest predictions
+    # (streamed over batches of 16, so the choice spans batches), highest first
+    order = np.argsort(-expected.logits, kind="stable")
+    assert result.plotted_genes == data.gene_ids[np.concatenate([order[:3], order[-2:]])].tolist()
+    for gene in result.plotted_genes:
+        assert (out / "figures" / f"gene_{gene}_methods.png").is_file() and (out / "figures" / f"gene_{gene}.png").is_file()
+    assert len(list((out / "figures").glob("gene_*_methods.png"))) == 5
     predictions = pd.read_csv(out / "predictions.tsv", sep="\t")
     assert len(predictions) == 40 and list(predictions.columns) == ["gene_id", "probability", "label"]
     summary = (out / "summary.md").read_text()

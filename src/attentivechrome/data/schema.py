@@ -7,6 +7,8 @@ MARKS: tuple[str, ...] = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3
 
 #: Bins per gene in the standard REMC files (100 bins of 100 bp, TSS +/- 5 kb).
 DEFAULT_N_BINS = 100
+#: Base pairs per bin of the standard input (100 bins of 100 bp: the TSS +/- 5 kb); figures place bins with it.
+DEFAULT_BIN_SIZE = 100
 
 #: Split names of a data directory, and the files holding them.
 SPLITS: tuple[str, ...] = ("train", "valid", "test")

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 REFERENCE_MODEL = "deepchrome"
 #: The metric that ranks models, per task (higher is better for both).
 PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson"}
+#: What a model without skill scores on the primary metric: the benchmark plot's axis starts there.
+CHANCE_LEVEL = {"auroc": 0.5, "pearson": 0.0}
 #: Test metrics reported per task (``result.json`` keys are ``test_<name>``).
 TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse")}
 SETTINGS_FILE = "benchmark.json"
@@ -410,10 +412,15 @@ def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=
             values = runs[(runs["cell"] == cell) & (runs["model"] == model)][f"test_{primary}"].to_numpy(dtype=float)
             ax.plot(np.full(len(values), x[i]), values, "k.", markersize=3)
     lowest = np.nanmin(np.concatenate([per_cell[f"{primary}_low"].to_numpy(dtype=float), runs[f"test_{primary}"].to_numpy(dtype=float)]))
-    ax.set_ylim(max(-1.0, lowest - 0.05), 1.0)
+    # The axis starts at what no skill scores (AUROC 0.5, correlation 0), not just below the bars,
+    # so the bars' heights compare honestly; values below that widen it.
+    floor = CHANCE_LEVEL[primary]
+    ax.set_ylim(min(floor, max(-1.0, float(lowest) - 0.02)), 1.0)
+    ax.axhline(floor, color="black", lw=0.8, ls="--", label=f"no skill ({floor:g})")
     ax.set_xticks(np.arange(len(cells)), cells)
     ax.set_ylabel(f"test {primary.upper() if primary == 'auroc' else primary.capitalize()}")
-    ax.set_title("bars: mean over seeds; whiskers: 95% bootstrap interval over test genes; dots: seeds", fontsize=8)
+    ax.plot([], [], "k.", markersize=3, label="one seed")
+    ax.set_title("bars: mean over seeds; whiskers: 95% bootstrap interval over test genes", fontsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return figure
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..data.schema import DEFAULT_BIN_SIZE
 from .explain import Explanation
 
 GroupBy = Literal["predicted", "rank", "label"]
@@ -48,6 +49,8 @@ class ClassAverages:
     profiles
         Method name -> (2, marks, bins): mean of each gene's absolute map normalised to sum
         to 1 over the bins of each mark (for attention this is alpha itself).
+    bin_size
+        Base pairs per bin (figures place the bins in kb from the TSS). Default 100.
 
     A class without genes holds NaN.
     """
@@ -59,10 +62,11 @@ class ClassAverages:
     beta: np.ndarray | None
     signal: np.ndarray
     profiles: dict[str, np.ndarray] = field(default_factory=dict)
+    bin_size: int = DEFAULT_BIN_SIZE
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat name -> array mapping for ``np.savez`` (``profile_<method>`` for profiles)."""
-        out = {"classes": np.array(CLASSES), "marks": np.array(self.marks), "by": np.array(self.by), "n_genes": self.n_genes, "signal": self.signal}
+        out = {"classes": np.array(CLASSES), "marks": np.array(self.marks), "by": np.array(self.by), "n_genes": self.n_genes, "signal": self.signal, "bin_size": np.array(self.bin_size)}
         if self.alpha is not None:
             out["alpha"] = self.alpha
         if self.beta is not None:
@@ -82,11 +86,14 @@ class ClassAverager:
     threshold
         The logit from which a gene counts as high: 0 for ``predicted`` (the default when
         ``None``); required for ``rank`` (the median logit of the whole set); unused for ``label``.
+    bin_size
+        Base pairs per bin, kept with the result for its figures. Default 100.
     """
 
-    def __init__(self, by: GroupBy = "predicted", *, threshold: float | None = None) -> None:
+    def __init__(self, by: GroupBy = "predicted", *, threshold: float | None = None, bin_size: int = DEFAULT_BIN_SIZE) -> None:
         self.by = by
         self.threshold = threshold
+        self.bin_size = bin_size
 
     def add(self, explanation: Explanation, counts: np.ndarray) -> None:
         """Add a batch: its explanation and its raw counts (genes, bins, marks)."""
@@ -131,13 +138,14 @@ class ClassAverager:
             beta=mean(self.beta_),
             signal=mean(self.signal_),
             profiles={m: mean(v) for m, v in self.profiles_.items()},
+            bin_size=self.bin_size,
         )
 
 
-def class_averages(explanation: Explanation, counts: np.ndarray, *, by: GroupBy = "predicted") -> ClassAverages:
+def class_averages(explanation: Explanation, counts: np.ndarray, *, by: GroupBy = "predicted", bin_size: int = DEFAULT_BIN_SIZE) -> ClassAverages:
     """Class means of an in-memory :class:`Explanation` and its raw counts (genes, bins, marks)."""
     threshold = float(np.median(explanation.logits)) if by == "rank" else None
-    averager = ClassAverager(by, threshold=threshold)
+    averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
     averager.add(explanation, counts)
     return averager.result()
 

@@ -17,10 +17,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .. import _settings
 from .._progress import progress_bar
 from ..data.dataset import HistoneData
 from ..data.marks import absent_marks
 from ..data.schema import MARKS
+from ..models._fast_lstm import release_scratch
 from .attribution import (
     DEFAULT_IG_STEPS,
     DEFAULT_WINDOW,
@@ -277,7 +279,8 @@ def iter_explanations(
         with progress_bar(data.n_genes, "explaining genes", enabled=progress) as advance:
             for start in range(0, data.n_genes, batch_size):
                 stop = min(start + batch_size, data.n_genes)
-                part = _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
+                with _settings.torch_threads(1):  # see _settings.torch_threads; 2 threads took 3x as long on 2 cores
+                    part = _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
                 yield part if task == "classification" else _decoded(part, task, output_scale, output_offset)
                 advance(stop - start)
     finally:
@@ -336,6 +339,7 @@ def _explain_batch(
             module, x, method, baseline=baseline, n_steps=n_steps, window=window, stride=stride, return_convergence_delta=with_delta
         )
         values, delta = result if with_delta else (result, None)
+        release_scratch()  # each method passes other sizes through the encoder kernel; keep none of their buffers
         # (genes, bins, marks) -> (genes, marks, bins), the layout of alpha
         maps[method] = np.ascontiguousarray(values.float().cpu().numpy().transpose(0, 2, 1))
         if absent.any():  # an absent mark (NaN input) has nothing to attribute: its map is 0, not NaN

@@ -4,8 +4,10 @@ Every function draws on the axes it is given (or on a new :class:`~matplotlib.fi
 that is not registered with pyplot) and returns the Figure. Nothing here calls ``show()``
 or changes global matplotlib state.
 
-Heatmaps put marks on rows and bins on columns, bin 1 at the left; a dashed line marks the
-TSS, taken to be the middle of the window (the boundary between bins 50 and 51 of 100).
+Heatmaps put marks on rows and positions on columns, in kb from the TSS (the window is centred
+on the TSS: 100 bins of 100 bp span -5 to +5 kb; ``bin_size`` sets the bp per bin); a dashed
+line marks the TSS. Legends sit outside the data. Signed attribution maps of one figure share one
+symmetric colour scale whose bar says which way is toward high expression.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..data.schema import DEFAULT_BIN_SIZE
 from .attention import CLASSES, ClassAverages, class_legend
 from .attribution import METHODS
+from .positions import POSITION_LABEL, bin_centres_kb, bin_edges_kb
 
 #: Colours of the high and low classes, in the order of :data:`~attentivechrome.interpret.attention.CLASSES`.
 CLASS_COLORS = {"high": "#c0392b", "low": "#2471a3"}
@@ -36,8 +40,9 @@ def plot_gene(
     label: int | None = None,
     axes: Sequence[Axes] | None = None,
     expression: float | None = None,
+    bin_size: int = DEFAULT_BIN_SIZE,
 ) -> Figure:
-    """One gene: its input signal and alpha as heatmaps (marks x bins), beta as bars.
+    """One gene: its input signal and alpha as heatmaps (marks x positions), beta as bars.
 
     Parameters
     ----------
@@ -53,6 +58,8 @@ def plot_gene(
         Shown in the title when given (``expression``: a regression model's predicted log1p expression).
     axes
         Three axes (signal, alpha, beta) to draw on; default: a new figure.
+    bin_size
+        Base pairs per bin: the x axis is in kb from the TSS. Default 100.
     """
     counts = np.asarray(counts, dtype=np.float64).T  # (bins, marks) -> (marks, bins)
     marks = _absent_named(marks, counts)
@@ -68,14 +75,14 @@ def plot_gene(
     else:
         ax_signal, ax_alpha, ax_beta = axes
         fig = ax_signal.figure
-    image = _heatmap(ax_signal, np.log1p(counts), marks, cmap="Greys", vmin=0.0)
+    image = _heatmap(ax_signal, np.log1p(counts), marks, bin_size, cmap="Greys", vmin=0.0)
     fig.colorbar(image, ax=ax_signal, label="log(1 + reads)", pad=0.01, aspect=12)
     ax_signal.set_title("input signal")
     ax_signal.tick_params(labelbottom=False)
-    image = _heatmap(ax_alpha, alpha, marks, cmap="viridis", vmin=0.0)
-    fig.colorbar(image, ax=ax_alpha, label="alpha", pad=0.01, aspect=12)
+    image = _heatmap(ax_alpha, alpha, marks, bin_size, cmap="viridis", vmin=0.0)
+    fig.colorbar(image, ax=ax_alpha, label="alpha (attention weight)", pad=0.01, aspect=12)
     ax_alpha.set_title("bin-level attention alpha (each row sums to 1)")
-    ax_alpha.set_xlabel("bin (TSS at the dashed line)")
+    ax_alpha.set_xlabel(f"{POSITION_LABEL}; dashed: TSS")
     if beta is not None:
         ax_beta.barh(np.arange(n_marks), np.asarray(beta), color="#5d6d7e")
         ax_beta.set_yticks(np.arange(n_marks), list(marks))
@@ -100,22 +107,27 @@ def plot_method_comparison(
     truth: np.ndarray | None = None,
     axes: Sequence[Axes] | None = None,
     expression: float | None = None,
+    bin_size: int = DEFAULT_BIN_SIZE,
 ) -> Figure:
-    """The same gene under several methods, one heatmap (marks x bins) per method below its input.
+    """The same gene under several methods, one heatmap (marks x positions) per method below its input.
 
     Parameters
     ----------
     maps
-        Method name -> map of shape (marks, bins). Signed maps are drawn on a diverging
-        scale centred at 0 (red: towards high expression), unsigned ones on a sequential scale.
+        Method name -> map of shape (marks, bins). Signed maps share one diverging scale,
+        symmetric about 0 and as wide as the largest absolute value among them, with one
+        colour bar labelled toward high expression (red) and toward low expression (blue);
+        unsigned maps (attention, saliency) each get a sequential scale of their own.
     counts
         The gene's raw counts, shape (bins, marks).
     truth
         Optional boolean (marks, bins) of planted cells (simulated data), drawn below the input.
     axes
         ``len(maps) + 1`` axes (+ 1 with ``truth``); default: a new figure.
+    bin_size
+        Base pairs per bin: the x axis is in kb from the TSS. Default 100.
     """
-    maps = dict(maps)
+    maps = {method: np.asarray(values, dtype=np.float64) for method, values in maps.items()}
     marks = _absent_named(marks, np.asarray(counts, dtype=np.float64).T)
     n_rows = len(maps) + 1 + (truth is not None)
     if axes is None:
@@ -123,27 +135,32 @@ def plot_method_comparison(
         axes = fig.subplots(n_rows, 1, sharex=True)
     else:
         fig = axes[0].figure
-    image = _heatmap(axes[0], np.log1p(np.asarray(counts, dtype=np.float64).T), marks, cmap="Greys", vmin=0.0)
+    image = _heatmap(axes[0], np.log1p(np.asarray(counts, dtype=np.float64).T), marks, bin_size, cmap="Greys", vmin=0.0)
     fig.colorbar(image, ax=axes[0], pad=0.01, aspect=8, label="log(1+reads)")
     axes[0].set_title("input signal", fontsize=10, loc="left")
     if truth is not None:
-        image = _heatmap(axes[1], np.asarray(truth, dtype=float), marks, cmap="Greens", vmin=0.0, vmax=1.0)
+        image = _heatmap(axes[1], np.asarray(truth, dtype=float), marks, bin_size, cmap="Greens", vmin=0.0, vmax=1.0)
         fig.colorbar(image, ax=axes[1], pad=0.01, aspect=8, ticks=[0, 1])
         axes[1].set_title("planted signal (ground truth)", fontsize=10, loc="left")
+    signed = {method: is_signed(method, values) for method, values in maps.items()}
+    limit = shared_limit([values for method, values in maps.items() if signed[method]])
+    signed_axes, signed_image = [], None
     for ax, (method, values) in zip(axes[1 + (truth is not None) :], maps.items()):
-        values = np.asarray(values, dtype=np.float64)
         info = METHODS.get(method)
-        signed = info.signed if info is not None else bool(values.min() < 0)
-        if signed:
-            limit = float(np.abs(values).max()) or 1.0
-            image = _heatmap(ax, values, marks, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        if signed[method]:
+            signed_image = _heatmap(ax, values, marks, bin_size, cmap=DIVERGING_CMAP, vmin=-limit, vmax=limit)
+            signed_axes.append(ax)
         else:
-            image = _heatmap(ax, values, marks, cmap="viridis", vmin=0.0)
-        fig.colorbar(image, ax=ax, pad=0.01, aspect=8)
+            image = _heatmap(ax, values, marks, bin_size, cmap="viridis", vmin=0.0)
+            fig.colorbar(image, ax=ax, pad=0.01, aspect=8, label=_unsigned_label(method))
         ax.set_title(info.label if info is not None else method, fontsize=10, loc="left")
+    if signed_image is not None:
+        units = "log1p expression" if expression is not None else "log-odds"
+        bar = fig.colorbar(signed_image, ax=signed_axes, pad=0.01, aspect=8 * len(signed_axes), label=f"contribution to the predicted {units}\n(one scale for every signed map)")
+        label_direction(bar)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
-    axes[-1].set_xlabel("bin (TSS at the dashed line)")
+    axes[-1].set_xlabel(f"{POSITION_LABEL}; dashed: TSS")
     fig.suptitle(_gene_title(gene_id, probability, label, expression))
     return fig
 
@@ -174,23 +191,22 @@ def plot_class_profiles(
         axes = fig.subplots(2, n_marks, sharex=True, squeeze=False)
     else:
         fig = axes[0, 0].figure
-    bins = np.arange(1, n_bins + 1)
-    tss = n_bins / 2 + 0.5
+    x = bin_centres_kb(n_bins, averages.bin_size)
     label = METHODS[method].label if method in METHODS else method
     for j, mark in enumerate(averages.marks):
         for k, cls in enumerate(CLASSES):
             legend = f"{class_legend(averages.by, cls)} (n={averages.n_genes[k]})"
-            axes[0, j].plot(bins, profile[k, j], color=CLASS_COLORS[cls], lw=1.4, label=legend)
-            axes[1, j].plot(bins, averages.signal[k, j], color=CLASS_COLORS[cls], lw=1.4)
+            axes[0, j].plot(x, profile[k, j], color=CLASS_COLORS[cls], lw=1.4, label=legend)
+            axes[1, j].plot(x, averages.signal[k, j], color=CLASS_COLORS[cls], lw=1.4)
         axes[0, j].set_title(mark)
-        axes[0, j].axhline(1.0 / n_bins, color=_REFERENCE_COLOR, lw=0.8, ls=":")
+        axes[0, j].axhline(1.0 / n_bins, color=_REFERENCE_COLOR, lw=0.8, ls=":", label="uniform (1 / bins)" if j == 0 else None)
         for row in range(2):
-            axes[row, j].axvline(tss, color="black", lw=0.8, ls="--")
-        axes[1, j].set_xlabel("bin")
+            axes[row, j].axvline(0.0, color="black", lw=0.8, ls="--", label="TSS" if row == 0 and j == 0 else None)
+        axes[1, j].set_xlabel("kb from the TSS")
     axes[0, 0].set_ylabel(f"mean {label}" if method != "attention" else "mean alpha")
     axes[1, 0].set_ylabel("mean reads per bin")
-    axes[0, 0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"class-average profiles of {label} (top) and of the input (bottom); dotted: uniform 1/bins")
+    _legend_outside(fig, axes[0, 0])
+    fig.suptitle(f"class-average profiles of {label} (top) and of the input (bottom)")
     return fig
 
 
@@ -208,11 +224,11 @@ def plot_class_beta(averages: ClassAverages, *, ax: Axes | None = None) -> Figur
     for k, cls in enumerate(CLASSES):
         legend = f"{class_legend(averages.by, cls)} (n={averages.n_genes[k]})"
         ax.bar(x + (k - 0.5) * width, averages.beta[k], width, color=CLASS_COLORS[cls], label=legend)
-    ax.axhline(1.0 / n_marks, color=_REFERENCE_COLOR, lw=0.8, ls=":", label="uniform")
+    ax.axhline(1.0 / n_marks, color=_REFERENCE_COLOR, lw=0.8, ls=":", label="uniform (1 / marks)")
     ax.set_xticks(x, list(averages.marks))
     ax.set_ylabel("mean beta")
     ax.set_title("mark-level attention by class")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0.0)
     return fig
 
 
@@ -241,18 +257,19 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
         axes = fig.subplots(1, n_marks, sharex=True)
     else:
         fig = axes[0].figure
-    bins = np.arange(1, n_bins + 1)
+    x = bin_centres_kb(n_bins, averages.bin_size)
     for j, (ax, mark) in enumerate(zip(axes, averages.marks)):
         signal = averages.signal[k, j]
-        ax.plot(bins, signal / signal.sum(), color="black", lw=2.2, alpha=0.3, label="input signal")
+        total = signal.sum()
+        ax.plot(x, signal / total if total > 0 else signal, color="black", lw=2.2, alpha=0.3, label="input signal")
         for method, profile in averages.profiles.items():
-            ax.plot(bins, profile[k, j], lw=1.2, label=METHODS[method].label if method in METHODS else method)
-        ax.axvline(n_bins / 2 + 0.5, color="black", lw=0.8, ls="--")
+            ax.plot(x, profile[k, j], lw=1.2, label=METHODS[method].label if method in METHODS else method)
+        ax.axvline(0.0, color="black", lw=0.8, ls="--", label="TSS")
         ax.set_title(mark)
-        ax.set_xlabel("bin")
+        ax.set_xlabel("kb from the TSS")
     axes[0].set_ylabel("share of |map| per bin")
-    axes[-1].legend(fontsize=7, loc="upper right")
-    fig.suptitle(f"class-average profiles of every method over {class_legend(averages.by, cls)} genes (n={averages.n_genes[k]}); dashed: TSS")
+    _legend_outside(fig, axes[0])
+    fig.suptitle(f"class-average profiles of every method over {class_legend(averages.by, cls)} genes (n={averages.n_genes[k]})")
     return fig
 
 
@@ -286,12 +303,46 @@ def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -
     return fig
 
 
-def _heatmap(ax: Axes, values: np.ndarray, marks: Sequence[str], **style):
-    """Draw (marks, bins) with bin b centred at x = b and the TSS line; return the image."""
+#: Colour map of signed attributions: red toward high expression, blue toward low.
+DIVERGING_CMAP = "RdBu_r"
+
+
+def is_signed(method: str, values: np.ndarray) -> bool:
+    """Whether ``method``'s map carries a direction (registered methods say; others: any value below 0)."""
+    info = METHODS.get(method)
+    return info.signed if info is not None else bool(np.nanmin(values) < 0) if np.size(values) else False
+
+
+def shared_limit(maps: Sequence[np.ndarray]) -> float:
+    """The half-width of one symmetric colour scale for ``maps``: their largest absolute value (1 when all are 0)."""
+    finite = [np.nanmax(np.abs(m)) for m in maps if np.size(m) and np.isfinite(np.nanmax(np.abs(m)))]
+    limit = float(max(finite, default=0.0))
+    return limit if limit > 0 else 1.0
+
+
+def label_direction(bar, *, high: str = "toward high\nexpression", low: str = "toward low\nexpression") -> None:
+    """Write which end of a vertical diverging colour bar means what: high on top, low below."""
+    bar.ax.set_title(high, fontsize=7, color="#b2182b")
+    bar.ax.set_xlabel(low, fontsize=7, color="#2166ac")
+
+
+def _unsigned_label(method: str) -> str:
+    return {"attention": "alpha", "attention_x_beta": "alpha x beta", "saliency": "|gradient| (log-odds per read)"}.get(method, "value")
+
+
+def _legend_outside(fig: Figure, ax: Axes) -> None:
+    """One legend for the figure, on its right, outside every axes (handles taken from ``ax``)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+
+
+def _heatmap(ax: Axes, values: np.ndarray, marks: Sequence[str], bin_size: int = DEFAULT_BIN_SIZE, **style):
+    """Draw (marks, bins) over their positions in kb from the TSS, with the TSS line; return the image."""
     n_marks, n_bins = values.shape
-    image = ax.imshow(values, aspect="auto", interpolation="nearest", extent=(0.5, n_bins + 0.5, n_marks - 0.5, -0.5), **style)
+    edges = bin_edges_kb(n_bins, bin_size)
+    image = ax.imshow(values, aspect="auto", interpolation="nearest", extent=(edges[0], edges[-1], n_marks - 0.5, -0.5), **style)
     ax.set_yticks(np.arange(n_marks), list(marks))
-    ax.axvline(n_bins / 2 + 0.5, color="white" if style.get("cmap") == "viridis" else "black", lw=0.9, ls="--")
+    ax.axvline(0.0, color="white" if style.get("cmap") == "viridis" else "black", lw=0.9, ls="--")
     return image
 
 

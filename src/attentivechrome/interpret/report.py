@@ -24,6 +24,8 @@ from ..inference import predict
 from ._npz import NpzStreamWriter
 from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy, class_legend
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
+from ..data.schema import DEFAULT_BIN_SIZE
+from .positions import bin_centres_kb
 from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, decoding_of, iter_explanations, prepared_for
 
 #: Most genes that get their own pictures.
@@ -88,6 +90,7 @@ def write_interpretation(
     max_gene_plots: int = DEFAULT_MAX_GENE_PLOTS,
     progress: bool | None = None,
     model_source: str = "",
+    bin_size: int = DEFAULT_BIN_SIZE,
 ) -> InterpretationResult:
     """Explain every gene of ``data`` (or the ``genes`` named) and write the results to ``out_dir``.
 
@@ -101,17 +104,23 @@ def write_interpretation(
     - ``maps.tsv`` (``gene_id, method, mark, bin, value``; ``attention`` rows hold alpha) and
       ``mark_scores.tsv`` (``gene_id, method, mark, value``; beta for attention), unless ``tsv`` is False;
     - ``predictions.tsv``, ``class_averages.npz``;
-    - ``figures/``: per gene, ``gene_<id>.png/.svg`` (signal, alpha, beta) and
-      ``gene_<id>_methods.png/.svg``; for the set, ``class_profiles`` (alpha), ``class_beta`` and
+    - ``figures/``: per pictured gene, ``gene_<id>.png`` (signal, alpha, beta) and
+      ``gene_<id>_methods.png``; for the set, ``class_profiles`` (alpha), ``class_beta`` and
       ``method_profiles`` (every method; PNG and SVG);
     - ``summary.md`` naming the files.
 
     Parameters
     ----------
     genes
-        Explain only these gene ids, in this order; each gets its pictures (up to
-        ``max_gene_plots``). Default: every gene; the most confident predicted-high and
-        predicted-low genes get pictures.
+        Explain only these gene ids, in this order; the first ``max_gene_plots`` of them get
+        pictures. Default: every gene.
+    max_gene_plots
+        How many genes get pictures of their own. Without ``genes``, these are the
+        ``ceil(max_gene_plots / 2)`` genes with the highest predictions and the
+        ``floor(max_gene_plots / 2)`` with the lowest (every gene when there are no more than
+        ``max_gene_plots``), highest first. Default 12.
+    bin_size
+        Base pairs per bin; figures place bins in kb from the TSS, the window centred on it. Default 100.
     by
         Group the class averages by ``predicted`` class (default), by ``rank`` (the half of
         the genes with the higher predictions is high; one extra forward pass) or by ``label``.
@@ -121,6 +130,8 @@ def write_interpretation(
     data = as_histone_data(data)
     if genes:
         data = select_genes(data, genes)
+    if max_gene_plots < 0:
+        raise ValueError(f"max_gene_plots must be 0 or more, got {max_gene_plots}")
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     if by == "label" and data.labels is None:
@@ -143,8 +154,8 @@ def write_interpretation(
             logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
             decoding = decoding_of(model)  # on the scale of the explanations' logits (a regression model's are decoded)
             threshold = float(np.median(logits)) * decoding.get("output_scale", 1.0) + decoding.get("output_offset", 0.0)
-        averager = ClassAverager(by, threshold=threshold)
-        keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None)
+        averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
+        keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
         logits, deltas_seen = [], set()
         start = 0
         with contextlib.ExitStack() as stack:
@@ -182,6 +193,7 @@ def write_interpretation(
             npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
             npz.put("marks", np.array(data.marks))
             npz.put("methods", np.array(methods))
+            npz.put("bin_size", np.array(bin_size))
             npz.put(value_name, values.astype(np.float32))
             if data.labels is not None:
                 npz.put("label", data.labels)
@@ -203,10 +215,10 @@ def write_interpretation(
                 np.savez_compressed(handle, **averages.to_arrays())
         files["class averages"] = out / CLASS_NPZ
 
-        figures = _write_figures(averages, keep, data.marks, methods, figures_dir)
+        figures = _write_figures(averages, keep, data.marks, methods, figures_dir, bin_size)
         files.update(figures)
         result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
-        summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source)
+        summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source, chosen_by_name=bool(genes))
         write_text_atomic(out / SUMMARY, summary)
         files["summary"] = out / SUMMARY
         move_files(out, final_out)
@@ -216,11 +228,19 @@ def write_interpretation(
 
 
 class _GeneKeeper:
-    """Keep the maps of the genes that get pictures: named ones, or the most confident high and low."""
+    """Keep the maps of the genes that get pictures: the named ones, or the highest and lowest predictions.
 
-    def __init__(self, wanted: list[str] | None) -> None:
+    Without names, at most ``limit`` candidates are kept at each end while the batches stream
+    past, so memory does not grow with the number of genes.
+    """
+
+    def __init__(self, wanted: list[str] | None, limit: int) -> None:
         self.wanted = wanted
+        self.limit = limit
         self.kept: dict[str, tuple[Explanation, np.ndarray]] = {}
+        self.high: list[tuple[float, int, Explanation, np.ndarray]] = []  # (logit, order seen, gene, counts)
+        self.low: list[tuple[float, int, Explanation, np.ndarray]] = []
+        self.seen = 0
 
     def offer(self, part: Explanation, counts: np.ndarray) -> None:
         if self.wanted is not None:
@@ -228,27 +248,39 @@ class _GeneKeeper:
                 if gene in self.wanted:
                     self.kept[str(gene)] = (part.subset(slice(i, i + 1)), counts[i : i + 1])
             return
-        for key, index in (("high", int(np.argmax(part.logits))), ("low", int(np.argmin(part.logits)))):
-            best = self.kept.get(key)
-            value = part.logits[index]
-            better = best is None or (value > best[0].logits[0] if key == "high" else value < best[0].logits[0])
-            if better:
-                self.kept[key] = (part.subset(slice(index, index + 1)), counts[index : index + 1])
+        if self.limit == 0:
+            return
+        order = np.argsort(part.logits, kind="stable")
+        for ends, index, sign in ((self.high, order[::-1][: self.limit], -1.0), (self.low, order[: self.limit], 1.0)):
+            for i in index:
+                ends.append((sign * float(part.logits[i]), self.seen + int(i), part.subset(slice(i, i + 1)), counts[i : i + 1]))
+            ends.sort(key=lambda item: (item[0], item[1]))
+            del ends[self.limit :]
+        self.seen += part.n_genes
 
     def items(self) -> list[tuple[Explanation, np.ndarray]]:
         if self.wanted is not None:
             return [self.kept[g] for g in self.wanted if g in self.kept]
-        unique = {}
-        for key in ("high", "low"):
-            if key in self.kept:
-                unique[str(self.kept[key][0].gene_ids[0])] = self.kept[key]
-        return list(unique.values())
+        n_high = -(-self.limit // 2)
+        chosen = {item[1]: item for item in self.high[:n_high]}
+        for item in self.low:  # lowest first, skipping genes already chosen (a set smaller than the limit)
+            if len(chosen) >= self.limit:
+                break
+            chosen.setdefault(item[1], item)
+        for item in self.high[n_high:]:  # fewer low genes than asked: fill from the high end
+            if len(chosen) >= self.limit:
+                break
+            chosen.setdefault(item[1], item)
+        ranked = sorted(chosen.values(), key=lambda item: -float(item[2].logits[0]))
+        return [(part, counts) for _, _, part, counts in ranked]
 
     def gene_ids(self) -> list[str]:
         return [str(part.gene_ids[0]) for part, _ in self.items()]
 
 
-def _write_figures(averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str, ...], methods: tuple[str, ...], figures_dir: Path) -> dict[str, Path]:
+def _write_figures(
+    averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str, ...], methods: tuple[str, ...], figures_dir: Path, bin_size: int
+) -> dict[str, Path]:
     from .plots import plot_class_beta, plot_class_profiles, plot_gene, plot_method_comparison, plot_method_profiles
 
     written: dict[str, Path] = {}
@@ -267,19 +299,23 @@ def _write_figures(averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str,
         shown = {"expression": float(part.logits[0])} if part.task == "regression" else {"probability": float(part.probabilities[0])}
         if part.alpha is not None:
             beta = None if part.beta is None else part.beta[0]
-            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, **shown)
-            written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}")
+            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
+            written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}", kinds=("png",))
         maps = {m: part[m][0] for m in methods}
-        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, **shown)
-        written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods")
+        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
+        written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods", kinds=("png",))
     return written
 
 
-def _save(figure, stem: Path) -> Path:
-    """Save ``figure`` as ``stem.png`` and ``stem.svg`` atomically; return the PNG path."""
-    for kind in ("svg", "png"):
+def _save(figure, stem: Path, kinds: tuple[str, ...] = ("svg", "png")) -> Path:
+    """Save ``figure`` as ``stem.png`` (and ``stem.svg``) atomically; return the PNG path.
+
+    Per-gene figures are PNG only: a dozen of them as SVG too took as long as explaining 200
+    genes, and the HTML report (``attentivechrome report``) draws any gene on demand.
+    """
+    for kind in kinds:
         with atomic_path(stem.with_suffix(f".{kind}")) as tmp:
-            figure.savefig(tmp, format=kind, dpi=150)
+            figure.savefig(tmp, format=kind, dpi=150 if kind == "svg" else 110)
     return stem.with_suffix(".png")
 
 
@@ -317,6 +353,7 @@ def _summary(
     deltas_seen: set[str],
     out: Path,
     model_source: str,
+    chosen_by_name: bool = False,
 ) -> str:
     value_name = VALUE_NAME[task]
     if task == "regression":
@@ -339,6 +376,9 @@ def _summary(
             lines.append(f"- AUROC against the labels: {auroc(data.labels, values):.4f}")
         except UndefinedMetricError:
             lines.append("- AUROC against the labels: undefined (one class only)")
+    if result.plotted_genes:
+        how = "the first genes asked for" if chosen_by_name else "the highest and the lowest predictions"
+        lines.append(f"- genes pictured ({len(result.plotted_genes)}, {how}): {', '.join(result.plotted_genes)}")
     lines += ["", "## Files", "", "| file | content |", "|---|---|"]
     lines.append(
         f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `{value_name}`"
@@ -357,7 +397,8 @@ def _summary(
     averaged = [f"`{k}`" for k in ("alpha", "beta") if getattr(averages, k) is not None] + ["`signal`", "`profile_<method>`", "`n_genes`"]
     lines.append(f"| `{CLASS_NPZ}` | class means ({', '.join(CLASSES)}; grouped by {averages.by}): {', '.join(averaged)} |")
     for name, path in figures.items():
-        lines.append(f"| `{path.relative_to(out)}` (+ `.svg`) | {name} |")
+        svg = " (+ `.svg`)" if path.with_suffix(".svg").exists() else ""
+        lines.append(f"| `{path.relative_to(out)}`{svg} | {name} |")
     lines.append(f"| `{SUMMARY}` | this file |")
 
     if averages.beta is not None:
@@ -367,11 +408,13 @@ def _summary(
             lines.append(f"| {class_legend(averages.by, cls)} | {averages.n_genes[k]} | {values} |")
     if averages.alpha is not None:
         n_bins = averages.alpha.shape[2]
-        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins}; TSS between bins {n_bins // 2} and {n_bins // 2 + 1})", ""]
+        centres = bin_centres_kb(n_bins, averages.bin_size)
+        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins} bins of {averages.bin_size} bp, and its centre in kb from the TSS)", ""]
         lines += ["| class | " + " | ".join(averages.marks) + " |", "|---|" + "---|" * len(averages.marks)]
         for k, cls in enumerate(CLASSES):
             if averages.n_genes[k]:
-                lines.append(f"| {class_legend(averages.by, cls)} | " + " | ".join(str(int(np.argmax(averages.alpha[k, j])) + 1) for j in range(len(averages.marks))) + " |")
+                peaks = [int(np.argmax(averages.alpha[k, j])) for j in range(len(averages.marks))]
+                lines.append(f"| {class_legend(averages.by, cls)} | " + " | ".join(f"bin {b + 1} ({centres[b]:+.2f} kb)" for b in peaks) + " |")
     if deltas_seen:
         lines += ["", "## Completeness", ""]
         with np.load(out / MAPS_NPZ) as npz:

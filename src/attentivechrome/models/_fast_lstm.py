@@ -197,6 +197,15 @@ class _Workspace:
 _workspace = _Workspace()
 
 
+def release_scratch() -> None:
+    """Free the scratch buffers kept for the next call (up to 768 MB after passes of several shapes).
+
+    Training keeps them (one shape, reused every step); a caller that runs passes of many
+    different sizes, such as the attribution methods, calls this between them to keep memory low.
+    """
+    _workspace.clear()
+
+
 # --------------------------------------------------------------------------- the operation
 
 
