@@ -39,7 +39,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (6, ("attentivechrome.trained",)),
     (7, ("attentivechrome.training",)),
     (8, ("attentivechrome.experiments",)),
-    (9, ("attentivechrome.estimator",)),
+    (9, ("attentivechrome.estimator", "attentivechrome.report")),
     # The command line and the top-level package (whose lazy names may point anywhere) sit on top.
     (10, ("attentivechrome.cli", "attentivechrome.__main__", "attentivechrome")),
 ]

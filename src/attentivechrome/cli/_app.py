@@ -36,5 +36,12 @@ def check_output_file(path: Path, *, overwrite: bool = True) -> None:
         raise UsageProblem(f"{parent}: is not a directory")
 
 
+def say_report(directory: Path) -> None:
+    """The last line of a command that wrote a result directory: how to see it as one HTML page."""
+    from ..report import report_command  # light: the report's heavy parts load when it is written
+
+    say(f"see it as one page: {report_command(directory)}")
+
+
 def is_interactive() -> bool:
     return sys.stderr.isatty()

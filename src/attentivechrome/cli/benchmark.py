@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say
+from ._app import UsageProblem, app, say, say_report
 from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TRANSFORM_HELP
 
 
@@ -84,6 +84,7 @@ def benchmark(
     failed = f", {len(result.failed)} failed (left out of the tables)" if result.failed else ""
     say(f"trained {result.trained} run(s), skipped {result.skipped} finished{failed}; tables, plot and runs in {out}")
     typer.echo((out / "benchmark.md").read_text(encoding="utf-8"), nl=False)
+    say_report(out)
     if result.failed:
         raise typer.Exit(1)
 
@@ -110,5 +111,6 @@ def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, 
     )
     say(f"matrix, scores and heatmap in {out}" + (f"; {len(result.failed)} training(s) failed" if result.failed else ""))
     typer.echo((out / "matrix.md").read_text(encoding="utf-8"), nl=False)
+    say_report(out)
     if result.failed:
         raise typer.Exit(1)

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, check_output_file, say
+from ._app import UsageProblem, app, check_output_file, say, say_report
 
 TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
@@ -116,11 +116,13 @@ def train(
             f"best epoch {result.best_epoch}: valid Pearson {scores['valid_pearson']:.4f}, test Pearson {scores['test_pearson']:.4f}, "
             f"Spearman {scores['test_spearman']:.4f}, MSE {scores['test_mse']:.4f} ({result.seconds:.1f}s); run written to {out}"
         )
+        say_report(out)
         return
     say(
         f"best epoch {result.best_epoch}: valid AUROC {result.valid_auroc:.4f}, test AUROC {result.test_auroc:.4f}, "
         f"test AUPR {result.test_aupr:.4f} ({result.seconds:.1f}s); run written to {out}"
     )
+    say_report(out)
 
 
 @app.command()
@@ -243,6 +245,7 @@ def demo(
                 f"  predictions: {out / 'test_predictions.tsv'}",
                 f"  attention:   {out / 'test_attention.npz'}  (alpha genes x marks x bins, beta genes x marks)",
                 f"next: attentivechrome evaluate --model {run_dir} --input {data_dir / 'test.csv'}",
+                f"see the run as one page: attentivechrome report {run_dir} --out {run_dir / 'report.html'}",
             ]
         )
     )

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say
+from ._app import UsageProblem, app, say, say_report
 from .core import DEVICE_HELP, warnings_said
 
 METHODS_HELP = (
@@ -86,6 +86,7 @@ def interpret(
     if empty and result.n_genes > 1:
         hint = "; --by rank splits the genes at their median prediction" if grouped == "predicted" else ""
         say(f"warning: no gene fell in the {' or '.join(empty)} class (grouped by {grouped}), so its class averages are empty{hint}")
+    say_report(out)
 
 
 @app.command("interpret-benchmark")
@@ -142,6 +143,7 @@ def interpret_benchmark(
     files = write_benchmark(result, out)
     typer.echo(result.to_markdown(), nl=False)
     say(f"scored {len(result.gene_ids)} {split} genes in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))
+    say_report(out)
 
 
 def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | None:

@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     "attentivechrome.cli.interpret",
     "attentivechrome.cli.benchmark",
     "attentivechrome.cli.train_many",
+    "attentivechrome.cli.report",
 ]
 
 for _module in _COMMAND_MODULES:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say
+from ._app import UsageProblem, app, say, say_report
 from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TASK_HELP, TRANSFORM_HELP
 
 
@@ -72,5 +72,6 @@ def train_many(
         f"trained {result.trained}, skipped {result.skipped} finished, failed {len(result.failed)} "
         f"in {result.seconds / 60:.1f} min; summary in {out / SUMMARY_FILE}"
     )
+    say_report(out)
     if result.failed:
         raise typer.Exit(1)

@@ -96,7 +96,8 @@ def write_interpretation(
 
     Files (each written atomically):
 
-    - ``explanations.npz``: ``gene_ids``, ``marks``, ``methods``, ``probability`` (``log1p_expression``
+    - ``explanations.npz``: ``gene_ids``, ``marks``, ``methods``, ``bin_size``, ``input`` (the reads as the
+      model read them, genes x marks x bins), ``probability`` (``log1p_expression``
       for a regression model, whose class averages are grouped by rank), ``label``
       (if known), ``alpha`` (genes, marks, bins) and ``beta`` (genes, marks) when the model
       has attention, one (genes, marks, bins) array per attribution method under its name,
@@ -169,6 +170,7 @@ def write_interpretation(
                 stop = start + part.n_genes
                 counts = data.counts[start:stop]
                 logits.append(part.logits)
+                npz.append("input", np.ascontiguousarray(counts.transpose(0, 2, 1), dtype=np.float32))  # (genes, bins, marks) -> (genes, marks, bins)
                 if part.alpha is not None:
                     npz.append("alpha", part.alpha.astype(np.float32))
                 if part.beta is not None:
@@ -381,7 +383,7 @@ def _summary(
         lines.append(f"- genes pictured ({len(result.plotted_genes)}, {how}): {', '.join(result.plotted_genes)}")
     lines += ["", "## Files", "", "| file | content |", "|---|---|"]
     lines.append(
-        f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `{value_name}`"
+        f"| `{MAPS_NPZ}` | `gene_ids`, `marks`, `methods`, `bin_size`, `input` (genes x marks x bins), `{value_name}`"
         + (", `label`" if data.labels is not None else "")
         + (", `alpha` (genes x marks x bins)" if averages.alpha is not None else "")
         + (", `beta` (genes x marks)" if averages.beta is not None else "")

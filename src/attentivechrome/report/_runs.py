@@ -1,0 +1,151 @@
+"""Report sections of a training run directory (``train``) and of a ``train-many`` directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.schema import DEFAULT_BIN_SIZE
+from . import _figures
+from ._limits import DEFAULT_MAX_GENES
+from ._genes import GeneSet, choose_genes
+from ._page import Page
+
+PREDICTIONS = "test_predictions.tsv"
+
+
+def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[str] | None = None, bin_size: int = DEFAULT_BIN_SIZE) -> Page:
+    """Metrics, ROC/PR curves, learning curves, class-average attention and the gene explorer of one run."""
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    task = config.get("train", {}).get("task", "classification")
+    page = Page(f"Training run: {run_dir.name}", f"{run_dir} — model {config.get('model_name', '?')}, data {config.get('data', '?')}, task {task}")
+    page.heading("Metrics")
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}
+    shown.update({"model": config.get("model_name"), "marks": ", ".join(config.get("marks", [])), "bins": config.get("n_bins"), "data": config.get("data")})
+    page.metrics(shown)
+    page.note("Settings: " + ", ".join(f"{k} {v}" for k, v in config.get("train", {}).items()))
+    _curves(page, {run_dir.name: run_dir}, task)
+    if metrics.get("history"):
+        page.heading("Learning curves")
+        page.figure(_figures.learning_curves({run_dir.name: metrics["history"]}, "pearson" if task == "regression" else "auroc"))
+    _attention_sections(page, run_dir, config, task, max_genes, genes, bin_size)
+    return page
+
+
+def train_many_page(out_dir: Path) -> Page:
+    """The per-cell summary table, every cell's ROC/PR curves and learning curves."""
+    summary = pd.read_csv(out_dir / "summary.tsv", sep="\t", dtype={"cell": str})
+    page = Page(f"train-many: {out_dir.name}", f"{out_dir} — one model per cell type")
+    page.heading("Cells")
+    page.table(summary.drop(columns=[c for c in ("run_dir",) if c in summary]))
+    runs = {row.cell: out_dir / row.cell for row in summary.itertuples() if (out_dir / row.cell / PREDICTIONS).is_file()}
+    task = "regression" if "test_pearson" in summary else "classification"
+    _curves(page, runs, task)
+    histories = {}
+    for cell, run in runs.items():
+        metrics_path = run / "metrics.json"
+        if metrics_path.is_file():
+            histories[cell] = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", [])
+    if any(histories.values()):
+        page.heading("Learning curves")
+        page.figure(_figures.learning_curves(histories, "pearson" if task == "regression" else "auroc"), height=480)
+    page.note("Each cell's own page, with its class-average attention and a gene search: attentivechrome report " + str(out_dir / "CELL"))
+    return page
+
+
+def _curves(page: Page, runs: dict[str, Path], task: str) -> None:
+    curves = {}
+    for name, run in runs.items():
+        frame = pd.read_csv(run / PREDICTIONS, sep="\t", dtype={"gene_id": str})
+        if task == "regression":
+            curves[name] = (frame["target"].to_numpy(), frame["prediction"].to_numpy())
+        elif "label" in frame:
+            curves[name] = (frame["label"].to_numpy(), frame["probability"].to_numpy())
+            if "cell" in frame and frame["cell"].nunique() > 1 and len(runs) == 1:
+                for cell, part in frame.groupby("cell"):
+                    curves[f"{name}: {cell}"] = (part["label"].to_numpy(), part["probability"].to_numpy())
+    if not curves:
+        return
+    if task == "regression":
+        page.heading("Predictions")
+        page.figure(_figures.prediction_scatter(curves))
+        return
+    page.heading("ROC and precision-recall curves")
+    roc, pr = _figures.roc_pr(curves)
+    page.figure(roc, height=440)
+    page.figure(pr, height=440)
+
+
+def _test_data_path(run_dir: Path, config: dict) -> Path | None:
+    """The run's test split, found from the data directory its config names (as given, or beside the run)."""
+    from ..data.layout import split_paths
+
+    sources = [s.strip() for s in str(config.get("data", "")).split(",") if s.strip()]
+    if len(sources) != 1:
+        return None
+    for base in (Path.cwd(), run_dir, run_dir.parent):
+        candidate = base / sources[0]
+        try:
+            path = split_paths(candidate)["test"]
+        except (FileNotFoundError, ValueError, OSError):
+            continue
+        if path.is_file():
+            return path
+    return None
+
+
+def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_genes: int, genes: list[str] | None, bin_size: int) -> None:
+    test_path = _test_data_path(run_dir, config)
+    if test_path is None:
+        page.heading("Attention")
+        page.note(
+            f"The test split of {config.get('data', '?')} was not found from here, so the page has no class-average attention "
+            "or gene search; run the report from where the training ran, or use attentivechrome interpret."
+        )
+        return
+    from ..data.csv_io import read_csv
+    from ..interpret.attention import class_legend
+    from ..trained import load_model
+
+    from ..inference import predict
+
+    model = load_model(run_dir)
+    data = model.prepare(read_csv(test_path))  # the marks in the model's order (normalised, for a model that normalises)
+    predictions = predict(model.module, data, with_attention=True)
+    values = model.decode(predictions.logits)
+    if task == "classification":
+        values = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
+    if predictions.alpha is not None:
+        by = "label" if data.labels is not None and task == "classification" else "rank"
+        high = data.labels == 1 if by == "label" else values >= np.median(values)
+        groups = (high, ~high)
+        n_genes = [int(g.sum()) for g in groups]
+        legends = [class_legend(by, c) for c in ("high", "low")]
+        counts = data.counts.transpose(0, 2, 1)  # (genes, bins, marks) -> (genes, marks, bins)
+
+        def mean(array):
+            return np.stack([array[g].mean(axis=0) if g.any() else np.full(array.shape[1:], np.nan) for g in groups])
+
+        page.heading("Class-average attention (test genes)")
+        page.note(f"Genes grouped by {'label' if by == 'label' else 'rank of the prediction (higher half: high)'}; bins of {bin_size} bp, the window centred on the TSS.")
+        page.figure(_figures.class_profiles(mean(predictions.alpha), mean(counts), model.marks, n_genes, legends, bin_size, "alpha"))
+        if predictions.beta is not None:
+            page.figure(_figures.beta_bars(mean(predictions.beta), model.marks, n_genes, legends), height=380)
+    index = choose_genes(data.gene_ids, max_genes, genes)
+    gene_set = GeneSet(
+        gene_ids=data.gene_ids[index], marks=tuple(data.marks), bin_size=bin_size, values=values[index],
+        value_label="predicted log1p expression" if task == "regression" else "P(high)", counts=data.counts[index].transpose(0, 2, 1),
+        labels=None if data.labels is None else data.labels[index], alpha=None if predictions.alpha is None else predictions.alpha[index],
+        beta=None if predictions.beta is None else predictions.beta[index], n_total=data.n_genes,
+        hint="report --genes ID adds it; attentivechrome interpret gives every attribution map",
+    )  # fmt: skip
+    page.heading("Gene search")
+    page.note(
+        f"{len(index)} of the {data.n_genes} test genes of {test_path} (genes named with --genes first, then file order). "
+        "A run has attention only; attentivechrome interpret adds the attribution maps."
+    )
+    page.gene_explorer(gene_set.payload())
