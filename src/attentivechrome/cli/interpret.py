@@ -37,7 +37,10 @@ def interpret(
     window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
     stride: Optional[int] = typer.Option(None, help="Occlusion stride in bins (default: the window)."),
     tsv: bool = typer.Option(True, "--tsv/--no-tsv", help="Also write the tidy TSV of every map (large for whole genomes)."),
-    max_gene_plots: int = typer.Option(12, help="Most genes that get their own pictures."),
+    max_gene_plots: int = typer.Option(
+        12, help="Genes that get their own pictures: the first ones named with --genes, else half the highest and half the lowest predictions."
+    ),
+    bin_size: int = typer.Option(100, help="Base pairs per bin; figures place the bins in kb from the TSS (the window is centred on it)."),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -52,6 +55,10 @@ def interpret(
         raise UsageProblem(f"--by must be predicted, rank or label, got {by!r}")
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    if max_gene_plots < 0:
+        raise UsageProblem(f"--max-gene-plots must be 0 or more, got {max_gene_plots}")
+    if bin_size < 1:
+        raise UsageProblem(f"--bin-size must be at least 1 bp, got {bin_size}")
     wanted = _gene_list(genes, genes_file)
     started = time.perf_counter()
     loaded = load_model(model)
@@ -76,6 +83,7 @@ def interpret(
             max_gene_plots=max_gene_plots,
             progress=None if not quiet else False,
             model_source=str(model),
+            bin_size=bin_size,
         )
     say(
         f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
