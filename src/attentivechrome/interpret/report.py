@@ -302,22 +302,22 @@ def _write_figures(
         if part.alpha is not None:
             beta = None if part.beta is None else part.beta[0]
             fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
-            written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}", kinds=("png",))
+            written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}", kinds=("png",), dpi=90)
         maps = {m: part[m][0] for m in methods}
         fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
-        written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods", kinds=("png",))
+        written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods", kinds=("png",), dpi=90)
     return written
 
 
-def _save(figure, stem: Path, kinds: tuple[str, ...] = ("svg", "png")) -> Path:
+def _save(figure, stem: Path, kinds: tuple[str, ...] = ("svg", "png"), dpi: int = 150) -> Path:
     """Save ``figure`` as ``stem.png`` (and ``stem.svg``) atomically; return the PNG path.
 
-    Per-gene figures are PNG only: a dozen of them as SVG too took as long as explaining 200
-    genes, and the HTML report (``attentivechrome report``) draws any gene on demand.
+    Per-gene figures are PNG only, at 90 dpi: a dozen of them as SVG too, at 150 dpi, took longer
+    than explaining 200 genes, and the HTML report (``attentivechrome report``) draws any gene on demand.
     """
     for kind in kinds:
         with atomic_path(stem.with_suffix(f".{kind}")) as tmp:
-            figure.savefig(tmp, format=kind, dpi=150 if kind == "svg" else 110)
+            figure.savefig(tmp, format=kind, dpi=dpi)
     return stem.with_suffix(".png")
 
 
