@@ -33,6 +33,7 @@ def test_interpret_a_gene_list(sim_dir, tiny_checkpoint, tmp_path):
         "--n-steps", 4, "--window", 10, "--device", "cpu", "-q",
     )  # fmt: skip
     assert "explained 3 genes" in result.stderr
+    assert result.stderr.splitlines()[-1] == f"see it as one page: attentivechrome report {out} --out {out / 'report.html'}"
 
     with np.load(out / "explanations.npz") as npz:
         assert npz["gene_ids"].tolist() == ["SIM000405", "SIM000401", "SIM000410"]  # the order asked for
