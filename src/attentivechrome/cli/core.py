@@ -12,8 +12,10 @@ from typing import List, Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, check_output_file, say
+from ._app import Interrupted, UsageProblem, app, check_output_file, say
 
+#: The files of a run directory `train` writes; one of them in --out means a run is there.
+RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
 TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
 NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
@@ -45,6 +47,7 @@ def train(
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out (refused otherwise)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
     """Train a model, select the epoch with the best validation AUROC, and score the test split.
@@ -66,6 +69,9 @@ def train(
     )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise UsageProblem(f"{out}: holds a run already ({', '.join(existing)}); pass --overwrite to replace it, or choose another --out")
     if auto and len(data_dirs) < 2:
         raise UsageProblem("--normalize auto chooses by held-out-cell validation and needs at least two cell directories")
     if auto and distributed:
@@ -102,6 +108,8 @@ def train(
     source = ", ".join(map(str, data_dirs))
     try:
         result = run_training(splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted, nothing written to {out}") from None
     finally:
         if ranks is not None:
             ddp.stop()
@@ -173,9 +181,9 @@ def predict(
     from .._io import atomic_path
     from ..inference import write_attention, write_predictions
 
-    check_output_file(out)
+    check_output_file(out, inputs=(input, *(cell_input or ())))
     if attention is not None:
-        check_output_file(attention)
+        check_output_file(attention, inputs=(input, *(cell_input or ()), out))
     predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input)
     # Both files are written in full before either is put in place: a failure leaves neither.
     with contextlib.ExitStack() as stack:
