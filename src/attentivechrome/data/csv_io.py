@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -240,9 +241,14 @@ def _parse(raw: bytes, path: Path, names: Sequence[str]) -> pd.DataFrame:
             na_values=[""],
             engine="c",
         )
+    except pd.errors.ParserError as err:
+        raise _parser_error(err, path) from None
     except ValueError:
         pass  # a non-numeric field: parse as text to find and name it
-    frame = pd.read_csv(io.BytesIO(raw), header=None, names=range(n_fields), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), header=None, names=range(n_fields), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.ParserError as err:
+        raise _parser_error(err, path) from None
     first_bad: tuple[int, int] | None = None  # (row, column) of the earliest bad field
     for j in range(1, n_fields):
         parsed = pd.to_numeric(frame[j], errors="coerce").to_numpy(dtype=np.float64)
@@ -256,6 +262,16 @@ def _parse(raw: bytes, path: Path, names: Sequence[str]) -> pd.DataFrame:
     if text.strip().lower().lstrip("+-") in ("", "nan", "inf", "infinity"):
         raise InputFormatError(path, i + 1, f"field {j + 1} ({names[j]}) must be a finite number, got {text!r}")
     raise InputFormatError(path, i + 1, f"field {j + 1} ({names[j]}) is not a number: {text!r}")
+
+
+def _parser_error(err: Exception, path: Path) -> InputFormatError:
+    """pandas' tokenizer error as ours, with the 1-based line where pandas gives one (its rows count from 0)."""
+    text = str(err)
+    if match := re.search(r"inside string starting at row (\d+)", text):
+        return InputFormatError(path, int(match.group(1)) + 1, 'a quote (") opens a field that does not close on the same line; quote whole fields, or remove the quote')
+    if match := re.search(r"in line (\d+)", text):
+        return InputFormatError(path, int(match.group(1)), f"cannot be split into fields ({text.split('C error: ')[-1].strip()})")
+    return InputFormatError(path, None, f"cannot be split into comma-separated fields ({text.split('C error: ')[-1].strip()})")
 
 
 def _check_numbers(values: np.ndarray, path: Path, names: Sequence[str], has_label: bool) -> None:
