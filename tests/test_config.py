@@ -42,5 +42,33 @@ def test_train_config_checks_its_values():
     assert TrainConfig() == DEFAULTS and TrainConfig.from_dict({**DEFAULTS.to_dict(), "unknown": 1}) == DEFAULTS
     with pytest.raises(ValueError, match="unknown model 'svm'; choose one of attentivechrome"):
         TrainConfig(model="svm")
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         TrainConfig(batch_size=0)
+
+
+@pytest.mark.parametrize(
+    "name,value,message",
+    [
+        ("lr", float("inf"), r"lr must be a finite number > 0, got inf"),
+        ("lr", float("nan"), r"lr must be a finite number > 0, got nan"),
+        ("lr", "0.1", r"lr must be a finite number > 0, got '0.1'"),
+        ("clip", float("inf"), r"clip must be a finite number > 0, got inf"),
+        ("mark_dropout", float("nan"), r"mark_dropout must be a finite number in \[0, 1\), got nan"),
+        ("mark_dropout", 1.0, r"mark_dropout must be a finite number in \[0, 1\), got 1.0"),
+        ("epochs", True, r"epochs must be an integer >= 1, got True"),
+        ("epochs", 2.0, r"epochs must be an integer >= 1, got 2.0"),
+        ("seed", -1, r"seed must be an integer in \[0, 4294967295\], got -1"),
+        ("seed", 2**32, r"seed must be an integer in \[0, 4294967295\]"),
+        ("transform", ["log1p"], r"transform must be a string, got list"),
+    ],
+)
+def test_non_finite_and_ill_typed_settings_are_refused_up_front(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{name: value})
+
+
+def test_numpy_numbers_are_settings_too():
+    import numpy as np
+
+    config = TrainConfig(epochs=np.int64(3), lr=np.float32(0.5))
+    assert config.epochs == 3 and config.lr == 0.5

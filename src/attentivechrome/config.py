@@ -7,10 +7,82 @@ heavy library, so the command line can read it at start-up.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
 from .models.catalog import MISSING_MARK_MODELS, check_model_name
+
+
+@dataclass(frozen=True)
+class Number:
+    """What a numeric setting accepts: a finite real (or an integer) within bounds; ``None`` leaves a side open.
+
+    ``low_open``/``high_open``: the bound itself is excluded.
+    """
+
+    integer: bool = False
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a finite number"
+        low, high = (v if v is None or isinstance(v, int) else f"{v:g}" for v in (self.low, self.high))
+        if self.low is not None and self.high is not None:
+            return f"{kind} in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{kind} {'>' if self.low_open else '>='} {low}"
+        if self.high is not None:
+            return f"{kind} {'<' if self.high_open else '<='} {high}"
+        return kind
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (self.integer and not isinstance(value, numbers.Integral)):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+def check_settings(settings, numeric: dict[str, Number], text: tuple[str, ...] = ()) -> None:
+    """The one check of numeric settings (and of the type of text ones), for every place that takes them.
+
+    ``settings`` is any object with the named attributes (a :class:`TrainConfig`, parsed options).
+    A value that is not a finite real number of the right kind and range -- ``inf``, ``nan``, a
+    string, a bool, a tensor -- is refused up front, naming the setting, what it accepts and what it got.
+
+    Raises
+    ------
+    ValueError
+        Naming the first setting that does not fit.
+    """
+    for name, rule in numeric.items():
+        value = getattr(settings, name)
+        if not rule.accepts(value):
+            raise ValueError(f"{name} must be {rule.describe()}, got {value!r}")
+    for name in text:
+        value = getattr(settings, name)
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {type(value).__name__} {value!r:.60}")
+
+
+#: The numeric training settings and what each accepts (seeds: what NumPy's seeding takes).
+NUMERIC_SETTINGS: dict[str, Number] = {
+    "lr": Number(low=0, low_open=True),
+    "batch_size": Number(integer=True, low=1),
+    "epochs": Number(integer=True, low=1),
+    "clip": Number(low=0, low_open=True),
+    "seed": Number(integer=True, low=0, high=2**32 - 1),
+    "eval_batch_size": Number(integer=True, low=1),
+    "mark_dropout": Number(low=0, high=1, high_open=True),
+}
+#: The training settings that are names.
+TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize")
 
 
 @dataclass
@@ -64,23 +136,14 @@ class TrainConfig:
     mark_dropout: float = 0.0
 
     def __post_init__(self) -> None:
+        check_settings(self, NUMERIC_SETTINGS, TEXT_SETTINGS)
         check_model_name(self.model)
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        for name in ("batch_size", "epochs", "eval_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not self.clip > 0:
-            raise ValueError(f"clip must be > 0, got {self.clip}")
         if self.transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
-        if not 0.0 <= self.mark_dropout < 1.0:
-            raise ValueError(f"mark_dropout must be in [0, 1), got {self.mark_dropout}")
         if self.mark_dropout > 0 and self.model not in MISSING_MARK_MODELS:
             raise ValueError(f"mark_dropout needs a model that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}), not {self.model!r}")
 

@@ -72,3 +72,19 @@ def test_a_full_or_read_only_disk_is_one_line_and_exit_2(tiny, tmp_path, capsys,
     assert _cli("train", tiny / "data", "--out", tmp_path / "run", "--epochs", 1, "--device", "cpu", "-q") == 2
     assert f"{tmp_path / 'run'}/" in _one_error_line(capsys)
     assert list(tmp_path.iterdir()) == []  # no run, no stage, no temporary file
+
+
+@pytest.mark.parametrize(
+    "command,option,value",
+    [("train", "--lr", "inf"), ("train", "--clip", "nan"), ("train-many", "--lr", "-inf"), ("benchmark", "--mark-dropout", "nan")],
+)
+def test_non_finite_settings_are_usage_errors_before_any_work(tiny, tmp_path, capsys, command, option, value):
+    assert _cli(command, tiny / "data", "--out", tmp_path / "out", option, value) == 2
+    assert _one_error_line(capsys).startswith(f"attentivechrome: error: {option} must be a finite number")
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_with_zero_epochs_writes_nothing(tmp_path, capsys):
+    assert _cli("demo", "--out", tmp_path / "demo", "--epochs", 0) == 2
+    assert _one_error_line(capsys) == "attentivechrome: error: --epochs must be an integer >= 1, got 0"
+    assert list(tmp_path.iterdir()) == []

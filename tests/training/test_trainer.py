@@ -82,7 +82,7 @@ def test_defaults_are_the_originals():
 
 @pytest.mark.parametrize(
     "kwargs,fragment",
-    [({"lr": 0}, "lr must be > 0"), ({"batch_size": 0}, "batch_size"), ({"transform": "sqrt"}, "transform must be one of")],
+    [({"lr": 0}, "lr must be a finite number > 0"), ({"batch_size": 0}, "batch_size"), ({"transform": "sqrt"}, "transform must be one of")],
 )
 def test_config_rejects_bad_values(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):

@@ -44,6 +44,23 @@ def check_output_file(path: Path, *, overwrite: bool = True, inputs: tuple[Path,
         raise UsageProblem(f"{parent}: is not a directory")
 
 
+def training_settings(**values):
+    """A :class:`~attentivechrome.config.TrainConfig` from a command's options, checked before any work starts.
+
+    A setting it refuses (``--lr inf``, ``--clip nan``, ``--seed -1``) is a usage error naming the option.
+    """
+    from ..config import TrainConfig
+
+    try:
+        return TrainConfig(**values)
+    except ValueError as err:
+        message = str(err)
+        name = message.split(" ", 1)[0]
+        if name in values:
+            message = f"--{name.replace('_', '-')}{message[len(name):]}"
+        raise UsageProblem(message) from None
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name the same file (after resolving links and ``..``; hard links too)."""
     try:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say
+from ._app import UsageProblem, app, say, training_settings
 from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TRANSFORM_HELP
 
 
@@ -44,7 +44,6 @@ def benchmark(
     pooled over all cells but one, each scored on every cell's test split; writes the matrix as
     CSV, markdown and a heatmap.
     """
-    from ..config import TrainConfig
     from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
 
     if out.exists() and not out.is_dir():
@@ -61,7 +60,7 @@ def benchmark(
             lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
         ))  # fmt: skip
         return
-    config = TrainConfig(
+    config = training_settings(
         lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
     )
     metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
@@ -89,12 +88,11 @@ def benchmark(
 
 
 def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, scheduler, quiet: bool, settings: dict) -> None:
-    from ..config import TrainConfig
     from ..experiments.cross_cell import run_cross_cell
 
     if len(names) != 1:
         raise UsageProblem(f"--cross-cell trains one model; --models names {len(names)} ({', '.join(names)})")
-    config = TrainConfig(model=names[0], **settings)
+    config = training_settings(model=names[0], **settings)
 
     def report(row: dict) -> None:
         if row["status"] == "failed":

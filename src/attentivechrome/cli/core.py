@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import Interrupted, UsageProblem, app, check_output_file, say
+from ._app import Interrupted, UsageProblem, app, check_output_file, say, training_settings
 
 #: The files of a run directory `train` writes; one of them in --out means a run is there.
 RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
@@ -56,14 +56,13 @@ def train(
     on their pooled valid splits and reports the test metrics pooled and per cell.
     """
     data_dirs = data_dir  # one or more cell directories
-    from ..config import TrainConfig
     from ..data.layout import cell_name, load_splits
     from ..training import distributed as ddp
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
 
     auto = normalize == "auto"
-    config = TrainConfig(
+    config = training_settings(
         model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
         normalize="none" if auto else normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
@@ -217,7 +216,6 @@ def demo(
     epochs: int = typer.Option(20, help="Training epochs."),
 ) -> None:
     """Simulate a data set, train AttentiveChrome on it, evaluate it and write predictions with attention."""
-    from ..config import TrainConfig
     from ..data import load_splits, read_csv
     from ..data.synthetic import write_simulation
     from ..inference import write_attention, write_predictions
@@ -228,9 +226,13 @@ def demo(
 
     started = time.perf_counter()
     data_dir, run_dir = out / "data", out / "run"
+    config = training_settings(epochs=epochs, batch_size=32, lr=1e-3, transform="log1p", device="cpu")  # checked before anything is written
+    if genes < 6:
+        raise UsageProblem(f"--genes must be at least 6 (two per split), got {genes}")
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
     write_simulation(data_dir, genes, 100, seed=0)
     say(f"1/3 simulated {genes} genes into {data_dir}")
-    config = TrainConfig(epochs=epochs, batch_size=32, lr=1e-3, transform="log1p", device="cpu")
     result = run_training(
         load_splits(data_dir), config, out_dir=run_dir, data_source=str(data_dir), on_epoch=lambda r: say(epoch_summary(r, epochs))
     )

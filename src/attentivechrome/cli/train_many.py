@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say
+from ._app import UsageProblem, app, say, training_settings
 from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TASK_HELP, TRANSFORM_HELP
 
 
@@ -40,7 +40,6 @@ def train_many(
 
     Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
     """
-    from ..config import TrainConfig
     from ..experiments.train_many import SUMMARY_FILE, summary_text
     from ..experiments.train_many import train_many as run_train_many
 
@@ -48,7 +47,7 @@ def train_many(
         raise UsageProblem(f"{out}: exists and is not a directory")
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
-    config = TrainConfig(
+    config = training_settings(
         model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
         normalize=normalize, mark_dropout=mark_dropout,
     )
