@@ -280,14 +280,14 @@ def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
             if err.errno not in (errno_codes.EWOULDBLOCK, errno_codes.EAGAIN, errno_codes.EACCES):
                 raise OutputWriteError(path, err.strerror or str(err), err.errno) from err
             handle.seek(0)
-            holder = handle.read().strip()
-            who = f" (pid {holder})" if holder.isdigit() else ""
+            pid, _, holder = handle.read().strip().partition(" ")
+            who = f" (pid {pid})" if pid.isdigit() else ""
             raise DirectoryLockedError(
-                f"{directory}: another {what} is writing here{who}; wait for it to finish, or use another --out"
+                f"{directory}: another {holder or what} is writing here{who}; wait for it to finish, or use another --out"
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{os.getpid()}\n")
+        handle.write(f"{os.getpid()} {what}\n")
         handle.flush()
         yield
     finally:

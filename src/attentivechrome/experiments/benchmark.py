@@ -34,12 +34,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_open, atomic_path, write_text_atomic
+from .._io import atomic_open, atomic_path, exclusive_lock, write_text_atomic
 from .._progress import progress_bar
 from ..config import TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
+from ..exceptions import InputFormatError
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
@@ -155,63 +156,64 @@ def run_benchmark(
                 f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
                 f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
             )
-    guard_settings(
-        out,
-        SETTINGS_FILE,
-        {key: getattr(config, key) for key in _SETTING_KEYS},
-        {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
-        hint="use another --out or the same settings to continue it",
-        what="a benchmark",
-    )
+    with exclusive_lock(out, "benchmark"):  # a second call on the same --out refuses while this one runs
+        guard_settings(
+            out,
+            SETTINGS_FILE,
+            {key: getattr(config, key) for key in _SETTING_KEYS},
+            {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
+            hint="use another --out or the same settings to continue it",
+            what="a benchmark",
+        )
 
-    task = config.task
-    primary = PRIMARY_METRIC[task]
-    # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
-    keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
-    units = [
-        TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
-        for c, m, s in keys
-    ]
-    events = {"index": 0}
-    with progress_bar(len(units), "benchmark", enabled=progress) as advance:
+        task = config.task
+        primary = PRIMARY_METRIC[task]
+        # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
+        keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
+        units = [
+            TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
+            for c, m, s in keys
+        ]
+        events = {"index": 0}
+        with progress_bar(len(units), "benchmark", enabled=progress) as advance:
 
-        def report(row: dict) -> None:
-            events["index"] += 1
-            advance(1)
-            if on_run is not None:
-                status = {"done earlier": "skipped"}.get(row["status"], row["status"])
-                on_run(
-                    {
-                        "index": events["index"],
-                        "total": len(units),
-                        "cell": row["cell"],
-                        "model": row["model"],
-                        "seed": row["seed"],
-                        "status": status,
-                        "metric": row.get(f"test_{primary}", float("nan")),
-                        "seconds": row.get("seconds", float("nan")),
-                        "error": row.get("error", ""),
-                    }
-                )
+            def report(row: dict) -> None:
+                events["index"] += 1
+                advance(1)
+                if on_run is not None:
+                    status = {"done earlier": "skipped"}.get(row["status"], row["status"])
+                    on_run(
+                        {
+                            "index": events["index"],
+                            "total": len(units),
+                            "cell": row["cell"],
+                            "model": row["model"],
+                            "seed": row["seed"],
+                            "status": status,
+                            "metric": row.get(f"test_{primary}", float("nan")),
+                            "seconds": row.get("seconds", float("nan")),
+                            "error": row.get("error", ""),
+                        }
+                    )
 
-        rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
+            rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
 
-    done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
-    failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
-    columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
-    runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
-    if runs.empty:
-        raise RuntimeError(f"every run of the benchmark failed; the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {failed[0][3]}")
-    seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
-    predictions = {
-        (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
-    }
-    per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
-    summary = summary_table(per_cell, f"{primary}_mean")
-    write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
-    trained = sum(row["status"] == "trained" for row in rows)
-    skipped = sum(row["status"] == "done earlier" for row in rows)
-    return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
+        done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
+        failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
+        columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
+        runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
+        if runs.empty:
+            raise RuntimeError(f"every run of the benchmark failed; the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {failed[0][3]}")
+        seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
+        predictions = {
+            (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
+        }
+        per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
+        summary = summary_table(per_cell, f"{primary}_mean")
+        write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
+        trained = sum(row["status"] == "trained" for row in rows)
+        skipped = sum(row["status"] == "done earlier" for row in rows)
+        return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
 
 
 def run_directory(out_dir: str | Path, cell: str, model: str, seed: int) -> Path:
@@ -228,11 +230,35 @@ def load_test_predictions(run_dirs: Sequence[Path], task: str) -> tuple[np.ndarr
         When the runs list different test genes.
     """
     score_column, target_column = ("probability", "label") if task == "classification" else ("prediction", "target")
-    frames = [pd.read_csv(Path(d) / "test_predictions.tsv", sep="\t", dtype={"gene_id": str}) for d in run_dirs]
+    frames = [_read_predictions(Path(d) / "test_predictions.tsv", ("gene_id", score_column, target_column)) for d in run_dirs]
     for d, frame in zip(run_dirs, frames):
         if not frame["gene_id"].equals(frames[0]["gene_id"]):
             raise ValueError(f"{d}: test genes differ from {run_dirs[0]}; were the runs trained on the same data?")
     return frames[0][target_column].to_numpy(), np.stack([f[score_column].to_numpy(dtype=np.float64) for f in frames])
+
+
+def _read_predictions(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A run's test predictions, checked: the columns are there and the scores are numbers.
+
+    Raises
+    ------
+    InputFormatError
+        Naming the damaged file and saying how to have the run trained again.
+    """
+    remedy = f"delete {path.parent} to have that run trained again"
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype={"gene_id": str})
+    except (OSError, ValueError, pd.errors.ParserError) as err:  # EmptyDataError is a ValueError
+        raise InputFormatError(path, None, f"cannot be read as a table ({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}); {remedy}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputFormatError(path, 1, f"lacks the column(s) {', '.join(missing)}; {remedy}")
+    for column in columns[1:]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() & frame[column].notna().to_numpy())
+        if len(bad):
+            raise InputFormatError(path, int(bad[0]) + 2, f"{column} is not a number: {frame[column].iloc[bad[0]]!r}; {remedy}")
+    return frame
 
 
 def cell_table(
