@@ -88,3 +88,17 @@ def test_demo_with_zero_epochs_writes_nothing(tmp_path, capsys):
     assert _cli("demo", "--out", tmp_path / "demo", "--epochs", 0) == 2
     assert _one_error_line(capsys) == "attentivechrome: error: --epochs must be an integer >= 1, got 0"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_another_bin_count_is_an_error_unless_allowed(tiny, tmp_path, capsys):
+    from attentivechrome.data import write_csv
+    from attentivechrome.data.synthetic import simulate
+
+    longer, _ = simulate(6, 12, seed=1)
+    write_csv(longer, tmp_path / "long.csv")
+    args = ("predict", "--model", tiny / "run", "--input", tmp_path / "long.csv", "--out", tmp_path / "p.tsv")
+    assert _cli(*args) == 2
+    assert "long.csv: has 12 bins per gene but the model was trained on 10" in _one_error_line(capsys)
+    assert not (tmp_path / "p.tsv").exists()
+    assert _cli(*args, "--allow-bin-mismatch") == 0
+    assert "warning: " in capsys.readouterr().err and (tmp_path / "p.tsv").is_file()

@@ -87,3 +87,19 @@ def test_defaults_are_the_originals():
 def test_config_rejects_bad_values(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.parametrize("split", ["valid", "test"])
+def test_a_one_class_split_is_named_before_any_epoch(split, monkeypatch):
+    import dataclasses
+
+    import attentivechrome as ac
+    from attentivechrome.exceptions import UndefinedMetricError
+    from attentivechrome.training import trainer
+
+    data, _ = ac.simulate(30, 10, seed=0)
+    splits = {name: data.subset(np.arange(10 * i, 10 * (i + 1))) for i, name in enumerate(("train", "valid", "test"))}
+    splits[split] = dataclasses.replace(splits[split], labels=np.ones(10, dtype=np.int64), source=f"cell/{split}.csv")
+    monkeypatch.setattr(trainer, "_train_epochs", lambda *a, **k: pytest.fail("trained before checking the splits"))
+    with pytest.raises(UndefinedMetricError, match=rf"the {split} split \(cell/{split}.csv\): its 10 genes all have label 1, so AUROC is undefined"):
+        trainer.train(splits, ac.TrainConfig(epochs=1, device="cpu"))

@@ -16,6 +16,7 @@ from ._app import Interrupted, UsageProblem, app, check_output_file, say, traini
 
 #: The files of a run directory `train` writes; one of them in --out means a run is there.
 RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
+ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a warning instead of an error)."
 TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
 NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
@@ -143,6 +144,7 @@ def evaluate(
     expression: Optional[Path] = typer.Option(
         None, help="Regression models: expression table (gene_id,value); default expression.csv beside the input."
     ),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
     """Print AUROC, AUPR, accuracy and the gene count of a model on a labelled file.
 
@@ -151,7 +153,7 @@ def evaluate(
     from ..exceptions import UndefinedMetricError
     from ..metrics.classification import classification_report
 
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False, cell_input=cell_input)
+    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch)
     if loaded.task == "regression":
         _evaluate_regression(predictions, input, expression, as_json)
         return
@@ -175,6 +177,7 @@ def predict(
     cell_input: Optional[List[Path]] = typer.Option(
         None, "--cell-input", help="Where a normalised model takes the cell's statistics from: CSV files or a cell directory (all its splits); default the input file."
     ),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
     """Predict the probability of high expression for every gene, optionally with attention maps."""
     from .._io import atomic_path
@@ -183,7 +186,9 @@ def predict(
     check_output_file(out, inputs=(input, *(cell_input or ())))
     if attention is not None:
         check_output_file(attention, inputs=(input, *(cell_input or ()), out))
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input)
+    predictions, loaded = _run_model(
+        model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch
+    )
     # Both files are written in full before either is put in place: a failure leaves neither.
     with contextlib.ExitStack() as stack:
         write_predictions(predictions, stack.enter_context(atomic_path(out)))
@@ -298,7 +303,9 @@ def _print_report(report: dict, metrics: dict[str, str], as_json: bool) -> None:
     typer.echo(f"{'genes':<10}{report['n_genes']}")
 
 
-def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None):
+def _run_model(
+    model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None, allow_bin_mismatch: bool = False
+):
     """Load a model and a CSV, check they fit, and predict (outputs decoded for the model's task)."""
     from .. import _settings
     from ..data import read_csv
@@ -307,6 +314,7 @@ def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *
     if batch_size < 1:
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = load_model(model_ref)
+    loaded.allow_bin_mismatch = allow_bin_mismatch
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)
     with warnings_said():

@@ -121,6 +121,7 @@ def train(
         out_dir = None  # only rank 0 writes the run directory
     pooled = pool_cells(as_cells(splits), config)
     splits = pooled.splits
+    check_both_classes(splits, config.task)
     generator = _settings.seed_everything(config.seed)
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
 
@@ -265,6 +266,28 @@ def _train_epochs(
 
     assert best is not None and best_state is not None  # epochs >= 1 is validated in TrainConfig
     return best, best_state, history
+
+
+def check_both_classes(splits: Mapping[str, HistoneData], task: str) -> None:
+    """Before any epoch: the valid and test splits of a classification hold both classes (AUROC needs them).
+
+    Raises
+    ------
+    UndefinedMetricError
+        Naming the split (and its file) whose genes all have one label.
+    """
+    if task != "classification":
+        return
+    for name in ("valid", "test"):
+        labels = splits[name].labels
+        classes = np.unique(labels) if labels is not None else np.array([])
+        if len(classes) < 2:
+            where = f" ({splits[name].source})" if splits[name].source else ""
+            which = f"all have label {int(classes[0])}" if len(classes) else "have no labels"
+            raise UndefinedMetricError(
+                f"the {name} split{where}: its {splits[name].n_genes} genes {which}, so AUROC is undefined on it; "
+                "AUROC selects and scores the model: each split needs genes of both classes (0 and 1)"
+            )
 
 
 def mark_dropout_mask(present: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
