@@ -49,6 +49,9 @@ def train(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out (refused otherwise)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run a killed or interrupted `train` with the same --out and settings left (it ends as an uninterrupted run would)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
     """Train a model, select the epoch with the best validation AUROC, and score the test split.
@@ -59,7 +62,7 @@ def train(
     data_dirs = data_dir  # one or more cell directories
     from ..data.layout import cell_name, load_splits
     from ..training import distributed as ddp
-    from ..training.trainer import epoch_summary
+    from ..training.trainer import TrainingInterrupted, epoch_summary, resumable_stage
     from ..training.trainer import train as run_training
 
     auto = normalize == "auto"
@@ -106,8 +109,16 @@ def train(
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
     splits = cells[names[0]] if len(cells) == 1 else cells
     source = ", ".join(map(str, data_dirs))
+    if resume and not quiet and speaks:
+        stage = resumable_stage(out)
+        say(f"resuming from {stage}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
     try:
-        result = run_training(splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks)
+        result = run_training(
+            splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks, resume=resume
+        )
+    except TrainingInterrupted as err:
+        kept = f"; the state after epoch {err.finished} is kept: rerun with --resume to continue" if err.kept is not None else ""
+        raise Interrupted(f"interrupted in epoch {err.epoch}, nothing written to {out}{kept}") from None
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted, nothing written to {out}") from None
     finally:

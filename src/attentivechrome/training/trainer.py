@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import random
 import json
 import logging
 import time
@@ -37,7 +38,7 @@ import torch
 from torch import nn
 
 from .. import _settings
-from .._io import atomic_open, move_files, staging_directory, write_text_atomic
+from .._io import atomic_open, atomic_path, move_files, stale_stages, staging_directory, write_text_atomic
 from .._progress import progress_bar
 from .._version import __version__
 from ..config import TrainConfig
@@ -84,6 +85,7 @@ def train(
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool | None = None,
     ranks: Ranks | None = None,
+    resume: bool = False,
 ) -> TrainedModel:
     """Train a model on ``splits['train']``, select it on ``splits['valid']``, score ``splits['test']``.
 
@@ -108,6 +110,11 @@ def train(
         Train as one rank of a DDP group (see :mod:`attentivechrome.training.distributed`, which
         starts it): each rank computes on its share of every global batch, and only rank 0
         writes ``out_dir``. Default: one process.
+    resume
+        Continue the run that a killed or interrupted call with the same ``out_dir`` and settings
+        left in its staging directory (after each epoch the model, optimiser, random states,
+        history and selection state are kept there, in ``resume.pt``): the result is the same,
+        bit for bit on a CPU, as an uninterrupted run's. Without such a run, training starts at epoch 1.
 
     Returns
     -------
@@ -150,18 +157,26 @@ def train(
         y_train = scale.encode(y_train)
 
     out = Path(out_dir) if out_dir is not None else None
+    if resume and ranks is not None and ranks.world_size > 1:
+        raise ValueError("--resume continues a run of one process; it cannot resume a --distributed run")
+    previous = resumable_stage(out) if resume and out is not None else None
+    resume_state = None if previous is None else _load_resume_state(previous / RESUME_FILE, config)  # checked before the stage is touched
     # The run is written to a staging directory and moved into out_dir only once it is complete:
     # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
-    with staging_directory(out) if out is not None else contextlib.nullcontext() as stage:
+    # Ctrl-C keeps the stage (with the last epoch's state) for --resume; a killed process leaves it too.
+    stages = staging_directory(out, reuse=previous, keep_on_interrupt=True) if out is not None else contextlib.nullcontext()
+    with stages as stage:
         best, best_state, history = _train_epochs(
             trained, optimizer, loss_fn, device, generator, pooled, stage,
             x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source, ranks=ranks,
+            resume_state=resume_state,
         )  # fmt: skip
         model.load_state_dict(best_state)
         model.eval()
         cell_scores = _cell_scores(trained, pooled, x_eval[valid_data.n_genes :], config.eval_batch_size)
         if stage is not None:
             _write_metrics(stage / "metrics.json", best, history, cell_scores)
+            (stage / RESUME_FILE).unlink(missing_ok=True)  # the run is complete: nothing to resume
             move_files(stage, out)
 
     trained.epoch = best["epoch"]
@@ -188,8 +203,13 @@ def _train_epochs(
     progress: bool | None,
     data_source: str,
     ranks: Ranks | None = None,
+    resume_state: dict | None = None,
 ) -> tuple[dict, dict[str, torch.Tensor], list[dict]]:
-    """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history."""
+    """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history.
+
+    After each epoch the whole state of the loop is saved to ``out / RESUME_FILE``; ``resume_state``
+    (such a file's contents, from :func:`_load_resume_state`) continues from it.
+    """
     model, config, decode = trained.module, trained.config, trained.decode
     step_model = model if ranks is None else distributed.wrap(model, ranks)
     splits = pooled.splits
@@ -202,67 +222,78 @@ def _train_epochs(
     history: list[dict] = []
     best: dict | None = None
     best_state: dict[str, torch.Tensor] | None = None
+    first_epoch = 1
+    if resume_state is not None:
+        history, best, best_state = _restore(resume_state, trained, optimizer, generator)
+        first_epoch = len(history) + 1
     n_train = train_data.n_genes  # every rank draws batches over all genes; a DDP rank holds a shard of them
     present = torch.from_numpy(~np.isnan(train_data.counts).all(axis=1)) if config.mark_dropout > 0 else None  # (genes, marks), every gene
     n_batches = (n_train + config.batch_size - 1) // config.batch_size
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
-        model.train()
-        order = torch.randperm(n_train, generator=generator).to(device)  # the same on every rank (same seed)
-        loss_sum = torch.zeros((), device=device)
-        with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
-            for b in range(n_batches):
-                index = order[b * config.batch_size : (b + 1) * config.batch_size]  # the global batch
-                # Drawn for the global batch from the shared generator, so every rank hides the same marks.
-                hide = None if present is None else mark_dropout_mask(present[index.cpu()], config.mark_dropout, generator).to(device)
-                weight, n_mine = 1.0, index.shape[0]
-                if ranks is None or ranks.world_size == 1:
-                    x_batch, y_batch = x_train[index], y_train[index]
-                else:  # the genes of the batch this rank holds; DDP averages over ranks, the weight makes it the global mean
-                    mine = index % ranks.world_size == ranks.rank
-                    local = index[mine] // ranks.world_size  # position in this rank's shard
-                    n_mine = local.shape[0]
-                    weight = n_mine * ranks.world_size / index.shape[0]
-                    if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
-                        local = local.new_zeros(1)
-                    x_batch, y_batch = x_train[local], y_train[local]
-                    hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
-                if hide is not None:
-                    x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
-                logits = step_model(x_batch).logits
-                loss = loss_fn(logits, y_batch)
-                optimizer.zero_grad(set_to_none=True)
-                (loss * weight if weight != 1.0 else loss).backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                loss_sum += loss.detach() * n_mine
-                advance(1)
-        if ranks is not None:
-            loss_sum = distributed.sum_over_ranks(loss_sum)
+    epoch = first_epoch - 1
+    try:
+        for epoch in range(first_epoch, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            model.train()
+            order = torch.randperm(n_train, generator=generator).to(device)  # the same on every rank (same seed)
+            loss_sum = torch.zeros((), device=device)
+            with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
+                for b in range(n_batches):
+                    index = order[b * config.batch_size : (b + 1) * config.batch_size]  # the global batch
+                    # Drawn for the global batch from the shared generator, so every rank hides the same marks.
+                    hide = None if present is None else mark_dropout_mask(present[index.cpu()], config.mark_dropout, generator).to(device)
+                    weight, n_mine = 1.0, index.shape[0]
+                    if ranks is None or ranks.world_size == 1:
+                        x_batch, y_batch = x_train[index], y_train[index]
+                    else:  # the genes of the batch this rank holds; DDP averages over ranks, the weight makes it the global mean
+                        mine = index % ranks.world_size == ranks.rank
+                        local = index[mine] // ranks.world_size  # position in this rank's shard
+                        n_mine = local.shape[0]
+                        weight = n_mine * ranks.world_size / index.shape[0]
+                        if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
+                            local = local.new_zeros(1)
+                        x_batch, y_batch = x_train[local], y_train[local]
+                        hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
+                    if hide is not None:
+                        x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
+                    logits = step_model(x_batch).logits
+                    loss = loss_fn(logits, y_batch)
+                    optimizer.zero_grad(set_to_none=True)
+                    (loss * weight if weight != 1.0 else loss).backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                    optimizer.step()
+                    loss_sum += loss.detach() * n_mine
+                    advance(1)
+            if ranks is not None:
+                loss_sum = distributed.sum_over_ranks(loss_sum)
 
-        eval_logits = predict_tensor(model, x_eval, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
-        valid_logits, test_logits = eval_logits[:n_valid], eval_logits[n_valid:]
-        record = {
-            "epoch": epoch,
-            "train_loss": float(loss_sum) / n_train,
-            **_scores(config.task, y_valid_np, decode(valid_logits), y_test_np, decode(test_logits)),
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        history.append(record)
-        improved = best is None or _better(record, best, config.task)
-        if improved:
-            best = record
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            eval_logits = predict_tensor(model, x_eval, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
+            valid_logits, test_logits = eval_logits[:n_valid], eval_logits[n_valid:]
+            record = {
+                "epoch": epoch,
+                "train_loss": float(loss_sum) / n_train,
+                **_scores(config.task, y_valid_np, decode(valid_logits), y_test_np, decode(test_logits)),
+                "seconds": time.perf_counter() - epoch_start,
+            }
+            history.append(record)
+            improved = best is None or _better(record, best, config.task)
+            if improved:
+                best = record
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if out is not None:
+                    trained.epoch = epoch
+                    trained.save(out / RUN_MODEL_FILE)
+                    _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, decode(test_logits), y_test_np, task=config.task, cells=test_cells)
+            record["selected"] = improved
             if out is not None:
-                trained.epoch = epoch
-                trained.save(out / RUN_MODEL_FILE)
-                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, decode(test_logits), y_test_np, task=config.task, cells=test_cells)
-        record["selected"] = improved
-        if out is not None:
-            _write_metrics(out / "metrics.json", best, history)
-        if on_epoch is not None:
-            on_epoch(record)
-        logger.info(_epoch_line(record, config.epochs))
+                _write_metrics(out / "metrics.json", best, history)
+            if on_epoch is not None:
+                on_epoch(record)
+            logger.info(_epoch_line(record, config.epochs))
+            if out is not None:  # everything the next epoch depends on, for --resume
+                _save_resume_state(out / RESUME_FILE, trained, optimizer, generator, history, best, best_state)
+    except KeyboardInterrupt as err:
+        kept = out / RESUME_FILE if out is not None and (out / RESUME_FILE).is_file() else None
+        raise TrainingInterrupted(epoch, len(history), kept) from err
 
     assert best is not None and best_state is not None  # epochs >= 1 is validated in TrainConfig
     return best, best_state, history
@@ -288,6 +319,80 @@ def check_both_classes(splits: Mapping[str, HistoneData], task: str) -> None:
                 f"the {name} split{where}: its {splits[name].n_genes} genes {which}, so AUROC is undefined on it; "
                 "AUROC selects and scores the model: each split needs genes of both classes (0 and 1)"
             )
+
+
+#: In a run's staging directory: the state of the training loop after the last finished epoch.
+RESUME_FILE = "resume.pt"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: which epoch it stopped in, how many finished, and where their state is kept (or ``None``)."""
+
+    def __init__(self, epoch: int, finished: int, kept: Path | None) -> None:
+        super().__init__(epoch, finished, kept)
+        self.epoch, self.finished, self.kept = epoch, finished, kept
+
+
+def resumable_stage(out: str | Path) -> Path | None:
+    """The staging directory a killed or interrupted run of ``out`` left with its loop state, newest first; ``None`` if none."""
+    return next((stage for stage in stale_stages(out) if (stage / RESUME_FILE).is_file()), None)
+
+
+def _save_resume_state(
+    path: Path, trained: TrainedModel, optimizer: torch.optim.Optimizer, generator: torch.Generator, history: list[dict], best: dict, best_state: dict
+) -> None:
+    """Everything the next epoch depends on: weights, optimiser, every random state, history and selection (weights-only loadable)."""
+    numpy_state = np.random.get_state()
+    state = {
+        "train_config": trained.config.to_dict(),
+        "model": trained.module.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "python_random": random.getstate(),
+        "numpy_random": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+        "torch_random": torch.get_rng_state(),
+        "shuffle_generator": generator.get_state(),
+        "history": history,
+        "best": best,
+        "best_state": best_state,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_resume_state(path: Path, config: TrainConfig) -> dict:
+    """The loop state saved in ``path``, checked to come from a run with the same settings.
+
+    Raises
+    ------
+    ValueError
+        When the saved run had other settings, or the file is damaged (the stage is left as it is).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state["train_config"]
+        differ = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items() if saved.get(k) != v and k != "device"]
+    except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
+        raise ValueError(f"{path}: cannot resume from it ({type(err).__name__}: {err}); train without --resume to start again") from None
+    if differ:
+        raise ValueError(f"the interrupted run had other settings ({'; '.join(differ)}); resume with its settings, or train without --resume to start again")
+    return state
+
+
+def _restore(state: dict, trained: TrainedModel, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> tuple[list[dict], dict, dict]:
+    """Put the loop back in the state :func:`_save_resume_state` saved; return the history, best record and best weights."""
+    trained.module.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    random.setstate(_as_tuples(state["python_random"]))
+    kind, keys, *rest = state["numpy_random"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch_random"])
+    generator.set_state(state["shuffle_generator"])
+    return list(state["history"]), state["best"], state["best_state"]
+
+
+def _as_tuples(value):
+    """Python's random state with its tuples back (torch.load keeps tuples, but lists are accepted too)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def mark_dropout_mask(present: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
