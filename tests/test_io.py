@@ -134,3 +134,4 @@ def test_exclusive_lock_refuses_a_second_holder(tmp_path):
                 pass
     with exclusive_lock(tmp_path / "out", "train-many"):  # released
         pass
+    assert list((tmp_path / "out").iterdir()) == []  # and the lock file removed

@@ -252,8 +252,9 @@ def move_files(stage: Path, out_dir: str | Path) -> None:
 def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` (created) for the block; refuse when another process holds it.
 
-    The lock is ``.lock`` inside the directory, locked with ``flock``; the system releases it
-    when its process ends however it ends, so a killed run never leaves a stale lock. Without
+    The lock is ``.lock`` inside the directory, locked with ``flock`` and removed at the end; the
+    system releases the lock when its process ends however it ends, so a killed run never leaves
+    a stale lock (only an unlocked file, which the next call takes). Without
     ``fcntl`` (Windows) the block runs unlocked.
 
     Raises
@@ -272,25 +273,37 @@ def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
     path = directory / ".lock"
     with writing_to(path):
         directory.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+", encoding="utf-8")
-    try:
+    while True:
+        with writing_to(path):
+            handle = open(path, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
-            if err.errno not in (errno_codes.EWOULDBLOCK, errno_codes.EAGAIN, errno_codes.EACCES):
-                raise OutputWriteError(path, err.strerror or str(err), err.errno) from err
             handle.seek(0)
             pid, _, holder = handle.read().strip().partition(" ")
+            handle.close()
+            if err.errno not in (errno_codes.EWOULDBLOCK, errno_codes.EAGAIN, errno_codes.EACCES):
+                raise OutputWriteError(path, err.strerror or str(err), err.errno) from err
             who = f" (pid {pid})" if pid.isdigit() else ""
             raise DirectoryLockedError(
                 f"{directory}: another {holder or what} is writing here{who}; wait for it to finish, or use another --out"
             ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()  # the holder removed the file as we opened it: lock the new one
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()} {what}\n")
         handle.flush()
         yield
     finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still holding the lock, so no one locks a file about to vanish
         handle.close()
 
 
