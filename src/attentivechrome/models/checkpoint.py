@@ -219,14 +219,19 @@ def _checked_state_dict(state, path: str | Path) -> dict[str, torch.Tensor]:
             raise CheckpointError(
                 f"{path}: state_dict entry {key!r} is a {type(value).__name__}, expected a tensor named by a string (a damaged or hand-edited checkpoint?)"
             )
-    for key, value in state.items():
-        if (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all()):
+    return state
+
+
+def _check_finite(state: dict[str, torch.Tensor], names, path: str | Path) -> None:
+    """Refuse NaN or infinite values in the learned parameters ``names`` (buffers may hold inf by design, e.g. tree thresholds)."""
+    for key in names:
+        value = state.get(key)
+        if value is not None and (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all()):
             count = int((~torch.isfinite(value)).sum())
             raise CheckpointError(
                 f"{path}: the weights hold NaN or infinite values ({count} in {key}); such a model predicts nothing usable "
                 "(its training diverged, or the file is damaged); retrain it, e.g. with a lower --lr"
             )
-    return state
 
 
 def _checked_metadata(metadata: dict, bad) -> dict:
@@ -293,6 +298,7 @@ def _build(name: str, params: dict, state: dict[str, torch.Tensor], path: Path) 
     except Exception as err:  # noqa: BLE001 - any constructor error means the parameters are wrong
         raise CheckpointError(f"{path}: model_params do not build the {name} model ({type(err).__name__}: {err}) (a damaged or hand-edited checkpoint?)") from None
     _check_fit(shape_only, state, path)
+    _check_finite(state, [name for name, _ in shape_only.named_parameters()], path)
     try:
         model = get_model(name, **params)
     except Exception as err:  # noqa: BLE001
