@@ -140,5 +140,16 @@ def test_regression_run_evaluates_and_predicts_on_expression_scale(tmp_path):
 def test_models_lists_the_registry():
     from attentivechrome.models import MODEL_REGISTRY
 
-    listed = [line.split()[0] for line in run("models").stdout.splitlines()]
-    assert listed == sorted(MODEL_REGISTRY)
+    from attentivechrome.config import preset_settings
+
+    names, defaults = run("models").stdout.split("\n\n")
+    assert [line.split()[0] for line in names.splitlines()] == sorted(MODEL_REGISTRY)
+    header, *rows = defaults.splitlines()[1:]  # after the line saying what the table is
+    columns = header.split()
+    assert columns[0] == "model" and {"lr", "batch_size", "epochs", "patience"} <= set(columns)
+    table = {row.split()[0]: dict(zip(columns, row.split())) for row in rows}
+    assert sorted(table) == sorted(MODEL_REGISTRY)
+    for model, shown in table.items():  # each row is that model's preset, as TrainConfig fills it in
+        settings = preset_settings(model)
+        assert float(shown["lr"]) == settings["lr"] and int(shown["epochs"]) == settings["epochs"], model
+        assert int(shown["patience"]) == settings["patience"] and shown["transform"] == settings["transform"], model
