@@ -7,7 +7,8 @@ import inspect
 
 import pytest
 
-from attentivechrome.config import DEFAULTS, TrainConfig
+from attentivechrome.config import DEFAULTS, ORIGINAL_SETTINGS, PRESET_FIELDS, TrainConfig, preset_settings
+from attentivechrome.models.catalog import MODEL_CATALOG
 from attentivechrome.estimator import AttentiveChromeClassifier
 
 
@@ -25,9 +26,12 @@ def _cli_defaults(command_name: str) -> dict:
 def test_cli_options_default_to_train_config(command):
     options = _cli_defaults(command)
     shared = [f.name for f in dataclasses.fields(TrainConfig) if f.name in options]
-    assert len(shared) >= 6, shared  # the command does expose the training settings
+    assert len(shared) >= 10, shared  # the command does expose the training settings
     for name in shared:
-        assert options[name] == getattr(DEFAULTS, name), f"{command} --{name.replace('_', '-')}"
+        # A preset's setting is left unset, so TrainConfig fills it from the chosen model's defaults.
+        expected = None if name in PRESET_FIELDS else getattr(DEFAULTS, name)
+        assert options[name] == expected, f"{command} --{name.replace('_', '-')}"
+    assert TrainConfig(**{name: options[name] for name in shared}) == DEFAULTS  # the command's defaults are DEFAULTS
 
 
 def test_estimator_defaults_are_train_config_defaults():
@@ -35,7 +39,30 @@ def test_estimator_defaults_are_train_config_defaults():
     params = [p for p in signature.parameters.values() if p.name != "self"]
     assert params and all(p.kind is p.KEYWORD_ONLY for p in params)
     for p in params:
-        assert p.default == getattr(DEFAULTS, p.name), p.name
+        assert p.default == (None if p.name in PRESET_FIELDS else getattr(DEFAULTS, p.name)), p.name
+    assert TrainConfig(**AttentiveChromeClassifier().get_params()) == DEFAULTS
+
+
+def test_presets_fill_unset_settings_per_model_and_explicit_settings_win():
+    original = TrainConfig(preset="original")
+    assert {k: getattr(original, k) for k in PRESET_FIELDS} == ORIGINAL_SETTINGS
+    for model in MODEL_CATALOG:
+        tuned = TrainConfig(model=model)
+        assert {k: getattr(tuned, k) for k in PRESET_FIELDS} == preset_settings(model)
+        assert tuned.given == frozenset()
+    given = TrainConfig(lr=0.05, preset="original")
+    assert given.lr == 0.05 and given.batch_size == ORIGINAL_SETTINGS["batch_size"] and given.given == {"lr"}
+    # for_model keeps what was given and takes the rest from the other model's preset
+    other = given.for_model("deepchrome")
+    assert other.model == "deepchrome" and other.lr == 0.05 and other.preset == "original"
+    tuned_other = TrainConfig(batch_size=7).for_model("transformer")
+    assert tuned_other.batch_size == 7 and tuned_other.epochs == preset_settings("transformer")["epochs"]
+    # a record round-trips; a record from before presets reads as the original's settings
+    assert TrainConfig.from_dict(TrainConfig(model="lstm").to_dict()) == TrainConfig(model="lstm")
+    old_record = {k: v for k, v in TrainConfig(preset="original").to_dict().items() if k not in ("preset", "patience", "weight_decay", "dropout")}
+    assert TrainConfig.from_dict(old_record) == TrainConfig(preset="original")
+    with pytest.raises(ValueError, match="unknown preset 'best'; choose one of tuned, original"):
+        TrainConfig(preset="best")
 
 
 def test_train_config_checks_its_values():

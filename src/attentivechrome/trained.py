@@ -83,6 +83,8 @@ class TrainingRecord:
     out_dir: Path | None = None
     #: For a model pooled over cells: each cell's test metrics.
     cell_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Why training ended: ``epochs`` (every epoch ran), ``patience`` (early stopping) or ``fitted once``.
+    stop_reason: str = "epochs"
 
 
 @dataclass

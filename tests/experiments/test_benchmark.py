@@ -80,6 +80,10 @@ def test_cell_table_means_deviations_and_paired_difference():
     assert table.loc["m", "auroc_low"] == table.loc["m", "auroc_high"] == 1.0
     assert table.loc["m", "delta_low"] == pytest.approx(0.5) and table.loc["m", "delta_high"] == pytest.approx(0.5)
     assert np.isnan(table.loc["deepchrome", "delta_ref"])
+    # m has the higher mean: it is the cell's best, and deepchrome's paired difference to it is the mirror image
+    assert set(table["best_model"]) == {"m"} and np.isnan(table.loc["m", "delta_best_low"])
+    assert table.loc["deepchrome", "delta_best"] == pytest.approx(-0.2)
+    assert table.loc["deepchrome", "delta_best_low"] == pytest.approx(-0.5) and table.loc["deepchrome", "delta_best_high"] == pytest.approx(-0.5)
 
 
 def test_resume_skips_finished_runs_and_redoes_only_missing_ones(tiny_cells, tmp_path):

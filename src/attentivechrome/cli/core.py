@@ -12,20 +12,14 @@ from typing import List, Optional
 import typer
 
 from ..config import DEFAULTS
+from . import _options as opt
 from ._app import Interrupted, UsageProblem, app, check_output_file, say, training_settings
+from ._options import DEVICE_HELP, NORMALIZE_HELP, PER_MODEL
 
 #: The files of a run directory `train` writes; one of them in --out means a run is there.
 RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
 ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a warning instead of an error)."
-TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
-DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
-NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
 AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell validation."
-MARK_DROPOUT_HELP = "Hide each mark of each training gene with this probability (the model learns to predict from a subset of its marks; needed to pool cells with different marks)."
-TASK_HELP = (
-    "classification (0/1 label; epoch selected on validation AUROC) or regression "
-    "(log1p of expression.csv beside the split files; selected on validation Pearson)."
-)
 
 
 @app.command()
@@ -34,17 +28,22 @@ def train(
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
-    model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
-    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
-    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step."),
-    epochs: int = typer.Option(DEFAULTS.epochs, help="Passes over the training genes."),
-    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
+    model: str = opt.MODEL,
+    preset: str = opt.PRESET,
+    lr: Optional[float] = opt.LR,
+    batch_size: Optional[int] = opt.BATCH_SIZE,
+    epochs: Optional[int] = opt.EPOCHS,
+    patience: Optional[int] = opt.PATIENCE,
+    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
+    dropout: Optional[float] = opt.DROPOUT,
+    ema: Optional[float] = opt.EMA,
+    clip: float = opt.CLIP,
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order)."),
-    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
-    normalize: str = typer.Option(DEFAULTS.normalize, help=AUTO_HELP),
-    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
+    transform: Optional[str] = opt.TRANSFORM,
+    device: str = opt.DEVICE,
+    task: str = opt.TASK,
+    normalize: Optional[str] = typer.Option(None, help=f"{AUTO_HELP} {PER_MODEL}"),
+    mark_dropout: float = opt.MARK_DROPOUT,
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
     ),
@@ -67,8 +66,8 @@ def train(
 
     auto = normalize == "auto"
     config = training_settings(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
-        normalize="none" if auto else normalize, mark_dropout=mark_dropout,
+        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema,
+        clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
@@ -106,7 +105,7 @@ def train(
         if not quiet:
             train_marks = cells[name]["train"].marks
             say(f"loaded {cell_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
-    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
+    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, config.epochs)))
     splits = cells[names[0]] if len(cells) == 1 else cells
     source = ", ".join(map(str, data_dirs))
     if resume and not quiet and speaks:
@@ -129,6 +128,8 @@ def train(
     for cell, scores in result.record.cell_scores.items():
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
         say(f"  {cell}: test {shown}")
+    if result.record.stop_reason == "patience":
+        say(f"stopped after epoch {len(result.record.history)}: no better validation score in {config.patience} epochs (--patience)")
     if task == "regression":
         scores = result.scores
         say(
@@ -276,11 +277,18 @@ def demo(
 
 @app.command("models")
 def list_models() -> None:
-    """List the model names that `train --model` and `benchmark --models` accept."""
+    """List the model names that `train --model` and `benchmark --models` accept, with each model's default settings."""
+    from ..config import defaults_table
     from ..models.catalog import MODEL_CATALOG
 
     for name in sorted(MODEL_CATALOG):
         typer.echo(f"{name:<16} {MODEL_CATALOG[name].description}")
+    typer.echo("\ndefaults (preset tuned; --preset original gives the AttentiveChrome paper's to every model; any option overrides):")
+    columns = ("model", "lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
+    rows = [[str(row[c]) if row[c] is not None else "-" for c in columns] for row in defaults_table()]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    for row in [list(columns), *rows]:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
 def _evaluate_regression(predictions, input_path: Path, expression: Optional[Path], as_json: bool) -> None:

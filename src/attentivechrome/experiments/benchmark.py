@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._io import atomic_open, atomic_path, exclusive_lock, write_text_atomic
 from .._progress import progress_bar
-from ..config import TrainConfig
+from ..config import PRESET_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
@@ -55,7 +55,10 @@ TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
-_SETTING_KEYS = ("task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
+_SETTING_KEYS = (
+    "task", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "transform", "eval_batch_size", "normalize",
+    "mark_dropout",
+)  # fmt: skip
 
 
 #: The settings error's earlier name.
@@ -96,6 +99,11 @@ def resolve_models(models: str | Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _settings_record(config: TrainConfig) -> dict:
+    """The benchmark's settings as the user gave them; a setting each model takes from its preset reads ``<preset> default``."""
+    return {key: getattr(config, key) if key in config.given or key not in PRESET_FIELDS else f"{config.preset} default" for key in _SETTING_KEYS}
+
+
 def run_benchmark(
     cell_dirs: Sequence[str | Path],
     out_dir: str | Path,
@@ -123,8 +131,9 @@ def run_benchmark(
     seeds
         A count ``N`` (seeds 1..N) or explicit seeds. Default 3.
     config
-        Training settings shared by every run (``model`` and ``seed`` are set per run; ``task``
-        chooses classification or regression). Default :class:`TrainConfig()`.
+        Training settings: those given explicitly are shared by every run; the others come from
+        each model's preset (:meth:`TrainConfig.for_model`). ``seed`` is set per run; ``task``
+        chooses classification or regression. Default :class:`TrainConfig()`.
     n_bootstrap
         Bootstrap resamples of the test genes per cell. Default 1000.
     jobs
@@ -160,7 +169,7 @@ def run_benchmark(
         guard_settings(
             out,
             SETTINGS_FILE,
-            {key: getattr(config, key) for key in _SETTING_KEYS},
+            _settings_record(config),
             {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
             hint="use another --out or the same settings to continue it",
             what="a benchmark",
@@ -171,7 +180,7 @@ def run_benchmark(
         # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
         keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
         units = [
-            TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
+            TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config.for_model(m), seed=s).to_dict())
             for c, m, s in keys
         ]
         events = {"index": 0}
@@ -288,7 +297,9 @@ def cell_table(
     pandas.DataFrame
         Columns ``cell, model, seeds, test_genes``, ``<metric>_mean`` and ``<metric>_std`` for each
         test metric, ``<primary>_low/_high`` (95% interval), ``delta_ref`` with ``delta_low/_high``
-        (NaN when the reference is absent), ``best_epoch`` and ``seconds`` (means over seeds).
+        (NaN when the reference is absent), ``best_model`` (the cell's highest mean) with
+        ``delta_best`` and ``delta_best_low/_high`` (paired; NaN for the best model itself),
+        ``best_epoch`` and ``seconds`` (means over seeds).
         The standard deviation is NaN with a single seed.
     """
     primary = PRIMARY_METRIC[task]
@@ -316,6 +327,13 @@ def cell_table(
             row["best_epoch"] = float(group["best_epoch"].mean())
             row["seconds"] = float(group["seconds"].mean())
             rows.append(row)
+        cell_rows = rows[len(rows) - len(models) :]
+        best = max(cell_rows, key=lambda r: r[f"{primary}_mean"])["model"]  # the cell's best model on the primary metric
+        for row in cell_rows:
+            row["best_model"] = best
+            row["delta_best"] = row[f"{primary}_mean"] - next(r[f"{primary}_mean"] for r in cell_rows if r["model"] == best)
+            low_high = percentile_interval(distributions[row["model"]] - distributions[best]) if row["model"] != best else (float("nan"),) * 2
+            row["delta_best_low"], row["delta_best_high"] = low_high
     return pd.DataFrame(rows)
 
 
@@ -367,14 +385,31 @@ def write_reports(
         figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
 
+def _given_text(config: TrainConfig) -> str:
+    given = [f"{key} {getattr(config, key)}" for key in PRESET_FIELDS if key in config.given]
+    return "set: " + ", ".join(given) if given else "none set"
+
+
+def _settings_lines(models: list[str], config: TrainConfig) -> list[str]:
+    """A markdown table of the settings each model trained with."""
+    keys = ("lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
+    lines = ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for model in models:
+        resolved = config.for_model(model)
+        lines.append(f"| {model} | " + " | ".join("-" if getattr(resolved, k) is None else f"{getattr(resolved, k):g}" if isinstance(getattr(resolved, k), float) else str(getattr(resolved, k)) for k in keys) + " |")
+    return lines
+
+
 def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: str, config: TrainConfig, seeds: list[int]) -> str:
     """The summary and per-cell tables in markdown, headed by the settings."""
     primary = PRIMARY_METRIC[task]
     label = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE"}
     lines = [
         f"Task: {task}. Primary metric: test {label[primary]} (mean over seeds {', '.join(map(str, seeds))}).",
-        f"Training: lr {config.lr:g}, batch {config.batch_size}, up to {config.epochs} epochs, clip {config.clip:g}, "
-        f"transform {config.transform}; epoch (or classical model complexity) selected on validation {label[primary]}.",
+        f"Training: each model's {config.preset} defaults unless set ({_given_text(config)}); epoch (or classical model complexity) "
+        f"selected on validation {label[primary]}, clip {config.clip:g}.",
+        "",
+        *_settings_lines([str(m) for m in summary["model"]], config),
         "",
         f"#### Summary over cells (test {label[primary]})",
         "",
@@ -388,7 +423,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     header = (
         f"| cell | model | seeds | test genes | {label[primary]} mean ± sd | 95% CI (genes) | "
         + " | ".join(f"{label[m]} mean ± sd" for m in others)
-        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | selected epoch | s/run |"
+        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | Δ vs the cell's best [95% CI] | selected epoch | s/run |"
     )
     lines += ["", f"#### Per cell (test {label[primary]})", "", header, "|" + "---|" * (header.count("|") - 1)]
     for row in per_cell.to_dict("records"):
@@ -402,6 +437,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
             f"[{row[f'{primary}_low']:.3f}, {row[f'{primary}_high']:.3f}]",
             *(_mean_sd(row[f"{m}_mean"], row[f"{m}_std"]) for m in others),
             delta,
+            "best" if row["model"] == row["best_model"] else f"{row['delta_best']:+.4f} [{row['delta_best_low']:+.3f}, {row['delta_best_high']:+.3f}]",
             f"{row['best_epoch']:.1f}",
             f"{row['seconds']:.1f}",
         ]

@@ -32,11 +32,14 @@ from pathlib import Path
 from .. import _settings
 from .._io import write_text_atomic
 from ..cluster import map_units
-from ..config import DEFAULTS, TrainConfig
+from ..config import TrainConfig
 from ..data.layout import cell_name, split_paths
 from ..exceptions import InputFormatError
 
 logger = logging.getLogger(__name__)
+
+#: The settings of records written before presets existed (they trained with the original's).
+ORIGINAL = TrainConfig(preset="original")
 
 #: Written into a unit's run directory once it finished: its scores and time.
 RESULT_FILE = "result.json"
@@ -137,8 +140,8 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
     if path.is_file() and not restart:
         remedy = f"delete it to continue {out} with this call's settings" + (", or pass --restart" if "--restart" in hint else "")
         previous = _recorded_settings(path, hint=remedy)
-        # A setting an older record lacks had its default then (settings are TrainConfig fields).
-        before = {k: previous.get(k, DEFAULTS.to_dict().get(k)) for k in settings}
+        # A setting an older record lacks had its default then: records without presets trained with the original settings.
+        before = {k: previous.get(k, ORIGINAL.to_dict().get(k)) for k in settings}
         differ = [f"{k} {before[k]!r} -> {v!r}" for k, v in settings.items() if before[k] != v]
         if differ:
             raise RunSettingsError(f"{out}: holds {what} with other settings ({'; '.join(differ)}); {hint}")
@@ -233,7 +236,10 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         seconds = time.perf_counter() - started
         return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
     seconds = time.perf_counter() - started
-    result = {**base, "best_epoch": trained.best_epoch, **trained.scores, "seconds": seconds, "minutes": seconds / 60}
+    result = {
+        **base, "best_epoch": trained.best_epoch, "epochs_run": len(trained.record.history), "stop_reason": trained.record.stop_reason,
+        **trained.scores, "seconds": seconds, "minutes": seconds / 60,
+    }  # fmt: skip
     if trained.record.cell_scores:
         result["cells"] = trained.record.cell_scores
     write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")

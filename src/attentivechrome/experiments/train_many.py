@@ -35,7 +35,7 @@ from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, default_jobs, g
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
 #: Settings that change what a run learns; a resumed call must repeat them.
-_SETTING_KEYS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "task", "normalize", "mark_dropout")
+_SETTING_KEYS = ("model", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "seed", "transform", "task", "normalize", "mark_dropout")
 #: The score columns of the summary, per task.
 SCORE_COLUMNS = {
     "classification": ("valid_auroc", "test_auroc", "test_aupr"),
