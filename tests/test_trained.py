@@ -90,8 +90,14 @@ def test_check_is_the_one_place_for_model_and_data_rules():
     with pytest.raises(ModelDataMismatchError, match="none of the model's"):
         model.check(dataclasses.replace(data, marks=("a", "b", "c", "d", "e")))
     longer, _ = ac.simulate(6, 30, seed=0)
+    # Another bin count is refused (issue 13), unless allowed: then a warning.
+    with pytest.raises(ModelDataMismatchError, match=r"has 30 bins per gene but the model was trained on 20; .* --allow-bin-mismatch"):
+        model.predict(longer)
     with pytest.warns(BinCountWarning, match="has 30 bins per gene; the model was trained on 20"):
-        model.check(longer)
+        model.check(longer, allow_bin_mismatch=True)
+    model.allow_bin_mismatch = True
+    with pytest.warns(BinCountWarning, match="has 30 bins per gene"):
+        assert model.predict(longer).logits.shape == (6,)
 
 
 def test_a_model_trained_for_missing_marks_takes_a_subset():

@@ -49,13 +49,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` PyTorch intra-op threads, then restore the previous count.
-
-    Training on a CPU uses this with ``n=1``: the model's operations outside the compiled
-    encoder kernel are small, and OpenMP threads waiting for each other at every operation cost
-    more than they gain (on a busy 2-core machine, 2 threads made the reference LSTM 20x slower).
-    The encoder kernel chooses its own threads (:func:`get_num_threads`).
-    """
+    """Run the block with ``n`` PyTorch intra-op threads, then restore the previous count."""
     import torch
 
     previous = torch.get_num_threads()
@@ -127,6 +121,19 @@ def get_num_threads() -> int:
     if explicit.isdigit() and int(explicit) > 0:
         return int(explicit)
     return _load_aware_threads()
+
+
+def training_threads(uses_kernel: bool) -> int:
+    """PyTorch intra-op threads for training one model on the CPU: the one place this is decided.
+
+    A model whose heavy work runs in the compiled encoder kernel (AttentiveChrome) trains with
+    one PyTorch thread: its other operations are small, and OpenMP threads waiting for each
+    other at every one of them cost more than they gain (on a busy 2-core machine, 2 threads
+    made the reference LSTM 20x slower); the kernel takes its own threads. Every other model
+    trains with the process's share of the cores, :func:`get_num_threads`: every free core, or
+    one in a worker of ``train-many`` and ``benchmark --jobs`` (:func:`single_threaded_worker`).
+    """
+    return 1 if uses_kernel else get_num_threads()
 
 
 def single_threaded_worker() -> None:

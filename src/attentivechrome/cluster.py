@@ -6,6 +6,9 @@ of N single-threaded worker processes, ``scheduler=ADDRESS`` connects to a runni
 dask-kubernetes). Units are plain descriptions holding paths: workers read the data from a
 path they share with the caller (a network file system on a cluster), never through the scheduler.
 
+Workers of a local cluster end with the process that started them (:func:`die_with_parent`): kill
+the caller, with any signal, and its workers stop at once instead of training on unobserved.
+
 Dask reruns a unit elsewhere when the worker running it is lost (up to
 ``distributed.scheduler.allowed-failures`` times, 3 by default); the caller's units catch
 their own errors, so a failing unit fails only itself.
@@ -15,6 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -91,7 +98,9 @@ def map_units(
 
     results: list[Any] = [None] * len(units)
     with dask_client(jobs, scheduler) as client:
-        futures = [client.submit(fn, unit, pure=False, retries=0) for unit in units]
+        # A local cluster's workers are this process's children: they end with it (a remote cluster's workers are not ours).
+        task = fn if scheduler is not None else _DieWithParent(fn)
+        futures = [client.submit(task, unit, pure=False, retries=0) for unit in units]
         position = {future.key: i for i, future in enumerate(futures)}
         done = failed = 0
         for future in as_completed(futures):
@@ -107,6 +116,55 @@ def map_units(
             if on_status is not None:
                 on_status({"done": done, "running": _running(client), "failed": failed, "total": len(units)})
     return results
+
+
+class _DieWithParent:
+    """``fn`` run in a worker that first arranges to end with its parent (picklable: holds ``fn`` by reference)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "unit")  # dask names the task after it
+
+    def __call__(self, unit: Any) -> Any:
+        die_with_parent()
+        return self.fn(unit)
+
+
+_watching = {"parent": None}
+
+
+def die_with_parent(poll_seconds: float = 0.5) -> None:
+    """End this process as soon as its parent process ends, however the parent ended (even SIGKILL).
+
+    Called in a worker process. On Linux the kernel sends this process SIGKILL when its parent
+    dies (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread checks every
+    ``poll_seconds`` whether the parent is still there (an orphan is adopted by another process)
+    and ends this process if not. Calling it again in the same process does nothing.
+    """
+    parent = os.getppid()
+    if _watching["parent"] == parent:
+        return
+    _watching["parent"] = parent
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: the thread below still watches
+            pass
+    if os.getppid() != parent:  # the parent died before the watch was set up
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent:
+                logger.error("the process that started this worker (pid %d) is gone; stopping", parent)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="attentivechrome-parent-watch", daemon=True).start()
 
 
 def _running(client) -> int:

@@ -13,14 +13,14 @@ from .trained import TrainedModel
 from .training.trainer import train
 
 #: The constructor's parameters: the training settings a user sets (the rest keep TrainConfig's defaults).
-_PARAMS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "device")
+_PARAMS = ("model", "preset", "lr", "batch_size", "epochs", "clip", "seed", "transform", "device")
 
 
 class AttentiveChromeClassifier:
     """Train AttentiveChrome and query it like a scikit-learn classifier.
 
-    The constructor only stores the training settings (see :class:`TrainConfig`; the defaults
-    are :data:`attentivechrome.config.DEFAULTS`); :meth:`fit` validates them, trains, and sets
+    The constructor only stores the training settings (see :class:`TrainConfig`; those left
+    ``None`` take the model's ``preset`` defaults, see ``attentivechrome models``); :meth:`fit` validates them, trains, and sets
     ``trained_`` (the :class:`~attentivechrome.trained.TrainedModel`), ``model_``, ``marks_``
     and ``result_``.
 
@@ -36,10 +36,11 @@ class AttentiveChromeClassifier:
     (4, 5, 20)
     """
 
-    def __init__(self, *, model: str = DEFAULTS.model, lr: float = DEFAULTS.lr, batch_size: int = DEFAULTS.batch_size,
-                 epochs: int = DEFAULTS.epochs, clip: float = DEFAULTS.clip, seed: int = DEFAULTS.seed,
-                 transform: str = DEFAULTS.transform, device: str = DEFAULTS.device) -> None:
+    def __init__(self, *, model: str = DEFAULTS.model, preset: str = DEFAULTS.preset, lr: float | None = None, batch_size: int | None = None,
+                 epochs: int | None = None, clip: float = DEFAULTS.clip, seed: int = DEFAULTS.seed,
+                 transform: str | None = None, device: str = DEFAULTS.device) -> None:
         self.model = model
+        self.preset = preset
         self.lr = lr
         self.batch_size = batch_size
         self.epochs = epochs

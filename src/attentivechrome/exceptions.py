@@ -36,6 +36,28 @@ class ModelDataMismatchError(AttentiveChromeError, ValueError):
     """Data do not fit a model: other marks or a task the model was not trained for."""
 
 
+class OutputWriteError(AttentiveChromeError, OSError):
+    """An output could not be written: a full or read-only disk, a missing permission, an I/O error.
+
+    The message names the output the user asked for (not a temporary file beside it) and the
+    system's reason; ``errno`` is the system's error number when there is one.
+    """
+
+    def __init__(self, path: str | Path, reason: str, errno: int | None = None) -> None:
+        super().__init__(f"{path}: cannot write ({reason})")
+        self.path = str(path)
+        self.reason = reason
+        self.errno = errno
+        self.filename = str(path)
+
+    def __str__(self) -> str:
+        return f"{self.path}: cannot write ({self.reason})"
+
+
+class DirectoryLockedError(AttentiveChromeError):
+    """Another process is writing to the same output directory."""
+
+
 class BinCountWarning(UserWarning):
     """The data have another number of bins per gene than the model was trained on."""
 

@@ -83,6 +83,8 @@ class TrainingRecord:
     out_dir: Path | None = None
     #: For a model pooled over cells: each cell's test metrics.
     cell_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Why training ended: ``epochs`` (every epoch ran), ``patience`` (early stopping) or ``fitted once``.
+    stop_reason: str = "epochs"
 
 
 @dataclass
@@ -117,6 +119,9 @@ class TrainedModel:
         Whether it came from an original AttentiveChrome state_dict.
     record
         Set by :func:`attentivechrome.train`: the selected epoch's scores and the history.
+    allow_bin_mismatch
+        Let :meth:`check` pass data with another bin count than the model's, with a
+        :class:`BinCountWarning` (the command line's ``--allow-bin-mismatch``). Default: refused.
     """
 
     module: nn.Module
@@ -131,6 +136,7 @@ class TrainedModel:
     source: str = ""
     legacy: bool = False
     record: TrainingRecord | None = None
+    allow_bin_mismatch: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -197,19 +203,22 @@ class TrainedModel:
 
     # ------------------------------------------------------------------ using it
 
-    def check(self, data: HistoneData) -> HistoneData:
+    def check(self, data: HistoneData, *, allow_bin_mismatch: bool | None = None) -> HistoneData:
         """Check that ``data`` fit the model and return them with the model's marks, in its order.
 
         This is the one place that decides. Marks are matched by name (case-insensitively):
         marks in another order are reordered; extra marks are dropped with an
         :class:`ExtraMarksWarning`; missing marks are passed as absent to a model trained for
-        missing marks and refused otherwise. Another bin count than the model was trained on
-        gives a :class:`BinCountWarning`.
+        missing marks and refused otherwise. Another bin count than the model was trained on is
+        refused, unless ``allow_bin_mismatch`` (default: the attribute of that name), when it gives
+        a :class:`BinCountWarning`: the model then reads bins at other distances from the TSS than
+        it learned.
 
         Raises
         ------
         ModelDataMismatchError
-            When marks are missing (and the model cannot take absent marks) or none match.
+            When marks are missing (and the model cannot take absent marks) or none match, or the
+            bin count differs and is not allowed to.
         """
         where = data.source or "the data"
         if (_placeholder_names(self.marks) or data.source == UNNAMED_SOURCE) and data.n_marks == len(self.marks):
@@ -228,6 +237,12 @@ class TrainedModel:
                 warnings.warn(f"{where}: the marks {', '.join(match.extra)} are not among the model's ({', '.join(self.marks)}) and are ignored", ExtraMarksWarning, stacklevel=2)
             matched = match.data
         if self.n_bins is not None and data.n_bins != self.n_bins:
+            allowed = self.allow_bin_mismatch if allow_bin_mismatch is None else allow_bin_mismatch
+            if not allowed:
+                raise ModelDataMismatchError(
+                    f"{where}: has {data.n_bins} bins per gene but the model was trained on {self.n_bins}; its bins would lie at other "
+                    "distances from the TSS than the model learned (pass --allow-bin-mismatch, or allow_bin_mismatch=True, to predict anyway)"
+                )
             warnings.warn(f"{where} has {data.n_bins} bins per gene; the model was trained on {self.n_bins}", BinCountWarning, stacklevel=2)
         return matched
 

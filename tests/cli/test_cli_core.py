@@ -24,10 +24,13 @@ def test_simulate_train_evaluate_predict(tmp_path):
     run("simulate", "--genes", 300, "--bins", 40, "--out", data, "--seed", 2)
     assert {p.name for p in data.iterdir()} >= {"train.csv", "valid.csv", "test.csv", "truth.npz", "expression.csv"}
 
-    result = run("train", data, "--out", run_dir, "--epochs", 2, "--batch-size", 32, "--lr", 3e-3, "--transform", "log1p", "--device", "cpu")
+    result = run("train", data, "--out", run_dir, "--epochs", 2, "--preset", "original", "--lr", 3e-3, "--transform", "log1p", "--device", "cpu")
     assert "epoch   2/2" in result.stderr and "best epoch" in result.stderr
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert {"best_epoch", "valid_auroc", "test_auroc", "test_aupr", "history"} <= set(metrics)
+    assert {"best_epoch", "valid_auroc", "test_auroc", "test_aupr", "history", "epochs_run", "stop_reason"} <= set(metrics)
+    settings = json.loads((run_dir / "config.json").read_text())["train"]
+    # the options given win; the rest are the original's (batch 16, no early stopping)
+    assert (settings["preset"], settings["lr"], settings["epochs"], settings["batch_size"], settings["patience"]) == ("original", 3e-3, 2, 16, 0)
 
     evaluation = json.loads(run("evaluate", "--model", run_dir, "--input", data / "test.csv", "--json").stdout)
     assert evaluation["n_genes"] == 100
@@ -140,5 +143,16 @@ def test_regression_run_evaluates_and_predicts_on_expression_scale(tmp_path):
 def test_models_lists_the_registry():
     from attentivechrome.models import MODEL_REGISTRY
 
-    listed = [line.split()[0] for line in run("models").stdout.splitlines()]
-    assert listed == sorted(MODEL_REGISTRY)
+    from attentivechrome.config import preset_settings
+
+    names, defaults = run("models").stdout.split("\n\n")
+    assert [line.split()[0] for line in names.splitlines()] == sorted(MODEL_REGISTRY)
+    header, *rows = defaults.splitlines()[1:]  # after the line saying what the table is
+    columns = header.split()
+    assert columns[0] == "model" and {"lr", "batch_size", "epochs", "patience"} <= set(columns)
+    table = {row.split()[0]: dict(zip(columns, row.split())) for row in rows}
+    assert sorted(table) == sorted(MODEL_REGISTRY)
+    for model, shown in table.items():  # each row is that model's preset, as TrainConfig fills it in
+        settings = preset_settings(model)
+        assert float(shown["lr"]) == settings["lr"] and int(shown["epochs"]) == settings["epochs"], model
+        assert int(shown["patience"]) == settings["patience"] and shown["transform"] == settings["transform"], model

@@ -206,3 +206,47 @@ def test_errors_after_a_header_name_the_file_line(tmp_path):
     path = _write(tmp_path, ["gene_id,bin_id,m1,m2,m3,m4,m5", *_rows(n_genes=1, n_bins=2)], name="nolabel.csv")
     with pytest.raises(InputFormatError, match="nolabel.csv:2: the header names no label column but the rows have one"):
         read_csv(path)
+
+
+# --------------------------------------------------------------------------- issue 13: faults found by attacking the reader
+
+
+def test_counts_beyond_float32_are_rejected_like_inf(tmp_path):
+    rows = _rows()
+    rows[5] = "G1,2,0,1e39,0,0,0,1"
+    with pytest.raises(InputFormatError, match=r"data.csv:6: H3K36me3 must be at most 3.403e\+38 \(counts are stored as float32.*got 1e\+39"):
+        read_csv(_write(tmp_path, rows))
+    rows[5] = "G1,2,0,3.4e38,0,0,0,1"  # the largest float32 is still a count
+    assert np.isfinite(read_csv(_write(tmp_path, rows)).counts).all()
+
+
+def test_counts_beyond_float32_in_a_headed_file_name_the_file_line(tmp_path):
+    rows = ["gene_id,bin_id,H3K4me3,label", "g,1,1,0", "g,2,-1e300,0"]
+    with pytest.raises(InputFormatError, match=r"data.csv:3: H3K4me3 must be at most"):
+        read_csv(_write(tmp_path, rows))
+
+
+def test_an_unclosed_quote_names_the_file_and_1_based_line(tmp_path):
+    rows = _rows()
+    rows[6] = '"G1,3,0,0,0,0,0,1'
+    with pytest.raises(InputFormatError, match=r'data.csv:7: a quote \(\"\) opens a field that does not close on the same line'):
+        read_csv(_write(tmp_path, rows))
+    rows[6] = '"G1",3,0,"1",0,0,0,1'  # whole quoted fields are fine
+    assert read_csv(_write(tmp_path, rows)).counts[1, 2, 1] == 1
+
+
+@pytest.mark.parametrize("ending", ["\n\n", "\r\n\r\n", "\n\n\n"])
+def test_trailing_blank_lines_are_accepted(tmp_path, ending):
+    path = tmp_path / "data.csv"
+    path.write_bytes(("\n".join(_rows())).encode() + ending.encode())
+    assert read_csv(path).counts.shape == (3, 4, 5)
+    headed = tmp_path / "headed.csv"
+    headed.write_bytes(b"gene_id,bin_id,a,label\ng,1,0,1\ng,2,0,1" + ending.encode())
+    assert read_csv(headed).n_bins == 2
+
+
+def test_a_blank_line_inside_the_file_is_still_an_error(tmp_path):
+    rows = _rows()
+    rows.insert(4, "")
+    with pytest.raises(InputFormatError, match="data.csv:5: expected 8 fields like line 1, got 0"):
+        read_csv(_write(tmp_path, rows))

@@ -46,6 +46,7 @@ class _Zenodo:
         self.corrupt = {"E004_attchrome_avgAUC_model.pt"}  # served with one byte changed
         self.truncate_once = {"E005_attchrome_avgAUC_model.pt"}  # first request cut in half
         self.omit_md5: set[str] = set()
+        self.mangle = None  # a function applied to the listed entries (hand-broken records)
         self.requests: list[tuple[str, str | None]] = []
         self.base = ""
 
@@ -57,6 +58,8 @@ class _Zenodo:
             if key not in self.omit_md5:
                 entry["checksum"] = "md5:" + hashlib.md5(content).hexdigest()
             entries.append(entry)
+        if self.mangle is not None:
+            entries = self.mangle(entries)
         return {"id": record_id, "files": entries}
 
 
@@ -218,3 +221,33 @@ def test_published_reference_checkpoint_by_cell_name(zenodo, shared_data, capsys
         main(["evaluate", "--model", "E003", "--input", str(shared_data / "remc-e003" / "classification" / "test.csv")])
     assert (stop.value.code or 0) == 0
     assert "AUROC     0.8972" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "mangle,message",
+    [
+        (lambda e: [*e[:1], "README.txt"], r"file entry 2 of the record is a str, expected an object with key, size, checksum and links"),
+        (lambda e: [{**e[0], "size": "big"}], r"the record gives the size of E003_attchrome_avgAUC_model.pt as 'big', not a number of bytes"),
+        (lambda e: [{**e[0], "size": -5}], r"the record gives the size of .* as -5, not a number of bytes"),
+        (lambda e: [{**e[0], "key": 3}], r"file entry 1 of the record has an unusable name 3"),
+        (lambda e: [{**e[0], "links": ["http://x"]}], r"no download link listed for E003_attchrome_avgAUC_model.pt"),
+        (lambda e: [{**e[0], "checksum": ["md5", "0" * 32]}], r"no md5 checksum listed for E003"),
+    ],
+)
+def test_malformed_record_entries_are_named(zenodo, mangle, message):
+    zenodo.mangle = mangle
+    with pytest.raises(dl.DownloadError, match=r"/records/2616712: " + message):
+        dl.download("weights", cells=["E003"], progress=False)
+
+
+def test_a_size_written_as_text_is_read(zenodo):
+    zenodo.mangle = lambda entries: [{**entry, "size": str(entry["size"])} for entry in entries]
+    [path] = dl.download("weights", cells=["E003"], progress=False)
+    assert path.read_bytes() == zenodo.files["E003_attchrome_avgAUC_model.pt"]
+
+
+def test_a_damaged_local_record_does_not_crash_the_cache_lookup(zenodo, tmp_path):
+    [path] = dl.download("weights", cells=["E003"], progress=False)
+    for damaged in ("[1, 2]", '{"files": 3}', '{"files": [7, {"key": 1}]}'):
+        (path.parent / "record.json").write_text(damaged)
+        assert dl.cached_weights("E003") == path

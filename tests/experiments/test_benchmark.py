@@ -80,6 +80,10 @@ def test_cell_table_means_deviations_and_paired_difference():
     assert table.loc["m", "auroc_low"] == table.loc["m", "auroc_high"] == 1.0
     assert table.loc["m", "delta_low"] == pytest.approx(0.5) and table.loc["m", "delta_high"] == pytest.approx(0.5)
     assert np.isnan(table.loc["deepchrome", "delta_ref"])
+    # m has the higher mean: it is the cell's best, and deepchrome's paired difference to it is the mirror image
+    assert set(table["best_model"]) == {"m"} and np.isnan(table.loc["m", "delta_best_low"])
+    assert table.loc["deepchrome", "delta_best"] == pytest.approx(-0.2)
+    assert table.loc["deepchrome", "delta_best_low"] == pytest.approx(-0.5) and table.loc["deepchrome", "delta_best_high"] == pytest.approx(-0.5)
 
 
 def test_resume_skips_finished_runs_and_redoes_only_missing_ones(tiny_cells, tmp_path):
@@ -152,3 +156,17 @@ def test_cli_benchmark_runs_and_reports_errors_in_one_line(tiny_cells, tmp_path)
     bad = _cli("benchmark", str(tiny_cells[0]), "--models", "svm", "--out", str(tmp_path / "c"))
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "unknown model 'svm'" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [("", r"test_predictions.tsv: cannot be read as a table"), ("gene_id\tscore\ng1\t0.5\n", r"test_predictions.tsv:1: lacks the column\(s\) probability, label"),
+     ("gene_id\tprobability\tlabel\ng1\t0.5\t1\ng2\thigh\t0\n", r"test_predictions.tsv:3: probability is not a number: 'high'")],
+)  # fmt: skip
+def test_damaged_test_predictions_name_the_file(tmp_path, content, message):
+    from attentivechrome.exceptions import InputFormatError
+    from attentivechrome.experiments.benchmark import load_test_predictions
+
+    (tmp_path / "test_predictions.tsv").write_text(content)
+    with pytest.raises(InputFormatError, match=message + ".*; delete .* to have that run trained again"):
+        load_test_predictions([tmp_path], "classification")

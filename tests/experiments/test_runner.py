@@ -8,6 +8,7 @@ import pickle
 import pytest
 
 from attentivechrome.config import TrainConfig
+from attentivechrome.exceptions import InputFormatError
 from attentivechrome.experiments.benchmark import run_benchmark, run_directory
 from attentivechrome.experiments.runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, read_result, run_units
 from attentivechrome.experiments.train_many import SUMMARY_FILE, train_many
@@ -75,9 +76,38 @@ def test_the_settings_guard_names_each_difference(tmp_path):
     with pytest.raises(RunSettingsError, match=r"other settings \(lr 0.1 -> 0.2; epochs 2 -> 3\); try again"):
         guard_settings(tmp_path, "s.json", {"lr": 0.2, "epochs": 3}, {}, hint="try again")
     guard_settings(tmp_path, "s.json", {"lr": 0.2, "epochs": 3}, {}, restart=True, hint="")
-    (tmp_path / "s.json").write_text("{damaged")
-    guard_settings(tmp_path, "s.json", {"lr": 0.5}, {}, hint="")  # a damaged record is replaced, not a crash
+    # A damaged record cannot vouch for the runs: refused in one line naming it (issue 13), replaced with restart.
+    for damaged, message in [("{damaged", r"s.json:1: damaged: not JSON"), ('{"settings": [1]}', r"s.json: damaged: expected \{\"settings\": \{...\}, ...\}, got settings list"),
+                             ("[]", r"s.json: damaged: .*got list")]:  # fmt: skip
+        (tmp_path / "s.json").write_text(damaged)
+        with pytest.raises(InputFormatError, match=message + r".*; delete it to continue .* with this call's settings, or pass --restart"):
+            guard_settings(tmp_path, "s.json", {"lr": 0.5}, {}, hint="or --restart to train again")
+    guard_settings(tmp_path, "s.json", {"lr": 0.5}, {}, restart=True, hint="")
     assert json.loads((tmp_path / "s.json").read_text())["settings"] == {"lr": 0.5}
+
+
+@pytest.mark.parametrize(
+    "damaged,why",
+    [("[1]", "expected a JSON object, got list"), ('{"cell": "cellA"}', "model must be a str, got None"),
+     ('{"cell": "a", "model": "m", "seed": 1, "best_epoch": 1, "test_auroc": "high"}', "test_auroc must be a number, got 'high'")],
+)  # fmt: skip
+def test_a_result_of_the_wrong_shape_is_named_and_means_train_again(tmp_path, caplog, damaged, why):
+    (tmp_path / RESULT_FILE).write_text(damaged)
+    with caplog.at_level("WARNING"):
+        assert read_result(tmp_path) is None
+    assert f"{tmp_path / RESULT_FILE}: damaged ({why}); the run is trained again" in caplog.text
+
+
+def test_a_second_call_on_the_same_out_refuses_while_the_first_runs(cells, tmp_path):
+    from attentivechrome._io import exclusive_lock
+    from attentivechrome.exceptions import DirectoryLockedError
+
+    with exclusive_lock(tmp_path / "out", "train-many"):  # as a running call holds it
+        with pytest.raises(DirectoryLockedError, match=r"out: another train-many is writing here \(pid \d+\); wait for it to finish, or use another --out"):
+            train_many(cells, tmp_path / "out", QUICK, jobs=1, progress=False)
+        with pytest.raises(DirectoryLockedError, match="another train-many is writing here"):
+            run_benchmark(cells, tmp_path / "out", models=["deepchrome"], seeds=1, config=QUICK, jobs=1, progress=False)
+    assert not (tmp_path / "out" / SUMMARY_FILE).exists()
 
 
 def test_links_to_one_cell_are_two_cells_with_absolute_paths(cells, tmp_path):

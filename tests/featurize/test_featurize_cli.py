@@ -94,7 +94,7 @@ def test_single_file_output_and_genomic_orientation(dataset_files, tmp_path):
     assert not np.array_equal(a.counts[1::2], b.counts[1::2])
 
 
-def test_failed_write_leaves_nothing(dataset_files, tmp_path, monkeypatch):
+def test_failed_write_leaves_nothing(dataset_files, tmp_path, monkeypatch, capsys):
     import attentivechrome.featurize.pipeline as pipeline
 
     calls = []
@@ -108,9 +108,12 @@ def test_failed_write_leaves_nothing(dataset_files, tmp_path, monkeypatch):
     original = pipeline.write_csv
     monkeypatch.setattr(pipeline, "write_csv", failing_write)
     out = tmp_path / "out"
-    with pytest.raises(OSError):
+    with pytest.raises(SystemExit) as stop:  # a full disk is one line and exit 2 (issue 13), not a traceback
         main(["featurize", *mark_args(dataset_files), "--genes", str(dataset_files["gtf"]), "--out", str(out),
               "--expression", str(dataset_files["expression"]), "--cell", "E003", "--split", "random", "-q"])  # fmt: skip
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("attentivechrome: error: ") and "No space left on device" in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 

@@ -32,6 +32,8 @@ def test_short_run_learns_and_writes_run_directory(sim_dir, tmp_path):
     assert metrics["best_epoch"] == best["epoch"] == result.best_epoch
     assert metrics["test_auroc"] == pytest.approx(best["test_auroc"])
     assert len(metrics["history"]) == 3
+    # the test split is scored once, for the selected epoch only: no epoch is chosen by looking at it
+    assert [("test_auroc" in r) for r in metrics["history"]] == [r["epoch"] == result.best_epoch for r in metrics["history"]]
 
     config = json.loads((run / "config.json").read_text())
     assert config["train"]["lr"] == FAST["lr"] and config["n_bins"] == 100
@@ -74,16 +76,110 @@ def test_same_seed_same_result_other_seed_differs(sim_dir):
     assert a.history[0]["train_loss"] != c.history[0]["train_loss"]
 
 
-def test_defaults_are_the_originals():
-    config = TrainConfig()
-    assert (config.lr, config.batch_size, config.epochs, config.clip, config.seed, config.transform) == (
-        2e-4, 16, 30, 1.0, 1, "none")
+def test_original_preset_is_the_papers_settings():
+    config = TrainConfig(preset="original")
+    assert (config.lr, config.batch_size, config.epochs, config.clip, config.seed, config.transform, config.patience, config.ema) == (
+        2e-4, 16, 30, 1.0, 1, "none", 0, 0.0)
+
+
+def _selected_each_epoch(history: list[dict]) -> list[int]:
+    """The best epoch so far after each epoch (the first of the best validation AUROCs)."""
+    best, out = None, []
+    for record in history:
+        if best is None or record["valid_auroc"] > best["valid_auroc"]:
+            best = record
+        out.append(best["epoch"])
+    return out
+
+
+def test_early_stopping_stops_after_patience_epochs_and_keeps_the_best(sim_dir, tmp_path):
+    splits = load_splits(sim_dir)
+    config = TrainConfig(**dict(FAST, epochs=30, lr=3e-2), patience=2)
+    result = train(splits, config, out_dir=tmp_path / "run")
+    history = result.history
+    assert result.record.stop_reason == "patience" and len(history) < 30
+    best_so_far = _selected_each_epoch(history)
+    # it ran while the best was recent, and stopped exactly `patience` epochs after the last improvement
+    assert all(record["epoch"] - best < 2 for record, best in zip(history[:-1], best_so_far[:-1]))
+    assert history[-1]["epoch"] - best_so_far[-1] == 2 and result.best_epoch == best_so_far[-1]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "patience" and metrics["epochs_run"] == len(history) and metrics["best_epoch"] == result.best_epoch
+    # the best epoch's weights were restored, not the last epoch's
+    loaded = load_checkpoint(tmp_path / "run")
+    with torch.no_grad():
+        logits = loaded.model(torch.from_numpy(splits["valid"].counts)).logits.numpy()
+    from attentivechrome.metrics.classification import auroc
+
+    assert auroc(splits["valid"].labels, logits) == pytest.approx(result.scores["valid_auroc"], abs=1e-6)
+    unstopped = train(splits, TrainConfig(**FAST), progress=False)
+    assert unstopped.record.stop_reason == "epochs" and len(unstopped.history) == FAST["epochs"]
+
+
+def test_weight_average_is_what_is_scored_and_saved(sim_dir, tmp_path):
+    splits = load_splits(sim_dir)
+    short = dict(FAST, epochs=2)
+    averaged = train(splits, TrainConfig(**short, ema=0.9), out_dir=tmp_path / "ema")
+    plain = train(splits, TrainConfig(**short))
+    assert [r["train_loss"] for r in averaged.history] == [r["train_loss"] for r in plain.history]  # the same steps
+    assert averaged.scores["valid_auroc"] != plain.scores["valid_auroc"]  # judged with other weights
+    loaded = load_checkpoint(tmp_path / "ema")
+    with torch.no_grad():
+        logits = loaded.model(torch.from_numpy(splits["valid"].counts)).logits.numpy()
+    from attentivechrome.metrics.classification import auroc
+
+    assert auroc(splits["valid"].labels, logits) == pytest.approx(averaged.scores["valid_auroc"], abs=1e-6)
+
+
+@pytest.mark.parametrize("model,expected", [("attentivechrome", 1), ("lstm", 2)])
+def test_models_train_with_the_threads_settings_give_them(sim_dir, model, expected):
+    """The kernel model trains with one PyTorch thread (the kernel takes its own); the others with the process's share."""
+    from attentivechrome import _settings
+
+    splits = load_splits(sim_dir)
+    seen = []
+    _settings.set_num_threads(2)
+    try:
+        train(splits, TrainConfig(**dict(FAST, epochs=1), model=model), on_epoch=lambda record: seen.append(torch.get_num_threads()))
+    finally:
+        _settings.set_num_threads(None)
+    assert seen == [expected]
+
+
+def test_dropout_and_weight_decay_reach_the_model_and_optimizer():
+    from attentivechrome.training.trainer import build_model, build_optimizer
+
+    config = TrainConfig(dropout=0.25, weight_decay=0.01)
+    model = build_model(config, 5)
+    assert model.init_params()["dropout"] == 0.25
+    optimizer = build_optimizer(model, config)
+    assert type(optimizer).__name__ == "AdamW" and optimizer.defaults["weight_decay"] == 0.01
+    assert type(build_optimizer(model, TrainConfig())).__name__ == "Adam"
+    with pytest.raises(ValueError, match="lstm has no dropout to set"):
+        build_model(TrainConfig(model="lstm", dropout=0.1), 5)
 
 
 @pytest.mark.parametrize(
     "kwargs,fragment",
-    [({"lr": 0}, "lr must be > 0"), ({"batch_size": 0}, "batch_size"), ({"transform": "sqrt"}, "transform must be one of")],
+    [({"lr": 0}, "lr must be a finite number > 0"), ({"batch_size": 0}, "batch_size"), ({"transform": "sqrt"}, "transform must be one of"),
+     ({"patience": -1}, "patience must be an integer >= 0"), ({"ema": 1.0}, r"ema must be a finite number in \[0, 1\)"),
+     ({"dropout": 1.0}, r"dropout must be a finite number in \[0, 1\)"), ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0")],
 )
 def test_config_rejects_bad_values(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.parametrize("split", ["valid", "test"])
+def test_a_one_class_split_is_named_before_any_epoch(split, monkeypatch):
+    import dataclasses
+
+    import attentivechrome as ac
+    from attentivechrome.exceptions import UndefinedMetricError
+    from attentivechrome.training import trainer
+
+    data, _ = ac.simulate(30, 10, seed=0)
+    splits = {name: data.subset(np.arange(10 * i, 10 * (i + 1))) for i, name in enumerate(("train", "valid", "test"))}
+    splits[split] = dataclasses.replace(splits[split], labels=np.ones(10, dtype=np.int64), source=f"cell/{split}.csv")
+    monkeypatch.setattr(trainer, "_train_epochs", lambda *a, **k: pytest.fail("trained before checking the splits"))
+    with pytest.raises(UndefinedMetricError, match=rf"the {split} split \(cell/{split}.csv\): its 10 genes all have label 1, so AUROC is undefined"):
+        trainer.train(splits, ac.TrainConfig(epochs=1, device="cpu"))

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say, say_report
-from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TRANSFORM_HELP
+from . import _options as opt
+from ._app import UsageProblem, app, say, say_report, training_settings
 
 
 @app.command()
@@ -19,14 +19,19 @@ def benchmark(
     models: str = typer.Option("all", help="'all' or comma-separated model names."),
     seeds: int = typer.Option(3, help="Seeds per cell and model (1..N)."),
     task: str = typer.Option(DEFAULTS.task, help="classification (test AUROC) or regression (log1p of expression.csv; test Pearson)."),
-    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate (neural models)."),
-    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step (neural models)."),
-    epochs: int = typer.Option(DEFAULTS.epochs, help="Epochs per run (neural models); the epoch is selected on validation."),
-    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
-    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
-    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
+    preset: str = opt.PRESET,
+    lr: Optional[float] = opt.LR,
+    batch_size: Optional[int] = opt.BATCH_SIZE,
+    epochs: Optional[int] = opt.EPOCHS,
+    patience: Optional[int] = opt.PATIENCE,
+    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
+    dropout: Optional[float] = opt.DROPOUT,
+    ema: Optional[float] = opt.EMA,
+    clip: float = opt.CLIP,
+    transform: Optional[str] = opt.TRANSFORM,
+    device: str = opt.DEVICE,
+    normalize: Optional[str] = opt.NORMALIZE,
+    mark_dropout: float = opt.MARK_DROPOUT,
     jobs: Optional[int] = typer.Option(1, help="Runs trained at once, on a local Dask cluster of that many one-thread workers (default 1: in this process)."),
     scheduler: Optional[str] = typer.Option(
         None, help="Address of a running Dask scheduler (tcp://host:8786) to train on; its workers must see the data and --out under the same paths."
@@ -44,7 +49,6 @@ def benchmark(
     pooled over all cells but one, each scored on every cell's test split; writes the matrix as
     CSV, markdown and a heatmap.
     """
-    from ..config import TrainConfig
     from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
 
     if out.exists() and not out.is_dir():
@@ -56,14 +60,14 @@ def benchmark(
     if bootstrap < 1:
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
+    settings = dict(
+        preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, clip=clip,
+        transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
+    )  # fmt: skip
     if cross_cell:
-        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, dict(
-            lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
-        ))  # fmt: skip
+        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings)
         return
-    config = TrainConfig(
-        lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout
-    )
+    config = training_settings(model=names[0], **settings)  # each model's runs take its own defaults for the settings not given
     metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
 
     def report(event: dict) -> None:
@@ -90,12 +94,11 @@ def benchmark(
 
 
 def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, scheduler, quiet: bool, settings: dict) -> None:
-    from ..config import TrainConfig
     from ..experiments.cross_cell import run_cross_cell
 
     if len(names) != 1:
         raise UsageProblem(f"--cross-cell trains one model; --models names {len(names)} ({', '.join(names)})")
-    config = TrainConfig(model=names[0], **settings)
+    config = training_settings(model=names[0], **settings)
 
     def report(row: dict) -> None:
         if row["status"] == "failed":

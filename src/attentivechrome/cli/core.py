@@ -12,17 +12,14 @@ from typing import List, Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, check_output_file, say, say_report
+from . import _options as opt
+from ._app import Interrupted, UsageProblem, app, check_output_file, say, say_report, training_settings
+from ._options import DEVICE_HELP, NORMALIZE_HELP, PER_MODEL
 
-TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
-DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
-NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
+#: The files of a run directory `train` writes; one of them in --out means a run is there.
+RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
+ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a warning instead of an error)."
 AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell validation."
-MARK_DROPOUT_HELP = "Hide each mark of each training gene with this probability (the model learns to predict from a subset of its marks; needed to pool cells with different marks)."
-TASK_HELP = (
-    "classification (0/1 label; epoch selected on validation AUROC) or regression "
-    "(log1p of expression.csv beside the split files; selected on validation Pearson)."
-)
 
 
 @app.command()
@@ -31,19 +28,28 @@ def train(
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
-    model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
-    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
-    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step."),
-    epochs: int = typer.Option(DEFAULTS.epochs, help="Passes over the training genes."),
-    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
+    model: str = opt.MODEL,
+    preset: str = opt.PRESET,
+    lr: Optional[float] = opt.LR,
+    batch_size: Optional[int] = opt.BATCH_SIZE,
+    epochs: Optional[int] = opt.EPOCHS,
+    patience: Optional[int] = opt.PATIENCE,
+    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
+    dropout: Optional[float] = opt.DROPOUT,
+    ema: Optional[float] = opt.EMA,
+    clip: float = opt.CLIP,
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order)."),
-    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
-    normalize: str = typer.Option(DEFAULTS.normalize, help=AUTO_HELP),
-    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
+    transform: Optional[str] = opt.TRANSFORM,
+    device: str = opt.DEVICE,
+    task: str = opt.TASK,
+    normalize: Optional[str] = typer.Option(None, help=f"{AUTO_HELP} {PER_MODEL}"),
+    mark_dropout: float = opt.MARK_DROPOUT,
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out (refused otherwise)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run a killed or interrupted `train` with the same --out and settings left (it ends as an uninterrupted run would)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
@@ -53,19 +59,21 @@ def train(
     on their pooled valid splits and reports the test metrics pooled and per cell.
     """
     data_dirs = data_dir  # one or more cell directories
-    from ..config import TrainConfig
     from ..data.layout import cell_name, load_splits
     from ..training import distributed as ddp
-    from ..training.trainer import epoch_summary
+    from ..training.trainer import TrainingInterrupted, epoch_summary, resumable_stage
     from ..training.trainer import train as run_training
 
     auto = normalize == "auto"
-    config = TrainConfig(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
-        normalize="none" if auto else normalize, mark_dropout=mark_dropout,
+    config = training_settings(
+        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema,
+        clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise UsageProblem(f"{out}: holds a run already ({', '.join(existing)}); pass --overwrite to replace it, or choose another --out")
     if auto and len(data_dirs) < 2:
         raise UsageProblem("--normalize auto chooses by held-out-cell validation and needs at least two cell directories")
     if auto and distributed:
@@ -97,11 +105,21 @@ def train(
         if not quiet:
             train_marks = cells[name]["train"].marks
             say(f"loaded {cell_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
-    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, epochs)))
+    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, config.epochs)))
     splits = cells[names[0]] if len(cells) == 1 else cells
     source = ", ".join(map(str, data_dirs))
+    if resume and not quiet and speaks:
+        stage = resumable_stage(out)
+        say(f"resuming from {stage}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
     try:
-        result = run_training(splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks)
+        result = run_training(
+            splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks, resume=resume
+        )
+    except TrainingInterrupted as err:
+        kept = f"; the state after epoch {err.finished} is kept: rerun with --resume to continue" if err.kept is not None else ""
+        raise Interrupted(f"interrupted in epoch {err.epoch}, nothing written to {out}{kept}") from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted, nothing written to {out}") from None
     finally:
         if ranks is not None:
             ddp.stop()
@@ -110,6 +128,8 @@ def train(
     for cell, scores in result.record.cell_scores.items():
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
         say(f"  {cell}: test {shown}")
+    if result.record.stop_reason == "patience":
+        say(f"stopped after epoch {len(result.record.history)}: no better validation score in {config.patience} epochs (--patience)")
     if task == "regression":
         scores = result.scores
         say(
@@ -138,6 +158,7 @@ def evaluate(
     expression: Optional[Path] = typer.Option(
         None, help="Regression models: expression table (gene_id,value); default expression.csv beside the input."
     ),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
     """Print AUROC, AUPR, accuracy and the gene count of a model on a labelled file.
 
@@ -146,7 +167,7 @@ def evaluate(
     from ..exceptions import UndefinedMetricError
     from ..metrics.classification import classification_report
 
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False, cell_input=cell_input)
+    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch)
     if loaded.task == "regression":
         _evaluate_regression(predictions, input, expression, as_json)
         return
@@ -170,15 +191,18 @@ def predict(
     cell_input: Optional[List[Path]] = typer.Option(
         None, "--cell-input", help="Where a normalised model takes the cell's statistics from: CSV files or a cell directory (all its splits); default the input file."
     ),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
     """Predict the probability of high expression for every gene, optionally with attention maps."""
     from .._io import atomic_path
     from ..inference import write_attention, write_predictions
 
-    check_output_file(out)
+    check_output_file(out, inputs=(input, *(cell_input or ())))
     if attention is not None:
-        check_output_file(attention)
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input)
+        check_output_file(attention, inputs=(input, *(cell_input or ()), out))
+    predictions, loaded = _run_model(
+        model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch
+    )
     # Both files are written in full before either is put in place: a failure leaves neither.
     with contextlib.ExitStack() as stack:
         write_predictions(predictions, stack.enter_context(atomic_path(out)))
@@ -211,7 +235,6 @@ def demo(
     epochs: int = typer.Option(20, help="Training epochs."),
 ) -> None:
     """Simulate a data set, train AttentiveChrome on it, evaluate it and write predictions with attention."""
-    from ..config import TrainConfig
     from ..data import load_splits, read_csv
     from ..data.synthetic import write_simulation
     from ..inference import write_attention, write_predictions
@@ -222,9 +245,13 @@ def demo(
 
     started = time.perf_counter()
     data_dir, run_dir = out / "data", out / "run"
+    config = training_settings(epochs=epochs, batch_size=32, lr=1e-3, transform="log1p", device="cpu")  # checked before anything is written
+    if genes < 6:
+        raise UsageProblem(f"--genes must be at least 6 (two per split), got {genes}")
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out}: exists and is not a directory")
     write_simulation(data_dir, genes, 100, seed=0)
     say(f"1/3 simulated {genes} genes into {data_dir}")
-    config = TrainConfig(epochs=epochs, batch_size=32, lr=1e-3, transform="log1p", device="cpu")
     result = run_training(
         load_splits(data_dir), config, out_dir=run_dir, data_source=str(data_dir), on_epoch=lambda r: say(epoch_summary(r, epochs))
     )
@@ -253,11 +280,18 @@ def demo(
 
 @app.command("models")
 def list_models() -> None:
-    """List the model names that `train --model` and `benchmark --models` accept."""
+    """List the model names that `train --model` and `benchmark --models` accept, with each model's default settings."""
+    from ..config import defaults_table
     from ..models.catalog import MODEL_CATALOG
 
     for name in sorted(MODEL_CATALOG):
         typer.echo(f"{name:<16} {MODEL_CATALOG[name].description}")
+    typer.echo("\ndefaults (preset tuned; --preset original gives the AttentiveChrome paper's to every model; any option overrides):")
+    columns = ("model", "lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
+    rows = [[str(row[c]) if row[c] is not None else "-" for c in columns] for row in defaults_table()]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    for row in [list(columns), *rows]:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
 def _evaluate_regression(predictions, input_path: Path, expression: Optional[Path], as_json: bool) -> None:
@@ -291,7 +325,9 @@ def _print_report(report: dict, metrics: dict[str, str], as_json: bool) -> None:
     typer.echo(f"{'genes':<10}{report['n_genes']}")
 
 
-def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None):
+def _run_model(
+    model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None, allow_bin_mismatch: bool = False
+):
     """Load a model and a CSV, check they fit, and predict (outputs decoded for the model's task)."""
     from .. import _settings
     from ..data import read_csv
@@ -300,6 +336,7 @@ def _run_model(model_ref: str, input_path: Path, batch_size: int, device: str, *
     if batch_size < 1:
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = load_model(model_ref)
+    loaded.allow_bin_mismatch = allow_bin_mismatch
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)
     with warnings_said():

@@ -10,7 +10,7 @@ import typer
 
 from ..config import DEFAULTS
 from ._app import UsageProblem, app, say, say_report
-from .core import DEVICE_HELP, warnings_said
+from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
 
 METHODS_HELP = (
     "Comma-separated methods: attention, attention_x_beta, saliency, input_x_gradient, integrated_gradients, deeplift, occlusion."
@@ -43,6 +43,7 @@ def interpret(
     bin_size: int = typer.Option(100, help="Base pairs per bin; figures place the bins in kb from the TSS (the window is centred on it)."),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
     """Write attention and attribution maps, class-average pictures and a summary for a set of genes."""
     from .. import _settings
@@ -62,6 +63,7 @@ def interpret(
     wanted = _gene_list(genes, genes_file)
     started = time.perf_counter()
     loaded = load_model(model)
+    loaded.allow_bin_mismatch = allow_bin_mismatch
     data = read_csv(input)
     if by == "label" and data.labels is None:
         raise UsageProblem(f"{input}: has no label column; use --by predicted or --by rank")
@@ -113,6 +115,7 @@ def interpret_benchmark(
     seed: int = typer.Option(0, help="Seeds the random floor and the gene subset."),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
     """Score every method against the simulator's planted signal, with a random map as the floor."""
     from .. import _settings
@@ -132,6 +135,7 @@ def interpret_benchmark(
         raise UsageProblem(f"{data}: has no {TRUTH_FILE}; the benchmark needs a directory written by `attentivechrome simulate`")
     started = time.perf_counter()
     loaded = load_model(model)
+    loaded.allow_bin_mismatch = allow_bin_mismatch
     genes = read_csv(paths[split])
     with warnings_said():
         loaded.check(genes)

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from ..config import DEFAULTS
-from ._app import UsageProblem, app, say, say_report
-from .core import DEVICE_HELP, MARK_DROPOUT_HELP, NORMALIZE_HELP, TASK_HELP, TRANSFORM_HELP
+from . import _options as opt
+from ._app import UsageProblem, app, say, say_report, training_settings
 
 
 @app.command("train-many")
@@ -22,17 +22,22 @@ def train_many(
     scheduler: Optional[str] = typer.Option(
         None, help="Address of a running Dask scheduler (tcp://host:8786) to train on; its workers must see the data and --out under the same paths."
     ),
-    model: str = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`)."),
-    lr: float = typer.Option(DEFAULTS.lr, help="Adam learning rate."),
-    batch_size: int = typer.Option(DEFAULTS.batch_size, help="Genes per optimisation step."),
-    epochs: int = typer.Option(DEFAULTS.epochs, help="Passes over the training genes."),
-    clip: float = typer.Option(DEFAULTS.clip, help="Maximum gradient norm."),
+    model: str = opt.MODEL,
+    preset: str = opt.PRESET,
+    lr: Optional[float] = opt.LR,
+    batch_size: Optional[int] = opt.BATCH_SIZE,
+    epochs: Optional[int] = opt.EPOCHS,
+    patience: Optional[int] = opt.PATIENCE,
+    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
+    dropout: Optional[float] = opt.DROPOUT,
+    ema: Optional[float] = opt.EMA,
+    clip: float = opt.CLIP,
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order), the same for every cell."),
-    transform: str = typer.Option(DEFAULTS.transform, help=TRANSFORM_HELP),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    normalize: str = typer.Option(DEFAULTS.normalize, help=NORMALIZE_HELP),
-    mark_dropout: float = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP),
-    task: str = typer.Option(DEFAULTS.task, help=TASK_HELP),
+    transform: Optional[str] = opt.TRANSFORM,
+    device: str = opt.DEVICE,
+    normalize: Optional[str] = opt.NORMALIZE,
+    mark_dropout: float = opt.MARK_DROPOUT,
+    task: str = opt.TASK,
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
 ) -> None:
@@ -40,7 +45,6 @@ def train_many(
 
     Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
     """
-    from ..config import TrainConfig
     from ..experiments.train_many import SUMMARY_FILE, summary_text
     from ..experiments.train_many import train_many as run_train_many
 
@@ -48,10 +52,10 @@ def train_many(
         raise UsageProblem(f"{out}: exists and is not a directory")
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
-    config = TrainConfig(
-        model=model, lr=lr, batch_size=batch_size, epochs=epochs, clip=clip, seed=seed, transform=transform, device=device, task=task,
-        normalize=normalize, mark_dropout=mark_dropout,
-    )
+    config = training_settings(
+        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema,
+        clip=clip, seed=seed, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
+    )  # fmt: skip
     primary, label = ("test_pearson", "Pearson") if task == "regression" else ("test_auroc", "AUROC")
 
     def report(row: dict) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from .dataset import HistoneData
 from .schema import MARKS
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: Counts are stored as float32; a larger number would become infinite.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_csv(path: str | Path, *, marks: Sequence[str] | None = None) -> HistoneData:
@@ -144,6 +147,7 @@ def _read_bytes(path: Path) -> bytes:
             raise InputFormatError(path, None, f"is a damaged gzip file ({err})") from err
     if not raw.strip():
         raise InputFormatError(path, None, "is empty: expected one row per gene and bin")
+    raw = _drop_trailing_blank_lines(raw)
     if b"\x00" in raw[:65536]:
         raise InputFormatError(path, None, "looks like a binary file, expected comma-separated text")
     try:
@@ -152,6 +156,14 @@ def _read_bytes(path: Path) -> bytes:
         line = raw[: err.start].count(b"\n") + 1
         raise InputFormatError(path, line, "is not UTF-8 text (binary file?)") from err
     return raw
+
+
+def _drop_trailing_blank_lines(raw: bytes) -> bytes:
+    """``raw`` without empty lines at its end (an editor's extra newline is harmless), ending in one newline."""
+    end = len(raw)
+    while end and raw[end - 1 : end] in (b"\n", b"\r"):
+        end -= 1
+    return raw[:end] + b"\n" if end < len(raw) else raw
 
 
 def _split_header(raw: bytes, path: Path) -> tuple[tuple[tuple[str, ...], bool] | None, bytes]:
@@ -188,6 +200,11 @@ def _check_field_counts(raw: bytes, path: Path, n_marks: int) -> bool:
     line_ends = newline_at
     line_starts = np.concatenate(([0], newline_at[:-1] + 1))
     fields = commas_before[line_ends] - commas_before[line_starts] + 1
+    quotes_before = np.concatenate(([0], np.cumsum(buf == ord('"'))))
+    unclosed = np.flatnonzero((quotes_before[line_ends] - quotes_before[line_starts]) % 2 == 1)
+    if len(unclosed):
+        i = int(unclosed[0])
+        raise InputFormatError(path, i + 1, 'a quote (") opens a field that does not close on the same line; quote whole fields, or remove the quote')
     empty = line_ends == line_starts
     if len(fields) and empty[-1] and len(fields) > 1:
         # A trailing blank line at the end of the file is harmless.
@@ -224,9 +241,14 @@ def _parse(raw: bytes, path: Path, names: Sequence[str]) -> pd.DataFrame:
             na_values=[""],
             engine="c",
         )
+    except pd.errors.ParserError as err:
+        raise _parser_error(err, path) from None
     except ValueError:
         pass  # a non-numeric field: parse as text to find and name it
-    frame = pd.read_csv(io.BytesIO(raw), header=None, names=range(n_fields), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), header=None, names=range(n_fields), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.ParserError as err:
+        raise _parser_error(err, path) from None
     first_bad: tuple[int, int] | None = None  # (row, column) of the earliest bad field
     for j in range(1, n_fields):
         parsed = pd.to_numeric(frame[j], errors="coerce").to_numpy(dtype=np.float64)
@@ -242,6 +264,16 @@ def _parse(raw: bytes, path: Path, names: Sequence[str]) -> pd.DataFrame:
     raise InputFormatError(path, i + 1, f"field {j + 1} ({names[j]}) is not a number: {text!r}")
 
 
+def _parser_error(err: Exception, path: Path) -> InputFormatError:
+    """pandas' tokenizer error as ours, with the 1-based line where pandas gives one (its rows count from 0)."""
+    text = str(err)
+    if match := re.search(r"inside string starting at row (\d+)", text):
+        return InputFormatError(path, int(match.group(1)) + 1, 'a quote (") opens a field that does not close on the same line; quote whole fields, or remove the quote')
+    if match := re.search(r"in line (\d+)", text):
+        return InputFormatError(path, int(match.group(1)), f"cannot be split into fields ({text.split('C error: ')[-1].strip()})")
+    return InputFormatError(path, None, f"cannot be split into comma-separated fields ({text.split('C error: ')[-1].strip()})")
+
+
 def _check_numbers(values: np.ndarray, path: Path, names: Sequence[str], has_label: bool) -> None:
     """Check the numeric columns ``names`` (bin_id, the marks[, label]) of every row."""
     finite = np.isfinite(values)
@@ -249,6 +281,12 @@ def _check_numbers(values: np.ndarray, path: Path, names: Sequence[str], has_lab
         i, j = np.argwhere(~finite)[0]
         what = "an empty or NaN value" if np.isnan(values[i, j]) else f"{values[i, j]}"
         raise InputFormatError(path, int(i) + 1, f"{names[j]} must be a finite number, got {what}")
+    too_large = np.abs(values) > _FLOAT32_MAX
+    if too_large.any():
+        i, j = np.argwhere(too_large)[0]
+        raise InputFormatError(
+            path, int(i) + 1, f"{names[j]} must be at most {_FLOAT32_MAX:.4g} (counts are stored as float32; a larger one would be infinite), got {values[i, j]:g}"
+        )
     negative = values < 0
     if negative.any():
         i, j = np.argwhere(negative)[0]

@@ -102,22 +102,39 @@ def list_record(record_id: int, *, api_url: str | None = None, timeout: float = 
         entries = list(entries.values())
     if not isinstance(entries, list) or not entries:
         raise DownloadError(f"{url}: the record lists no files")
-    files = []
-    for entry in entries:
-        key = entry.get("key") or entry.get("filename")
-        if not key or "/" in key or "\\" in key or key in (".", "..") or key.startswith("."):
-            raise DownloadError(f"{url}: the record lists a file with an unusable name {key!r}")
-        algorithm, _, digest = str(entry.get("checksum", "")).partition(":")
-        md5 = digest.lower() if algorithm.lower() == "md5" and re.fullmatch(r"[0-9a-fA-F]{32}", digest) else None
-        if md5 is None:
-            raise DownloadError(f"{url}: no md5 checksum listed for {key}; refusing a download that cannot be verified")
-        links = entry.get("links", {}) or {}
-        link = links.get("content") or links.get("download") or links.get("self")
-        if not link:
-            raise DownloadError(f"{url}: no download link listed for {key}")
-        size = entry.get("size", entry.get("filesize"))
-        files.append(RemoteFile(key=key, size=int(size) if size is not None else None, md5=md5, url=link))
-    return files
+    return [_remote_file(entry, i, url) for i, entry in enumerate(entries, 1)]
+
+
+def _remote_file(entry, number: int, url: str) -> RemoteFile:
+    """One file entry of a record, checked: a usable name, an md5 checksum, a link, a size in bytes (or none).
+
+    Raises
+    ------
+    DownloadError
+        Naming the record, the entry and what is wrong with it.
+    """
+    if not isinstance(entry, dict):
+        raise DownloadError(f"{url}: file entry {number} of the record is a {type(entry).__name__}, expected an object with key, size, checksum and links")
+    key = entry.get("key") or entry.get("filename")
+    if not isinstance(key, str) or not key or "/" in key or "\\" in key or key in (".", "..") or key.startswith("."):
+        raise DownloadError(f"{url}: file entry {number} of the record has an unusable name {key!r}")
+    checksum = entry.get("checksum")
+    algorithm, _, digest = (checksum if isinstance(checksum, str) else "").partition(":")
+    md5 = digest.lower() if algorithm.lower() == "md5" and re.fullmatch(r"[0-9a-fA-F]{32}", digest) else None
+    if md5 is None:
+        raise DownloadError(f"{url}: no md5 checksum listed for {key}; refusing a download that cannot be verified")
+    links = entry.get("links") or {}
+    link = None
+    if isinstance(links, dict):
+        link = next((v for v in (links.get("content"), links.get("download"), links.get("self")) if isinstance(v, str) and v), None)
+    if link is None:
+        raise DownloadError(f"{url}: no download link listed for {key}")
+    size = entry.get("size", entry.get("filesize"))
+    if isinstance(size, str) and size.strip().isdigit():
+        size = int(size)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise DownloadError(f"{url}: the record gives the size of {key} as {size!r:.60}, not a number of bytes")
+    return RemoteFile(key=key, size=size, md5=md5, url=link)
 
 
 def select_files(
@@ -321,9 +338,10 @@ def _recorded_md5(folder: Path, name: str) -> str | None:
         listing = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    for entry in listing.get("files", []):
-        if entry.get("key") == name:
-            return entry.get("md5")
+    entries = listing.get("files") if isinstance(listing, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("key") == name and isinstance(entry.get("md5"), str):
+            return entry["md5"]
     return None
 
 

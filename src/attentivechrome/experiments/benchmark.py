@@ -34,12 +34,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_open, atomic_path, write_text_atomic
+from .._io import atomic_open, atomic_path, exclusive_lock, write_text_atomic
 from .._progress import progress_bar
-from ..config import TrainConfig
+from ..config import PRESET_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
+from ..exceptions import InputFormatError
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
@@ -56,7 +57,10 @@ TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
-_SETTING_KEYS = ("task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
+_SETTING_KEYS = (
+    "task", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "transform", "eval_batch_size", "normalize",
+    "mark_dropout",
+)  # fmt: skip
 
 
 #: The settings error's earlier name.
@@ -97,6 +101,11 @@ def resolve_models(models: str | Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _settings_record(config: TrainConfig) -> dict:
+    """The benchmark's settings as the user gave them; a setting each model takes from its preset reads ``<preset> default``."""
+    return {key: getattr(config, key) if key in config.given or key not in PRESET_FIELDS else f"{config.preset} default" for key in _SETTING_KEYS}
+
+
 def run_benchmark(
     cell_dirs: Sequence[str | Path],
     out_dir: str | Path,
@@ -124,8 +133,9 @@ def run_benchmark(
     seeds
         A count ``N`` (seeds 1..N) or explicit seeds. Default 3.
     config
-        Training settings shared by every run (``model`` and ``seed`` are set per run; ``task``
-        chooses classification or regression). Default :class:`TrainConfig()`.
+        Training settings: those given explicitly are shared by every run; the others come from
+        each model's preset (:meth:`TrainConfig.for_model`). ``seed`` is set per run; ``task``
+        chooses classification or regression. Default :class:`TrainConfig()`.
     n_bootstrap
         Bootstrap resamples of the test genes per cell. Default 1000.
     jobs
@@ -157,63 +167,64 @@ def run_benchmark(
                 f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
                 f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
             )
-    guard_settings(
-        out,
-        SETTINGS_FILE,
-        {key: getattr(config, key) for key in _SETTING_KEYS},
-        {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
-        hint="use another --out or the same settings to continue it",
-        what="a benchmark",
-    )
+    with exclusive_lock(out, "benchmark"):  # a second call on the same --out refuses while this one runs
+        guard_settings(
+            out,
+            SETTINGS_FILE,
+            _settings_record(config),
+            {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
+            hint="use another --out or the same settings to continue it",
+            what="a benchmark",
+        )
 
-    task = config.task
-    primary = PRIMARY_METRIC[task]
-    # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
-    keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
-    units = [
-        TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config, model=m, seed=s).to_dict())
-        for c, m, s in keys
-    ]
-    events = {"index": 0}
-    with progress_bar(len(units), "benchmark", enabled=progress) as advance:
+        task = config.task
+        primary = PRIMARY_METRIC[task]
+        # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
+        keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
+        units = [
+            TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config.for_model(m), seed=s).to_dict())
+            for c, m, s in keys
+        ]
+        events = {"index": 0}
+        with progress_bar(len(units), "benchmark", enabled=progress) as advance:
 
-        def report(row: dict) -> None:
-            events["index"] += 1
-            advance(1)
-            if on_run is not None:
-                status = {"done earlier": "skipped"}.get(row["status"], row["status"])
-                on_run(
-                    {
-                        "index": events["index"],
-                        "total": len(units),
-                        "cell": row["cell"],
-                        "model": row["model"],
-                        "seed": row["seed"],
-                        "status": status,
-                        "metric": row.get(f"test_{primary}", float("nan")),
-                        "seconds": row.get("seconds", float("nan")),
-                        "error": row.get("error", ""),
-                    }
-                )
+            def report(row: dict) -> None:
+                events["index"] += 1
+                advance(1)
+                if on_run is not None:
+                    status = {"done earlier": "skipped"}.get(row["status"], row["status"])
+                    on_run(
+                        {
+                            "index": events["index"],
+                            "total": len(units),
+                            "cell": row["cell"],
+                            "model": row["model"],
+                            "seed": row["seed"],
+                            "status": status,
+                            "metric": row.get(f"test_{primary}", float("nan")),
+                            "seconds": row.get("seconds", float("nan")),
+                            "error": row.get("error", ""),
+                        }
+                    )
 
-        rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
+            rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
 
-    done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
-    failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
-    columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
-    runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
-    if runs.empty:
-        raise RuntimeError(f"every run of the benchmark failed; the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {failed[0][3]}")
-    seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
-    predictions = {
-        (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
-    }
-    per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
-    summary = summary_table(per_cell, f"{primary}_mean")
-    write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
-    trained = sum(row["status"] == "trained" for row in rows)
-    skipped = sum(row["status"] == "done earlier" for row in rows)
-    return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
+        done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
+        failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
+        columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
+        runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
+        if runs.empty:
+            raise RuntimeError(f"every run of the benchmark failed; the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {failed[0][3]}")
+        seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
+        predictions = {
+            (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
+        }
+        per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
+        summary = summary_table(per_cell, f"{primary}_mean")
+        write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
+        trained = sum(row["status"] == "trained" for row in rows)
+        skipped = sum(row["status"] == "done earlier" for row in rows)
+        return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
 
 
 def run_directory(out_dir: str | Path, cell: str, model: str, seed: int) -> Path:
@@ -230,11 +241,35 @@ def load_test_predictions(run_dirs: Sequence[Path], task: str) -> tuple[np.ndarr
         When the runs list different test genes.
     """
     score_column, target_column = ("probability", "label") if task == "classification" else ("prediction", "target")
-    frames = [pd.read_csv(Path(d) / "test_predictions.tsv", sep="\t", dtype={"gene_id": str}) for d in run_dirs]
+    frames = [_read_predictions(Path(d) / "test_predictions.tsv", ("gene_id", score_column, target_column)) for d in run_dirs]
     for d, frame in zip(run_dirs, frames):
         if not frame["gene_id"].equals(frames[0]["gene_id"]):
             raise ValueError(f"{d}: test genes differ from {run_dirs[0]}; were the runs trained on the same data?")
     return frames[0][target_column].to_numpy(), np.stack([f[score_column].to_numpy(dtype=np.float64) for f in frames])
+
+
+def _read_predictions(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A run's test predictions, checked: the columns are there and the scores are numbers.
+
+    Raises
+    ------
+    InputFormatError
+        Naming the damaged file and saying how to have the run trained again.
+    """
+    remedy = f"delete {path.parent} to have that run trained again"
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype={"gene_id": str})
+    except (OSError, ValueError, pd.errors.ParserError) as err:  # EmptyDataError is a ValueError
+        raise InputFormatError(path, None, f"cannot be read as a table ({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}); {remedy}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputFormatError(path, 1, f"lacks the column(s) {', '.join(missing)}; {remedy}")
+    for column in columns[1:]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() & frame[column].notna().to_numpy())
+        if len(bad):
+            raise InputFormatError(path, int(bad[0]) + 2, f"{column} is not a number: {frame[column].iloc[bad[0]]!r}; {remedy}")
+    return frame
 
 
 def cell_table(
@@ -264,7 +299,9 @@ def cell_table(
     pandas.DataFrame
         Columns ``cell, model, seeds, test_genes``, ``<metric>_mean`` and ``<metric>_std`` for each
         test metric, ``<primary>_low/_high`` (95% interval), ``delta_ref`` with ``delta_low/_high``
-        (NaN when the reference is absent), ``best_epoch`` and ``seconds`` (means over seeds).
+        (NaN when the reference is absent), ``best_model`` (the cell's highest mean) with
+        ``delta_best`` and ``delta_best_low/_high`` (paired; NaN for the best model itself),
+        ``best_epoch`` and ``seconds`` (means over seeds).
         The standard deviation is NaN with a single seed.
     """
     primary = PRIMARY_METRIC[task]
@@ -292,6 +329,13 @@ def cell_table(
             row["best_epoch"] = float(group["best_epoch"].mean())
             row["seconds"] = float(group["seconds"].mean())
             rows.append(row)
+        cell_rows = rows[len(rows) - len(models) :]
+        best = max(cell_rows, key=lambda r: r[f"{primary}_mean"])["model"]  # the cell's best model on the primary metric
+        for row in cell_rows:
+            row["best_model"] = best
+            row["delta_best"] = row[f"{primary}_mean"] - next(r[f"{primary}_mean"] for r in cell_rows if r["model"] == best)
+            low_high = percentile_interval(distributions[row["model"]] - distributions[best]) if row["model"] != best else (float("nan"),) * 2
+            row["delta_best_low"], row["delta_best_high"] = low_high
     return pd.DataFrame(rows)
 
 
@@ -343,14 +387,31 @@ def write_reports(
         figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
 
+def _given_text(config: TrainConfig) -> str:
+    given = [f"{key} {getattr(config, key)}" for key in PRESET_FIELDS if key in config.given]
+    return "set: " + ", ".join(given) if given else "none set"
+
+
+def _settings_lines(models: list[str], config: TrainConfig) -> list[str]:
+    """A markdown table of the settings each model trained with."""
+    keys = ("lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
+    lines = ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for model in models:
+        resolved = config.for_model(model)
+        lines.append(f"| {model} | " + " | ".join("-" if getattr(resolved, k) is None else f"{getattr(resolved, k):g}" if isinstance(getattr(resolved, k), float) else str(getattr(resolved, k)) for k in keys) + " |")
+    return lines
+
+
 def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: str, config: TrainConfig, seeds: list[int]) -> str:
     """The summary and per-cell tables in markdown, headed by the settings."""
     primary = PRIMARY_METRIC[task]
     label = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE"}
     lines = [
         f"Task: {task}. Primary metric: test {label[primary]} (mean over seeds {', '.join(map(str, seeds))}).",
-        f"Training: lr {config.lr:g}, batch {config.batch_size}, up to {config.epochs} epochs, clip {config.clip:g}, "
-        f"transform {config.transform}; epoch (or classical model complexity) selected on validation {label[primary]}.",
+        f"Training: each model's {config.preset} defaults unless set ({_given_text(config)}); epoch (or classical model complexity) "
+        f"selected on validation {label[primary]}, clip {config.clip:g}.",
+        "",
+        *_settings_lines([str(m) for m in summary["model"]], config),
         "",
         f"#### Summary over cells (test {label[primary]})",
         "",
@@ -364,7 +425,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     header = (
         f"| cell | model | seeds | test genes | {label[primary]} mean ± sd | 95% CI (genes) | "
         + " | ".join(f"{label[m]} mean ± sd" for m in others)
-        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | selected epoch | s/run |"
+        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | Δ vs the cell's best [95% CI] | selected epoch | s/run |"
     )
     lines += ["", f"#### Per cell (test {label[primary]})", "", header, "|" + "---|" * (header.count("|") - 1)]
     for row in per_cell.to_dict("records"):
@@ -378,6 +439,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
             f"[{row[f'{primary}_low']:.3f}, {row[f'{primary}_high']:.3f}]",
             *(_mean_sd(row[f"{m}_mean"], row[f"{m}_std"]) for m in others),
             delta,
+            "best" if row["model"] == row["best_model"] else f"{row['delta_best']:+.4f} [{row['delta_best_low']:+.3f}, {row['delta_best_high']:+.3f}]",
             f"{row['best_epoch']:.1f}",
             f"{row['seconds']:.1f}",
         ]

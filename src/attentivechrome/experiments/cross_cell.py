@@ -38,7 +38,7 @@ SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
 #: The metric of the matrix, per task.
 MATRIX_METRIC = {"classification": "auroc", "regression": "pearson"}
-_SETTING_KEYS = ("model", "task", "lr", "batch_size", "epochs", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
+_SETTING_KEYS = ("model", "task", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +183,8 @@ def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: s
         f"Test {label} of a model trained on each row's cells, on each column's test split (mean over seeds {', '.join(map(str, seeds))}); "
         "**bold**: the column's own cell (within-cell).",
         f"Settings: model {config.model}, task {config.task}, normalize {config.normalize}, mark dropout {config.mark_dropout:g}, "
-        f"lr {config.lr:g}, batch {config.batch_size}, up to {config.epochs} epochs (selected on validation), transform {config.transform}.",
+        f"lr {config.lr:g}, batch {config.batch_size}, up to {config.epochs} epochs (patience {config.patience}; selected on validation), "
+        f"transform {config.transform}, preset {config.preset}.",
         "",
         "| trained on | " + " | ".join(matrix.columns) + " |",
         "|---|" + "---|" * len(matrix.columns),

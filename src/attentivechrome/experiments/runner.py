@@ -32,10 +32,14 @@ from pathlib import Path
 from .. import _settings
 from .._io import write_text_atomic
 from ..cluster import map_units
-from ..config import DEFAULTS, TrainConfig
+from ..config import TrainConfig
 from ..data.layout import cell_name, split_paths
+from ..exceptions import InputFormatError
 
 logger = logging.getLogger(__name__)
+
+#: The settings of records written before presets existed (they trained with the original's).
+ORIGINAL = TrainConfig(preset="original")
 
 #: Written into a unit's run directory once it finished: its scores and time.
 RESULT_FILE = "result.json"
@@ -134,13 +138,10 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
     """
     path = out / settings_file
     if path.is_file() and not restart:
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
-        except (OSError, ValueError, AttributeError):
-            logger.warning("%s is damaged; its settings are replaced by this call's", path)
-            previous = settings
-        # A setting an older record lacks had its default then (settings are TrainConfig fields).
-        before = {k: previous.get(k, DEFAULTS.to_dict().get(k)) for k in settings}
+        remedy = f"delete it to continue {out} with this call's settings" + (", or pass --restart" if "--restart" in hint else "")
+        previous = _recorded_settings(path, hint=remedy)
+        # A setting an older record lacks had its default then: records without presets trained with the original settings.
+        before = {k: previous.get(k, ORIGINAL.to_dict().get(k)) for k in settings}
         differ = [f"{k} {before[k]!r} -> {v!r}" for k, v in settings.items() if before[k] != v]
         if differ:
             raise RunSettingsError(f"{out}: holds {what} with other settings ({'; '.join(differ)}); {hint}")
@@ -148,16 +149,64 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
     write_text_atomic(path, json.dumps({"settings": settings, **record}, indent=2) + "\n")
 
 
+def _recorded_settings(path: Path, *, hint: str) -> dict:
+    """The ``settings`` of a settings record.
+
+    Raises
+    ------
+    InputFormatError
+        When the file is not JSON, or not ``{"settings": {...}, ...}`` (truncated, hand-edited), naming it.
+    """
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputFormatError(path, err.lineno, f"damaged: not JSON ({err.msg}); {hint}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputFormatError(path, None, f"cannot be read ({err}); {hint}") from None
+    settings = record.get("settings") if isinstance(record, dict) else None
+    if not isinstance(settings, dict):
+        got = type(record).__name__ if not isinstance(record, dict) else f"settings {type(settings).__name__}"
+        raise InputFormatError(path, None, f'damaged: expected {{"settings": {{...}}, ...}}, got {got}; {hint}')
+    return settings
+
+
+#: What a finished unit's ``result.json`` must hold, and of what type.
+_RESULT_FIELDS = {"cell": str, "model": str, "seed": int, "best_epoch": int}
+
+
 def read_result(run_dir: str | Path) -> dict | None:
-    """The ``result.json`` of a finished unit, or ``None`` when it is missing or damaged (train it again)."""
+    """The ``result.json`` of a finished unit, or ``None`` when it is missing or damaged (train it again).
+
+    A damaged file (not JSON, or without its fields and numeric scores) is said once, naming it.
+    """
     path = Path(run_dir) / RESULT_FILE
     if not path.is_file():
         return None
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        logger.warning("%s: damaged (%s); the run is trained again", path, err)
         return None
-    return result if isinstance(result, dict) else None
+    problem = _result_problem(result)
+    if problem is not None:
+        logger.warning("%s: damaged (%s); the run is trained again", path, problem)
+        return None
+    return result
+
+
+def _result_problem(result) -> str | None:
+    """What is wrong with a ``result.json``'s contents, or ``None``."""
+    if not isinstance(result, dict):
+        return f"expected a JSON object, got {type(result).__name__}"
+    for key, kind in _RESULT_FIELDS.items():
+        value = result.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"{key} must be a {kind.__name__}, got {value!r:.40}"
+    for key, value in result.items():
+        if key.startswith(("valid_", "test_")) or key in ("seconds", "minutes"):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                return f"{key} must be a number, got {value!r:.40}"
+    return None
 
 
 def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] | None = None) -> dict:
@@ -187,7 +236,10 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         seconds = time.perf_counter() - started
         return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
     seconds = time.perf_counter() - started
-    result = {**base, "best_epoch": trained.best_epoch, **trained.scores, "seconds": seconds, "minutes": seconds / 60}
+    result = {
+        **base, "best_epoch": trained.best_epoch, "epochs_run": len(trained.record.history), "stop_reason": trained.record.stop_reason,
+        **trained.scores, "seconds": seconds, "minutes": seconds / 60,
+    }  # fmt: skip
     if trained.record.cell_scores:
         result["cells"] = trained.record.cell_scores
     write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")

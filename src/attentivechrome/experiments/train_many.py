@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._io import atomic_open
+from .._io import atomic_open, exclusive_lock
 from .._progress import progress_bar
 from ..config import TrainConfig
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
@@ -35,7 +35,7 @@ from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, default_jobs, g
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
 #: Settings that change what a run learns; a resumed call must repeat them.
-_SETTING_KEYS = ("model", "lr", "batch_size", "epochs", "clip", "seed", "transform", "task", "normalize", "mark_dropout")
+_SETTING_KEYS = ("model", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "seed", "transform", "task", "normalize", "mark_dropout")
 #: The score columns of the summary, per task.
 SCORE_COLUMNS = {
     "classification": ("valid_auroc", "test_auroc", "test_aupr"),
@@ -113,38 +113,39 @@ def train_many(
     started = time.perf_counter()
     out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
     cells = plan_cells(cell_dirs)
-    guard_settings(
-        out,
-        SETTINGS_FILE,
-        {key: getattr(config, key) for key in _SETTING_KEYS},
-        {"cells": {name: str(path) for name, path in cells.items()}},
-        restart=restart,
-        hint="use the same settings to continue, another --out, or --restart to train every cell again",
-    )
-    units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
-    to_train = sum(1 for unit in units if restart or not (Path(unit.run_dir) / RESULT_FILE).is_file())
-    # Epochs move the bar when cells train here; units, when they train on Dask workers.
-    n_jobs = min(jobs or default_jobs(to_train, config.device), max(1, to_train))  # as the runner decides
-    per_unit = config.epochs if scheduler is None and n_jobs == 1 else 1
-    with progress_bar(max(1, to_train * per_unit), f"{to_train} cell(s)", enabled=progress) as advance:
-        rows = run_units(
-            units, jobs=jobs, scheduler=scheduler, restart=restart, on_result=on_cell,
-            on_epoch=lambda unit, epoch: advance(1),
-            on_status=lambda counts: advance(0 if per_unit > 1 else 1, description=status_text(counts)),
-        )  # fmt: skip
+    with exclusive_lock(out, "train-many"):  # a second call on the same --out refuses while this one runs
+        guard_settings(
+            out,
+            SETTINGS_FILE,
+            {key: getattr(config, key) for key in _SETTING_KEYS},
+            {"cells": {name: str(path) for name, path in cells.items()}},
+            restart=restart,
+            hint="use the same settings to continue, another --out, or --restart to train every cell again",
+        )
+        units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
+        to_train = sum(1 for unit in units if restart or not (Path(unit.run_dir) / RESULT_FILE).is_file())
+        # Epochs move the bar when cells train here; units, when they train on Dask workers.
+        n_jobs = min(jobs or default_jobs(to_train, config.device), max(1, to_train))  # as the runner decides
+        per_unit = config.epochs if scheduler is None and n_jobs == 1 else 1
+        with progress_bar(max(1, to_train * per_unit), f"{to_train} cell(s)", enabled=progress) as advance:
+            rows = run_units(
+                units, jobs=jobs, scheduler=scheduler, restart=restart, on_result=on_cell,
+                on_epoch=lambda unit, epoch: advance(1),
+                on_status=lambda counts: advance(0 if per_unit > 1 else 1, description=status_text(counts)),
+            )  # fmt: skip
 
-    columns = SUMMARY_COLUMNS[config.task]
-    summary = pd.DataFrame([{c: row.get(c) for c in columns} | {"cell": unit.cell, "run_dir": row.get("run_dir") or unit.run_dir} for unit, row in zip(units, rows)], columns=list(columns))
-    with atomic_open(out / SUMMARY_FILE, "w", encoding="utf-8", newline="") as handle:
-        summary.to_csv(handle, sep="\t", index=False, float_format="%.6g")
-    return TrainManyResult(
-        summary=summary,
-        out_dir=out,
-        trained=sum(r["status"] == "trained" for r in rows),
-        skipped=sum(r["status"] == "done earlier" for r in rows),
-        failed=[unit.cell for unit, r in zip(units, rows) if r["status"] == "failed"],
-        seconds=time.perf_counter() - started,
-    )
+        columns = SUMMARY_COLUMNS[config.task]
+        summary = pd.DataFrame([{c: row.get(c) for c in columns} | {"cell": unit.cell, "run_dir": row.get("run_dir") or unit.run_dir} for unit, row in zip(units, rows)], columns=list(columns))
+        with atomic_open(out / SUMMARY_FILE, "w", encoding="utf-8", newline="") as handle:
+            summary.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        return TrainManyResult(
+            summary=summary,
+            out_dir=out,
+            trained=sum(r["status"] == "trained" for r in rows),
+            skipped=sum(r["status"] == "done earlier" for r in rows),
+            failed=[unit.cell for unit, r in zip(units, rows) if r["status"] == "failed"],
+            seconds=time.perf_counter() - started,
+        )
 
 
 def summary_text(summary: pd.DataFrame) -> str:

@@ -51,6 +51,9 @@ class AttentiveChrome(nn.Module):
     mark_hidden
         LSTM hidden size per direction of the mark-level encoder. Default 16 (the
         original uses ``bin_hidden // 2``).
+    dropout
+        Dropout on the mark vectors (the mark-level encoder's input) and on the gene vector (the
+        output layer's input) while training. Default 0 (the original has none).
     init_range
         Every parameter starts uniform in (-init_range, init_range). Default 0.1.
     transform
@@ -80,6 +83,7 @@ class AttentiveChrome(nn.Module):
         *,
         bin_hidden: int = 32,
         mark_hidden: int = 16,
+        dropout: float = 0.0,
         init_range: float = 0.1,
         transform: str = "none",
         encoder: Literal["fast", "reference"] = "fast",
@@ -97,6 +101,8 @@ class AttentiveChrome(nn.Module):
         self.rnn_hms = nn.ModuleList(_RecurrentAttentionEncoder(1, bin_hidden) for _ in range(n_marks))
         self.hm_level_rnn_1 = _RecurrentAttentionEncoder(2 * bin_hidden, mark_hidden)
         self.fdiff1_1 = nn.Linear(2 * mark_hidden, 1)
+        self.dropout = dropout
+        self.drop = nn.Dropout(dropout)  # no parameters: the state_dict stays the original's
         self.missing_marks = missing_marks
         if missing_marks:  # (marks, 2*bin_hidden): what the mark level sees for an absent mark
             self.absent_mark_vectors = nn.Parameter(torch.empty(n_marks, 2 * bin_hidden))
@@ -108,6 +114,8 @@ class AttentiveChrome(nn.Module):
         params = {"n_marks": self.n_marks, "bin_hidden": self.bin_hidden, "mark_hidden": self.mark_hidden, "transform": self.transform}
         if self.missing_marks:  # only when set, so checkpoints of the original network stay as they were
             params["missing_marks"] = True
+        if self.dropout:
+            params["dropout"] = self.dropout
         return params
 
     def encode_marks(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -154,13 +162,13 @@ class AttentiveChrome(nn.Module):
         if not self.missing_marks:
             x = apply_input_transform(x, self.transform)
             mark_vectors, alpha = self.encode_marks(x)
-            gene_vector, beta = self.hm_level_rnn_1(mark_vectors)  # (genes, 2*mark_hidden), (genes, marks)
-            return ModelOutput(logits=self.fdiff1_1(gene_vector).squeeze(-1), alpha=alpha, beta=beta)
+            gene_vector, beta = self.hm_level_rnn_1(self.drop(mark_vectors))  # (genes, 2*mark_hidden), (genes, marks)
+            return ModelOutput(logits=self.fdiff1_1(self.drop(gene_vector)).squeeze(-1), alpha=alpha, beta=beta)
         missing = torch.isnan(x)
         present = ~missing.all(dim=1)  # (genes, marks): a mark is absent when all its bins are NaN
         x = apply_input_transform(torch.where(missing, torch.zeros_like(x), x), self.transform)
         mark_vectors, alpha = self.encode_marks(x)  # (genes, marks, 2*bin_hidden), (genes, marks, bins)
         mark_vectors = torch.where(present.unsqueeze(-1), mark_vectors, self.absent_mark_vectors.unsqueeze(0))
         alpha = alpha * present.unsqueeze(-1)
-        gene_vector, beta = self.hm_level_rnn_1(mark_vectors, present)
-        return ModelOutput(logits=self.fdiff1_1(gene_vector).squeeze(-1), alpha=alpha, beta=beta)
+        gene_vector, beta = self.hm_level_rnn_1(self.drop(mark_vectors), present)
+        return ModelOutput(logits=self.fdiff1_1(self.drop(gene_vector)).squeeze(-1), alpha=alpha, beta=beta)

@@ -18,6 +18,8 @@ module only reads and writes the file.
 
 from __future__ import annotations
 
+import inspect
+import math
 import pickle
 import re
 import warnings
@@ -134,19 +136,175 @@ def read_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
 
 
 def _from_payload(payload: dict, path: Path) -> CheckpointContents:
-    name = payload.get("model_name")
-    if name not in MODEL_REGISTRY:
-        raise CheckpointError(f"{path}: model {name!r} is not known to this version; known: {', '.join(sorted(MODEL_REGISTRY))}")
-    model = get_model(name, **payload.get("model_params", {}))
-    _load_state(model, payload["state_dict"], path)
+    checked = validate_payload(payload, path)
+    name, state = checked["model_name"], checked["state_dict"]
+    model = _build(name, checked["model_params"], state, path)
     return CheckpointContents(
         model=model.eval(),
         model_name=name,
-        marks=tuple(payload.get("marks", MARKS)),
-        n_bins=payload.get("n_bins"),
+        marks=checked["marks"],
+        n_bins=checked["n_bins"],
         source=str(path),
-        metadata=_metadata(payload),
+        metadata=checked["metadata"],
     )
+
+
+def validate_payload(payload: dict, path: str | Path) -> dict:
+    """Check every field of one of our checkpoint payloads; return them typed and complete.
+
+    This is the one place a checkpoint's contents are checked, so that a hand-edited or damaged
+    file fails with a :class:`CheckpointError` naming the file and the field, never a ``KeyError``
+    or ``TypeError`` from deeper in. Returns ``model_name``, ``model_params``, ``state_dict``,
+    ``marks``, ``n_bins`` and ``metadata`` (the :data:`METADATA_KEYS` present, checked).
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file and what is wrong: a missing or ill-typed field, an unknown model or
+        model parameter, a non-finite weight, a metadata value of the wrong kind.
+    """
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {what} (a damaged or hand-edited checkpoint?)")
+
+    version = payload.get("format_version", 1)
+    if not _is_int(version) or version < 1:
+        raise bad(f"format_version must be a positive integer, got {version!r}")
+    name = payload.get("model_name")
+    if not isinstance(name, str) or name not in MODEL_REGISTRY:
+        raise CheckpointError(f"{path}: model {name!r} is not known to this version; known: {', '.join(sorted(MODEL_REGISTRY))}")
+    params = payload.get("model_params")
+    params = {} if params is None else params
+    if not isinstance(params, dict):
+        raise bad(f"model_params must be a dict of constructor arguments, got {type(params).__name__}")
+    accepted = [p for p in inspect.signature(MODEL_REGISTRY[name]).parameters if p != "self"]
+    unknown = sorted(str(k) for k in params if k not in accepted)
+    if unknown:
+        raise bad(f"model_params names {', '.join(unknown)}, which {name} does not take; it takes {', '.join(accepted)}")
+    for key, value in params.items():
+        if not _is_plain(value):
+            raise bad(f"model_params {key} must be a number, string or list of them, got {type(value).__name__}")
+    if "state_dict" not in payload:
+        raise bad("holds no state_dict (the model's weights)")
+    state = _checked_state_dict(payload["state_dict"], path)
+    marks = payload.get("marks", list(MARKS))
+    if not isinstance(marks, (list, tuple)) or not marks or not all(isinstance(m, str) and m for m in marks):
+        raise bad(f"marks must be a non-empty list of mark names, got {marks!r}")
+    if len({m.lower() for m in marks}) != len(marks):
+        raise bad(f"marks names a mark twice: {', '.join(marks)}")
+    if "n_marks" in params and params["n_marks"] != len(marks):
+        raise bad(f"model_params n_marks is {params['n_marks']!r} but marks names {len(marks)} marks")
+    n_bins = payload.get("n_bins")
+    if n_bins is not None and (not _is_int(n_bins) or n_bins < 1):
+        raise bad(f"n_bins must be a positive integer or null, got {n_bins!r}")
+    extra = payload.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        raise bad(f"extra must be a dict, got {type(extra).__name__}")
+    return {
+        "model_name": name,
+        "model_params": dict(params),
+        "state_dict": state,
+        "marks": tuple(marks),
+        "n_bins": n_bins,
+        "metadata": _checked_metadata(_metadata(payload), bad),
+    }
+
+
+def _checked_state_dict(state, path: str | Path) -> dict[str, torch.Tensor]:
+    """``state`` when it is a dict of named tensors with finite floating values."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: state_dict must be a dict of named tensors, got {type(state).__name__} (a damaged or hand-edited checkpoint?)")
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise CheckpointError(
+                f"{path}: state_dict entry {key!r} is a {type(value).__name__}, expected a tensor named by a string (a damaged or hand-edited checkpoint?)"
+            )
+    return state
+
+
+def _check_finite(state: dict[str, torch.Tensor], names, path: str | Path) -> None:
+    """Refuse NaN or infinite values in the learned parameters ``names`` (buffers may hold inf by design, e.g. tree thresholds)."""
+    for key in names:
+        value = state.get(key)
+        if value is not None and (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all()):
+            count = int((~torch.isfinite(value)).sum())
+            raise CheckpointError(
+                f"{path}: the weights hold NaN or infinite values ({count} in {key}); such a model predicts nothing usable "
+                "(its training diverged, or the file is damaged); retrain it, e.g. with a lower --lr"
+            )
+
+
+def _checked_metadata(metadata: dict, bad) -> dict:
+    """The metadata with each value checked (its type, and that it builds what it describes)."""
+    from ..config import TrainConfig
+    from ..data.normalize import Normalization
+    from ..data.schema import NORMALIZATIONS, TASKS
+
+    task = metadata.get("task", "classification")
+    if task not in TASKS:
+        raise bad(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    scale = metadata.get("target_scale")
+    if scale is not None:
+        if not isinstance(scale, dict) or not all(_is_number(scale.get(k)) for k in ("mean", "std")):
+            raise bad(f"target_scale must be {{'mean': number, 'std': number}}, got {scale!r}")
+        if not all(math.isfinite(float(scale[k])) for k in ("mean", "std")) or float(scale["std"]) <= 0:
+            raise bad(f"target_scale needs a finite mean and a finite positive std, got {scale!r}")
+    normalization = metadata.get("normalization")
+    if normalization is not None:
+        try:
+            parsed = Normalization.from_dict(normalization) if isinstance(normalization, dict) else None
+            ok = (
+                parsed is not None and isinstance(parsed.kind, str) and parsed.kind in NORMALIZATIONS
+                and all(isinstance(m, str) for m in parsed.marks) and len(parsed.reference_mean) in (0, len(parsed.marks))
+            )  # fmt: skip
+        except Exception:  # noqa: BLE001 - whatever the values, they do not describe a normalisation
+            ok = False
+        if not ok:
+            raise bad(f"normalization must be a dict with kind ({', '.join(NORMALIZATIONS)}), marks and reference values, got {normalization!r:.200}")
+    config = metadata.get("train_config")
+    if config is not None:
+        if not isinstance(config, dict):
+            raise bad(f"train_config must be a dict of training settings, got {type(config).__name__}")
+        try:
+            TrainConfig.from_dict(config)
+        except (TypeError, ValueError) as err:
+            raise bad(f"train_config is not valid: {err}") from None
+    epoch = metadata.get("epoch")
+    if epoch is not None and (not _is_int(epoch) or epoch < 0):
+        raise bad(f"epoch must be a non-negative integer, got {epoch!r}")
+    return metadata
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_plain(value) -> bool:
+    """A constructor argument a checkpoint may hold: None, a bool, number or string, or a list of them."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value)
+
+
+def _build(name: str, params: dict, state: dict[str, torch.Tensor], path: Path) -> nn.Module:
+    """The model ``name(**params)`` with ``state`` loaded; built on the meta device first, so a hostile size allocates nothing."""
+    try:
+        with torch.device("meta"):
+            shape_only = get_model(name, **params)
+    except Exception as err:  # noqa: BLE001 - any constructor error means the parameters are wrong
+        raise CheckpointError(f"{path}: model_params do not build the {name} model ({type(err).__name__}: {err}) (a damaged or hand-edited checkpoint?)") from None
+    _check_fit(shape_only, state, path)
+    _check_finite(state, [name for name, _ in shape_only.named_parameters()], path)
+    try:
+        model = get_model(name, **params)
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(f"{path}: model_params do not build the {name} model ({type(err).__name__}: {err})") from None
+    _load_state(model, state, path)
+    return model
 
 
 def _version_1_extra(metadata: dict) -> dict:
@@ -165,21 +323,23 @@ def _metadata(payload: dict) -> dict:
     extra = payload.get("extra") or {}
     metadata = {"task": extra.get("task", "classification"), "epoch": extra.get("epoch")}
     if "target_mean" in extra:
-        metadata["target_scale"] = {"mean": float(extra["target_mean"]), "std": float(extra.get("target_std", 1.0))}
+        metadata["target_scale"] = {"mean": extra["target_mean"], "std": extra.get("target_std", 1.0)}
     return {k: v for k, v in metadata.items() if v is not None}
 
 
 def _from_legacy_state_dict(state: dict, path: Path) -> CheckpointContents:
     """Rebuild the AttentiveChrome sizes from the tensor shapes of an original checkpoint."""
+    state = _checked_state_dict(state, path)
     mark_ids = {int(m.group(1)) for k in state if (m := re.match(r"rnn_hms\.(\d+)\.", k))}
-    try:
-        bin_hidden = state["rnn_hms.0.rnn.weight_hh_l0"].shape[1]
-        mark_hidden = state["hm_level_rnn_1.rnn.weight_hh_l0"].shape[1]
-    except KeyError as err:
-        raise CheckpointError(f"{path}: a state_dict without the AttentiveChrome tensor {err.args[0]!r}; not an AttentiveChrome checkpoint") from None
+    sizes = {}
+    for name, key in (("bin_hidden", "rnn_hms.0.rnn.weight_hh_l0"), ("mark_hidden", "hm_level_rnn_1.rnn.weight_hh_l0")):
+        if key not in state:
+            raise CheckpointError(f"{path}: a state_dict without the AttentiveChrome tensor {key!r}; not an AttentiveChrome checkpoint")
+        if state[key].dim() != 2 or state[key].shape[1] < 1:
+            raise CheckpointError(f"{path}: the tensor {key} has shape {tuple(state[key].shape)}, expected (4 * hidden, hidden); not an AttentiveChrome checkpoint")
+        sizes[name] = int(state[key].shape[1])
     n_marks = len(mark_ids)
-    model = get_model("attentivechrome", n_marks=n_marks, bin_hidden=bin_hidden, mark_hidden=mark_hidden)
-    _load_state(model, state, path)
+    model = _build("attentivechrome", {"n_marks": n_marks, **sizes}, state, path)
     marks = MARKS if n_marks == len(MARKS) else tuple(f"mark{i + 1}" for i in range(n_marks))
     # The original project trained every published model on its fixed 100-bin layout (TSS +/- 5 kb).
     return CheckpointContents(
@@ -187,7 +347,8 @@ def _from_legacy_state_dict(state: dict, path: Path) -> CheckpointContents:
     )
 
 
-def _load_state(model: nn.Module, state: dict, path: Path) -> None:
+def _check_fit(model: nn.Module, state: dict, path: Path) -> None:
+    """Raise when the tensors of ``state`` are not exactly those of ``model`` (names and shapes)."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -201,7 +362,15 @@ def _load_state(model: nn.Module, state: dict, path: Path) -> None:
         if wrong:
             parts.append(f"wrong shapes: {', '.join(wrong[:3])}")
         raise CheckpointError(f"{path}: tensors do not fit the model: {'; '.join(parts)}")
-    model.load_state_dict(state)
+
+
+def _load_state(model: nn.Module, state: dict, path: Path) -> None:
+    _check_fit(model, state, path)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, ValueError) as err:  # e.g. a tensor of a type the parameter cannot take
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: tensors do not fit the model ({first})") from None
 
 
 def resolve_checkpoint(reference: str | Path) -> CheckpointContents:

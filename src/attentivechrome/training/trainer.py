@@ -9,7 +9,9 @@ directory beside it and moved in at the end, so a failed or interrupted run writ
 
 - ``config.json``: the training settings, model parameters and data;
 - ``model.pt``: the selected (best validation AUROC) model, a self-describing checkpoint;
-- ``metrics.json``: ``best_epoch``, ``valid_auroc``, ``test_auroc``, ``test_aupr`` and the history;
+- ``metrics.json``: ``best_epoch``, ``valid_auroc``, ``test_auroc``, ``test_aupr``, ``epochs_run``,
+  ``stop_reason`` and the history (per epoch: the training loss and the validation scores; the
+  selected epoch's record also holds its test scores: the test split is scored once, at the end);
 - ``test_predictions.tsv``: ``gene_id``, ``probability``, ``label`` of the selected model.
 
 With ``task='regression'`` the labels hold float targets (log1p expression, see
@@ -24,7 +26,8 @@ are fitted once instead of running epochs and write the same files with one reco
 from __future__ import annotations
 
 import contextlib
-import functools
+import inspect
+import random
 import json
 import logging
 import time
@@ -37,7 +40,7 @@ import torch
 from torch import nn
 
 from .. import _settings
-from .._io import atomic_open, move_files, staging_directory, write_text_atomic
+from .._io import atomic_open, atomic_path, move_files, stale_stages, staging_directory, write_text_atomic
 from .._progress import progress_bar
 from .._version import __version__
 from ..config import TrainConfig
@@ -48,7 +51,7 @@ from ..metrics.classification import aupr, auroc
 from ..metrics.regression import mse, pearson, spearman
 from ..models.checkpoint import RUN_MODEL_FILE
 from ..models.classical import is_fitted_once
-from ..models.registry import get_model
+from ..models.registry import MODEL_REGISTRY, get_model
 from ..trained import TargetScale, TrainedModel, TrainingRecord
 from . import distributed
 from .distributed import Ranks
@@ -57,24 +60,24 @@ from .pooling import PooledData, Splits, as_cells, pool_cells
 logger = logging.getLogger(__name__)
 
 
-def _one_torch_thread(fn):
-    """Run ``fn`` with one PyTorch intra-op thread (see :func:`attentivechrome._settings.torch_threads`)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with _settings.torch_threads(1):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
     """The untrained model a config describes (weights drawn from the config's seed)."""
     extra = {"missing_marks": True} if config.missing_marks else {}
+    if config.dropout is not None:
+        if "dropout" not in inspect.signature(MODEL_REGISTRY[config.model]).parameters:
+            raise ValueError(f"{config.model} has no dropout to set (drop --dropout)")
+        extra["dropout"] = config.dropout
     return get_model(config.model, n_marks=n_marks, transform=config.transform, **extra)
 
 
-@_one_torch_thread
+def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, or AdamW (decoupled weight decay) when the config asks for weight decay."""
+    fused = _fused_adam_applies(model)
+    if config.weight_decay > 0:
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
+    return torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
+
+
 def train(
     splits: Splits | Mapping[str, Splits],
     config: TrainConfig | None = None,
@@ -84,8 +87,11 @@ def train(
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool | None = None,
     ranks: Ranks | None = None,
+    resume: bool = False,
 ) -> TrainedModel:
     """Train a model on ``splits['train']``, select it on ``splits['valid']``, score ``splits['test']``.
+
+    The model trains with the PyTorch threads :func:`attentivechrome._settings.training_threads` gives it.
 
     Parameters
     ----------
@@ -97,7 +103,7 @@ def train(
         :mod:`attentivechrome.training.pooling`) and each cell is normalised from its own input
         (``config.normalize``).
     config
-        Hyper-parameters; default :class:`TrainConfig()` (the original's).
+        Hyper-parameters; default :class:`TrainConfig()` (AttentiveChrome with its tuned defaults).
     out_dir
         Run directory to write (see the module docstring); nothing is written when ``None``.
     on_epoch
@@ -108,6 +114,12 @@ def train(
         Train as one rank of a DDP group (see :mod:`attentivechrome.training.distributed`, which
         starts it): each rank computes on its share of every global batch, and only rank 0
         writes ``out_dir``. Default: one process.
+    resume
+        Continue the run that a killed or interrupted call with the same ``out_dir`` and settings
+        left in its staging directory (after each epoch the model, optimiser, random states,
+        history and selection state are kept there, in ``resume.pt``): the result is the same,
+        bit for bit on a CPU, as an uninterrupted run's. Without such a run, training starts at epoch 1.
+
 
     Returns
     -------
@@ -120,11 +132,39 @@ def train(
     if ranks is not None and not ranks.writes:
         out_dir = None  # only rank 0 writes the run directory
     pooled = pool_cells(as_cells(splits), config)
-    splits = pooled.splits
+    check_both_classes(pooled.splits, config.task)
     generator = _settings.seed_everything(config.seed)
-    train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
+    model = build_model(config, pooled.splits["train"].n_marks).to(device)
+    with _settings.torch_threads(_settings.training_threads(uses_kernel(model, device))):
+        return _train_model(
+            model, config, pooled, device, generator, started, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, progress=progress, ranks=ranks,
+            resume=resume,
+        )  # fmt: skip
 
-    model = build_model(config, train_data.n_marks).to(device)
+
+def uses_kernel(model: nn.Module, device: torch.device) -> bool:
+    """Whether the model's heavy work runs in the compiled CPU encoder kernel (AttentiveChrome's bin-level LSTMs)."""
+    return device.type == "cpu" and getattr(model, "encoder", None) == "fast"
+
+
+def _train_model(
+    model: nn.Module,
+    config: TrainConfig,
+    pooled: PooledData,
+    device: torch.device,
+    generator: torch.Generator,
+    started: float,
+    *,
+    out_dir: str | Path | None,
+    data_source: str,
+    on_epoch: Callable[[dict], None] | None,
+    progress: bool | None,
+    ranks: Ranks | None,
+    resume: bool,
+) -> TrainedModel:
+    """:func:`train` once the model is built: fit it (epochs, or once for scikit-learn models), select, score and write."""
+    splits = pooled.splits
+    train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
     scale = TargetScale.fit(train_data.labels) if config.task == "regression" else None
     trained = TrainedModel(
         module=model, model_name=config.model, marks=pooled.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale,
@@ -139,34 +179,48 @@ def train(
         # same masks on every rank's share, so the global generator now differs per rank. (Batch order
         # and mark dropout use `generator`, the same on every rank.)
         torch.manual_seed(config.seed * 7919 + ranks.rank)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=_fused_adam_applies(model))
+    optimizer = build_optimizer(model, config)
     loss_fn = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
 
     # Whole splits live on the device once; batches are index slices (no per-batch host work).
     x_train, y_train = _to_device(train_data, device, ranks)  # a DDP rank keeps only its shard of the training genes
-    x_eval = torch.cat([_to_device(valid_data, device)[0], _to_device(test_data, device)[0]])  # valid and test scored in one pass per epoch
+    x_valid = _to_device(valid_data, device)[0]  # scored every epoch; the test split only once, with the selected weights
     if scale is not None:
         y_train = scale.encode(y_train)
 
     out = Path(out_dir) if out_dir is not None else None
+    if resume and ranks is not None and ranks.world_size > 1:
+        raise ValueError("--resume continues a run of one process; it cannot resume a --distributed run")
+    previous = resumable_stage(out) if resume and out is not None else None
+    resume_state = None if previous is None else _load_resume_state(previous / RESUME_FILE, config)  # checked before the stage is touched
     # The run is written to a staging directory and moved into out_dir only once it is complete:
     # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
-    with staging_directory(out) if out is not None else contextlib.nullcontext() as stage:
-        best, best_state, history = _train_epochs(
+    # Ctrl-C keeps the stage (with the last epoch's state) for --resume; a killed process leaves it too.
+    stages = staging_directory(out, reuse=previous, keep_on_interrupt=True) if out is not None else contextlib.nullcontext()
+    with stages as stage:
+        best, best_state, history, stop_reason = _train_epochs(
             trained, optimizer, loss_fn, device, generator, pooled, stage,
-            x_train=x_train, y_train=y_train, x_eval=x_eval, on_epoch=on_epoch, progress=progress, data_source=data_source, ranks=ranks,
+            x_train=x_train, y_train=y_train, x_valid=x_valid, on_epoch=on_epoch, progress=progress, data_source=data_source, ranks=ranks,
+            resume_state=resume_state,
         )  # fmt: skip
         model.load_state_dict(best_state)
         model.eval()
-        cell_scores = _cell_scores(trained, pooled, x_eval[valid_data.n_genes :], config.eval_batch_size)
+        test_predictions = trained.decode(predict_tensor(model, _to_device(test_data, device)[0], batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy())
+        best.update(split_scores(config.task, "test", test_data.labels, test_predictions))  # the selected epoch's record gains its test scores
+        cell_scores = _cell_scores(trained, pooled, test_predictions)
         if stage is not None:
-            _write_metrics(stage / "metrics.json", best, history, cell_scores)
+            trained.epoch = best["epoch"]
+            trained.save(stage / RUN_MODEL_FILE)
+            test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
+            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, test_predictions, test_data.labels, task=config.task, cells=test_cells)
+            _write_metrics(stage / "metrics.json", best, history, cell_scores, stop_reason=stop_reason)
+            (stage / RESUME_FILE).unlink(missing_ok=True)  # the run is complete: nothing to resume
             move_files(stage, out)
 
     trained.epoch = best["epoch"]
     trained.record = TrainingRecord(
         best_epoch=best["epoch"], scores=_metric_fields(best), history=history, seconds=time.perf_counter() - started, out_dir=out,
-        cell_scores=cell_scores,
+        cell_scores=cell_scores, stop_reason=stop_reason,
     )  # fmt: skip
     return trained
 
@@ -182,20 +236,23 @@ def _train_epochs(
     *,
     x_train: torch.Tensor,
     y_train: torch.Tensor,
-    x_eval: torch.Tensor,
+    x_valid: torch.Tensor,
     on_epoch: Callable[[dict], None] | None,
     progress: bool | None,
     data_source: str,
     ranks: Ranks | None = None,
-) -> tuple[dict, dict[str, torch.Tensor], list[dict]]:
-    """Run the epochs, writing the run files into ``out`` (when given); return the best record, its weights and the history."""
+    resume_state: dict | None = None,
+) -> tuple[dict, dict[str, torch.Tensor], list[dict], str]:
+    """Run the epochs, scoring the valid split after each; write ``config.json`` and the metrics so far into ``out`` (when given).
+
+    Returns the best record, its weights, the history and why training ended (``epochs``, or
+    ``patience`` when ``config.patience`` epochs passed without a better validation score).
+    After each epoch the whole state of the loop is saved to ``out / RESUME_FILE``; ``resume_state``
+    (such a file's contents, from :func:`_load_resume_state`) continues from it.
+    """
     model, config, decode = trained.module, trained.config, trained.decode
     step_model = model if ranks is None else distributed.wrap(model, ranks)
-    splits = pooled.splits
-    train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
-    test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
-    y_valid_np, y_test_np = valid_data.labels, test_data.labels
-    n_valid = valid_data.n_genes
+    train_data, valid_data = pooled.splits["train"], pooled.splits["valid"]
     if out is not None:
         write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, pooled, data_source), indent=2) + "\n")
     history: list[dict] = []
@@ -204,67 +261,201 @@ def _train_epochs(
     n_train = train_data.n_genes  # every rank draws batches over all genes; a DDP rank holds a shard of them
     present = torch.from_numpy(~np.isnan(train_data.counts).all(axis=1)) if config.mark_dropout > 0 else None  # (genes, marks), every gene
     n_batches = (n_train + config.batch_size - 1) // config.batch_size
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
-        model.train()
-        order = torch.randperm(n_train, generator=generator).to(device)  # the same on every rank (same seed)
-        loss_sum = torch.zeros((), device=device)
-        with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
-            for b in range(n_batches):
-                index = order[b * config.batch_size : (b + 1) * config.batch_size]  # the global batch
-                # Drawn for the global batch from the shared generator, so every rank hides the same marks.
-                hide = None if present is None else mark_dropout_mask(present[index.cpu()], config.mark_dropout, generator).to(device)
-                weight, n_mine = 1.0, index.shape[0]
-                if ranks is None or ranks.world_size == 1:
-                    x_batch, y_batch = x_train[index], y_train[index]
-                else:  # the genes of the batch this rank holds; DDP averages over ranks, the weight makes it the global mean
-                    mine = index % ranks.world_size == ranks.rank
-                    local = index[mine] // ranks.world_size  # position in this rank's shard
-                    n_mine = local.shape[0]
-                    weight = n_mine * ranks.world_size / index.shape[0]
-                    if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
-                        local = local.new_zeros(1)
-                    x_batch, y_batch = x_train[local], y_train[local]
-                    hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
-                if hide is not None:
-                    x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
-                logits = step_model(x_batch).logits
-                loss = loss_fn(logits, y_batch)
-                optimizer.zero_grad(set_to_none=True)
-                (loss * weight if weight != 1.0 else loss).backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                loss_sum += loss.detach() * n_mine
-                advance(1)
-        if ranks is not None:
-            loss_sum = distributed.sum_over_ranks(loss_sum)
+    averaged = weight_average(model, config.ema)
+    first_epoch = 1
+    if resume_state is not None:
+        history, best, best_state = _restore(resume_state, trained, optimizer, generator, averaged)
+        first_epoch = len(history) + 1
+        if config.patience and len(history) - best["epoch"] >= config.patience and len(history) < config.epochs:
+            return best, best_state, history, "patience"  # the interrupted run had already stopped early
+    epoch = first_epoch - 1
+    try:
+        for epoch in range(first_epoch, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            model.train()
+            order = torch.randperm(n_train, generator=generator).to(device)  # the same on every rank (same seed)
+            loss_sum = torch.zeros((), device=device)
+            with progress_bar(n_batches, f"epoch {epoch}/{config.epochs}", enabled=progress) as advance:
+                for b in range(n_batches):
+                    index = order[b * config.batch_size : (b + 1) * config.batch_size]  # the global batch
+                    # Drawn for the global batch from the shared generator, so every rank hides the same marks.
+                    hide = None if present is None else mark_dropout_mask(present[index.cpu()], config.mark_dropout, generator).to(device)
+                    weight, n_mine = 1.0, index.shape[0]
+                    if ranks is None or ranks.world_size == 1:
+                        x_batch, y_batch = x_train[index], y_train[index]
+                    else:  # the genes of the batch this rank holds; DDP averages over ranks, the weight makes it the global mean
+                        mine = index % ranks.world_size == ranks.rank
+                        local = index[mine] // ranks.world_size  # position in this rank's shard
+                        n_mine = local.shape[0]
+                        weight = n_mine * ranks.world_size / index.shape[0]
+                        if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
+                            local = local.new_zeros(1)
+                        x_batch, y_batch = x_train[local], y_train[local]
+                        hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
+                    if hide is not None:
+                        x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
+                    logits = step_model(x_batch).logits
+                    loss = loss_fn(logits, y_batch)
+                    optimizer.zero_grad(set_to_none=True)
+                    (loss * weight if weight != 1.0 else loss).backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                    optimizer.step()
+                    if averaged is not None:
+                        averaged.update_parameters(model)
+                    loss_sum += loss.detach() * n_mine
+                    advance(1)
+            if ranks is not None:
+                loss_sum = distributed.sum_over_ranks(loss_sum)
 
-        eval_logits = predict_tensor(model, x_eval, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
-        valid_logits, test_logits = eval_logits[:n_valid], eval_logits[n_valid:]
-        record = {
-            "epoch": epoch,
-            "train_loss": float(loss_sum) / n_train,
-            **_scores(config.task, y_valid_np, decode(valid_logits), y_test_np, decode(test_logits)),
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        history.append(record)
-        improved = best is None or _better(record, best, config.task)
-        if improved:
-            best = record
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            scored = model if averaged is None else averaged.module  # the weights this epoch is judged (and kept) by
+            valid_predictions = decode(predict_tensor(scored, x_valid, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy())
+            record = {
+                "epoch": epoch,
+                "train_loss": float(loss_sum) / n_train,
+                **split_scores(config.task, "valid", valid_data.labels, valid_predictions),
+                "seconds": time.perf_counter() - epoch_start,
+            }
+            history.append(record)
+            improved = best is None or _better(record, best, config.task)
+            if improved:
+                best = record
+                best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
+            record["selected"] = improved
             if out is not None:
-                trained.epoch = epoch
-                trained.save(out / RUN_MODEL_FILE)
-                _write_predictions(out / "test_predictions.tsv", test_data.gene_ids, decode(test_logits), y_test_np, task=config.task, cells=test_cells)
-        record["selected"] = improved
-        if out is not None:
-            _write_metrics(out / "metrics.json", best, history)
-        if on_epoch is not None:
-            on_epoch(record)
-        logger.info(_epoch_line(record, config.epochs))
+                _write_metrics(out / "metrics.json", best, history)
+            if on_epoch is not None:
+                on_epoch(record)
+            logger.info(_epoch_line(record, config.epochs))
+            if out is not None:  # everything the next epoch depends on, for --resume
+                _save_resume_state(out / RESUME_FILE, trained, optimizer, generator, history, best, best_state, averaged)
+            if config.patience and epoch - best["epoch"] >= config.patience and epoch < config.epochs:
+                logger.info("no better validation score in %d epochs: stopped after epoch %d, kept epoch %d", config.patience, epoch, best["epoch"])
+                return best, best_state, history, "patience"
+
+    except KeyboardInterrupt as err:
+        kept = out / RESUME_FILE if out is not None and (out / RESUME_FILE).is_file() else None
+        raise TrainingInterrupted(epoch, len(history), kept) from err
 
     assert best is not None and best_state is not None  # epochs >= 1 is validated in TrainConfig
-    return best, best_state, history
+    return best, best_state, history, "epochs"
+
+
+def weight_average(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of the weights, updated after every step (``None`` for ``decay`` 0).
+
+    With it, each epoch is scored, selected and saved with the averaged weights: a smoother
+    estimate of the weights than the last step's.
+    """
+    if decay <= 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def check_both_classes(splits: Mapping[str, HistoneData], task: str) -> None:
+    """Before any epoch: the valid and test splits of a classification hold both classes (AUROC needs them).
+
+    Raises
+    ------
+    UndefinedMetricError
+        Naming the split (and its file) whose genes all have one label.
+    """
+    if task != "classification":
+        return
+    for name in ("valid", "test"):
+        labels = splits[name].labels
+        classes = np.unique(labels) if labels is not None else np.array([])
+        if len(classes) < 2:
+            where = f" ({splits[name].source})" if splits[name].source else ""
+            which = f"all have label {int(classes[0])}" if len(classes) else "have no labels"
+            raise UndefinedMetricError(
+                f"the {name} split{where}: its {splits[name].n_genes} genes {which}, so AUROC is undefined on it; "
+                "AUROC selects and scores the model: each split needs genes of both classes (0 and 1)"
+            )
+
+
+#: In a run's staging directory: the state of the training loop after the last finished epoch.
+RESUME_FILE = "resume.pt"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: which epoch it stopped in, how many finished, and where their state is kept (or ``None``)."""
+
+    def __init__(self, epoch: int, finished: int, kept: Path | None) -> None:
+        super().__init__(epoch, finished, kept)
+        self.epoch, self.finished, self.kept = epoch, finished, kept
+
+
+def resumable_stage(out: str | Path) -> Path | None:
+    """The staging directory a killed or interrupted run of ``out`` left with its loop state, newest first; ``None`` if none."""
+    return next((stage for stage in stale_stages(out) if (stage / RESUME_FILE).is_file()), None)
+
+
+def _save_resume_state(
+    path: Path, trained: TrainedModel, optimizer: torch.optim.Optimizer, generator: torch.Generator, history: list[dict], best: dict, best_state: dict,
+    averaged: torch.optim.swa_utils.AveragedModel | None = None,
+) -> None:
+    """Everything the next epoch depends on: weights, optimiser, every random state, history and selection (weights-only loadable)."""
+    numpy_state = np.random.get_state()
+    state = {
+        "train_config": trained.config.to_dict(),
+        "model": trained.module.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "python_random": random.getstate(),
+        "numpy_random": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+        "torch_random": torch.get_rng_state(),
+        "shuffle_generator": generator.get_state(),
+        "history": history,
+        "best": best,
+        "best_state": best_state,
+        "averaged": None if averaged is None else averaged.state_dict(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_resume_state(path: Path, config: TrainConfig) -> dict:
+    """The loop state saved in ``path``, checked to come from a run with the same settings.
+
+    Raises
+    ------
+    ValueError
+        When the saved run had other settings, or the file is damaged (the stage is left as it is).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state["train_config"]
+        differ = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items() if saved.get(k) != v and k != "device"]
+    except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
+        raise ValueError(f"{path}: cannot resume from it ({type(err).__name__}: {err}); train without --resume to start again") from None
+    if differ:
+        raise ValueError(f"the interrupted run had other settings ({'; '.join(differ)}); resume with its settings, or train without --resume to start again")
+    return state
+
+
+def _restore(
+    state: dict, trained: TrainedModel, optimizer: torch.optim.Optimizer, generator: torch.Generator, averaged: torch.optim.swa_utils.AveragedModel | None
+) -> tuple[list[dict], dict, dict]:
+    """Put the loop back in the state :func:`_save_resume_state` saved; return the history, best record and best weights."""
+    trained.module.load_state_dict(state["model"])
+    if averaged is not None:
+        averaged.load_state_dict(state["averaged"])
+    optimizer.load_state_dict(state["optimizer"])
+    random.setstate(_as_tuples(state["python_random"]))
+    kind, keys, *rest = state["numpy_random"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch_random"])
+    generator.set_state(state["shuffle_generator"])
+    history = list(state["history"])
+    # The best record is one of the history's records (the test scores are added to it at the end), as in an uninterrupted run.
+    best = next(record for record in history if record["epoch"] == state["best"]["epoch"])
+    return history, best, state["best_state"]
+
+
+def _as_tuples(value):
+    """Python's random state with its tuples back (torch.load keeps tuples, but lists are accepted too)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def mark_dropout_mask(present: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -290,20 +481,18 @@ def drop_marks(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.T
     return x.masked_fill(mark_dropout_mask(present, p, generator).to(x.device).unsqueeze(1), float("nan"))
 
 
-def _cell_scores(trained: TrainedModel, pooled: PooledData, x_test: torch.Tensor, batch_size: int) -> dict[str, dict[str, float]]:
+def _cell_scores(trained: TrainedModel, pooled: PooledData, test_predictions: np.ndarray) -> dict[str, dict[str, float]]:
     """The selected model's test metrics per cell (empty for a single cell: the pooled metrics are that cell's)."""
     if len(pooled.cells) < 2:
         return {}
-    test = pooled.splits["test"]
-    predictions = trained.decode(predict_tensor(trained.module, x_test, batch_size=batch_size, with_attention=False)[0].cpu().numpy())
+    labels = pooled.splits["test"].labels
     scores = {}
     for cell in pooled.cells:
         mine = pooled.test_cells == cell
         try:
-            both = _scores(trained.task, test.labels[mine], predictions[mine], test.labels[mine], predictions[mine])
+            scores[cell] = split_scores(trained.task, "test", labels[mine], test_predictions[mine])
         except UndefinedMetricError:  # a cell whose test genes are all of one class: its AUROC is undefined
-            both = {f"valid_{m}": float("nan") for m in ("auroc", "aupr")}
-        scores[cell] = {f"test_{k.removeprefix('valid_')}": v for k, v in both.items() if k.startswith("valid_")}
+            scores[cell] = {f"test_{m}": float("nan") for m in ("auroc", "aupr")}
     return scores
 
 
@@ -319,18 +508,13 @@ def epoch_summary(record: dict, epochs: int) -> str:
 
 
 def _epoch_line(record: dict, epochs: int) -> str:
+    """The epoch's loss and validation scores (the test split is scored once, for the selected epoch)."""
     mark = " *" if record.get("selected") else ""
     if "valid_auroc" not in record:  # regression
-        return (
-            f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  "
-            f"valid Pearson {record['valid_pearson']:.4f}  test Pearson {record['test_pearson']:.4f}  "
-            f"Spearman {record['test_spearman']:.4f}  MSE {record['test_mse']:.4f}  {record['seconds']:.1f}s{mark}"
-        )
-    return (
-        f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  "
-        f"valid AUROC {record['valid_auroc']:.4f}  test AUROC {record['test_auroc']:.4f}  "
-        f"AUPR {record['test_aupr']:.4f}  {record['seconds']:.1f}s{mark}"
-    )
+        scores = f"valid Pearson {record['valid_pearson']:.4f}  Spearman {record['valid_spearman']:.4f}  MSE {record['valid_mse']:.4f}"
+    else:
+        scores = f"valid AUROC {record['valid_auroc']:.4f}  AUPR {record['valid_aupr']:.4f}"
+    return f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  {scores}  {record['seconds']:.1f}s{mark}"
 
 
 def _to_device(data: HistoneData, device: torch.device, ranks: Ranks | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -360,8 +544,12 @@ def _write_predictions(
         frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
 
 
-def _write_metrics(path: Path, best: dict, history: list[dict], cell_scores: dict | None = None) -> None:
-    metrics = {"best_epoch": best["epoch"], **_metric_fields(best), "epochs_run": len(history), "history": history}
+def _write_metrics(path: Path, best: dict, history: list[dict], cell_scores: dict | None = None, *, stop_reason: str | None = None) -> None:
+    """``metrics.json``: the selected epoch's scores, how many epochs ran and why they stopped (once known), the history."""
+    metrics = {"best_epoch": best["epoch"], **_metric_fields(best), "epochs_run": len(history)}
+    if stop_reason is not None:
+        metrics["stop_reason"] = stop_reason
+    metrics["history"] = history
     if cell_scores:
         metrics["cells"] = cell_scores
     write_text_atomic(path, json.dumps(metrics, indent=2) + "\n")
@@ -371,17 +559,22 @@ def _write_metrics(path: Path, best: dict, history: list[dict], cell_scores: dic
 SELECTION_METRIC = {"classification": "valid_auroc", "regression": "valid_pearson"}
 
 
-def _scores(task: str, y_valid: np.ndarray, valid: np.ndarray, y_test: np.ndarray, test: np.ndarray) -> dict[str, float]:
-    """The metrics of one epoch, in the order they appear in the records."""
+def split_scores(task: str, split: str, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """The metrics of one split's predictions, named ``<split>_<metric>`` in the order the records list them.
+
+    Raises
+    ------
+    UndefinedMetricError
+        For classification, when the split holds one class only (its AUROC is undefined).
+    """
     if task == "classification":
-        return {"valid_auroc": auroc(y_valid, valid), "valid_aupr": aupr(y_valid, valid), "test_auroc": auroc(y_test, test), "test_aupr": aupr(y_test, test)}
+        return {f"{split}_auroc": auroc(targets, predictions), f"{split}_aupr": aupr(targets, predictions)}
     scores = {}
-    for split, targets, predictions in (("valid", y_valid, valid), ("test", y_test, test)):
-        for name, metric in (("pearson", pearson), ("spearman", spearman), ("mse", mse)):
-            try:
-                scores[f"{split}_{name}"] = metric(targets, predictions)
-            except UndefinedMetricError:  # constant predictions early in training
-                scores[f"{split}_{name}"] = float("nan")
+    for name, metric in (("pearson", pearson), ("spearman", spearman), ("mse", mse)):
+        try:
+            scores[f"{split}_{name}"] = metric(targets, predictions)
+        except UndefinedMetricError:  # constant predictions early in training
+            scores[f"{split}_{name}"] = float("nan")
     return scores
 
 
@@ -443,12 +636,13 @@ def _fit_once(
     record = {
         "epoch": 1,
         "train_loss": train_loss,
-        **_scores(config.task, valid_data.labels, trained.decode(logits["valid"]), test_data.labels, trained.decode(logits["test"])),
+        **split_scores(config.task, "valid", valid_data.labels, trained.decode(logits["valid"])),
+        **split_scores(config.task, "test", test_data.labels, trained.decode(logits["test"])),
         "seconds": time.perf_counter() - started,
         "selected": True,
     }
     trained.epoch = 1
-    cell_scores = _cell_scores(trained, pooled, _to_device(test_data, device)[0], config.eval_batch_size)
+    cell_scores = _cell_scores(trained, pooled, trained.decode(logits["test"]))
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         with staging_directory(out) as stage:  # all four files or none, as in train()
@@ -456,12 +650,13 @@ def _fit_once(
             trained.save(stage / RUN_MODEL_FILE)
             test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
             _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, trained.decode(logits["test"]), test_data.labels, task=config.task, cells=test_cells)
-            _write_metrics(stage / "metrics.json", record, [record], cell_scores)
+            _write_metrics(stage / "metrics.json", record, [record], cell_scores, stop_reason="fitted once")
             move_files(stage, out)
     if on_epoch is not None:
         on_epoch(record)
     logger.info(_epoch_line(record, 1))
     trained.record = TrainingRecord(
-        best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out, cell_scores=cell_scores
-    )
+        best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out, cell_scores=cell_scores,
+        stop_reason="fitted once",
+    )  # fmt: skip
     return trained

@@ -1,0 +1,42 @@
+"""The training options that `train`, `train-many` and `benchmark` share, written once.
+
+The settings a preset fills in (:data:`attentivechrome.config.PRESET_FIELDS`) default to
+``None`` here: :class:`~attentivechrome.config.TrainConfig` then takes them from the model's
+preset, so each model gets its own validated defaults unless the user sets one.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ..config import DEFAULTS, PRESETS
+
+PER_MODEL = "Default: the model's (see `attentivechrome models`)."
+
+TRANSFORM_HELP = "Input transform: none (raw counts, as the original) or log1p."
+DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+NORMALIZE_HELP = "Per-cell input normalisation: none, depth (each mark scaled to the training cells' mean) or quantile (onto their distribution)."
+MARK_DROPOUT_HELP = "Hide each mark of each training gene with this probability (the model learns to predict from a subset of its marks; needed to pool cells with different marks)."
+TASK_HELP = (
+    "classification (0/1 label; epoch selected on validation AUROC) or regression "
+    "(log1p of expression.csv beside the split files; selected on validation Pearson)."
+)
+
+MODEL = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`).")
+PRESET = typer.Option(
+    DEFAULTS.preset, help=f"Defaults to start from: {' or '.join(PRESETS)} (tuned: each model's validated settings; original: the AttentiveChrome paper's)."
+)
+LR = typer.Option(None, help=f"Adam learning rate. {PER_MODEL}")
+BATCH_SIZE = typer.Option(None, help=f"Genes per optimisation step. {PER_MODEL}")
+EPOCHS = typer.Option(None, help=f"Most passes over the training genes. {PER_MODEL}")
+PATIENCE = typer.Option(None, help=f"Stop after this many epochs without a better validation score (0: run every epoch); the best epoch is kept. {PER_MODEL}")
+WEIGHT_DECAY = typer.Option(None, help=f"Decoupled weight decay (AdamW; 0: plain Adam). {PER_MODEL}")
+EMA = typer.Option(None, help=f"Keep an exponential moving average of the weights with this decay per step, and score, select and save it (0: off). {PER_MODEL}")
+DROPOUT = typer.Option(None, help=f"Dropout of the model's hidden vectors (models that have it). {PER_MODEL}")
+TRANSFORM = typer.Option(None, help=f"{TRANSFORM_HELP} {PER_MODEL}")
+NORMALIZE = typer.Option(None, help=f"{NORMALIZE_HELP} {PER_MODEL}")
+CLIP = typer.Option(DEFAULTS.clip, help="Maximum gradient norm.")
+DEVICE = typer.Option(DEFAULTS.device, help=DEVICE_HELP)
+MARK_DROPOUT = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP)
+TASK = typer.Option(DEFAULTS.task, help=TASK_HELP)
+
