@@ -288,7 +288,14 @@ def list_models() -> None:
         typer.echo(f"{name:<16} {MODEL_CATALOG[name].description}")
     typer.echo("\ndefaults (preset tuned; --preset original gives the AttentiveChrome paper's to every model; any option overrides):")
     columns = ("model", "lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
-    rows = [[str(row[c]) if row[c] is not None else "-" for c in columns] for row in defaults_table()]
+    loop_settings = {"lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema"}  # fitted-once models have no epochs
+
+    def shown(row: dict, column: str) -> str:
+        if row[column] is None or (MODEL_CATALOG[row["model"]].fitted_once and column in loop_settings):
+            return "-"
+        return str(row[column])
+
+    rows = [[shown(row, c) for c in columns] for row in defaults_table()]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
     for row in [list(columns), *rows]:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

@@ -14,6 +14,8 @@ class ModelEntry(NamedTuple):
     module: str
     cls: str
     description: str
+    #: Fitted once by scikit-learn (no epochs): the training-loop settings do not apply.
+    fitted_once: bool = False
 
 
 #: Every model the package can build, by name, in the order tables list them.
@@ -25,8 +27,8 @@ MODEL_CATALOG: dict[str, ModelEntry] = {
     "cnn-alpha-beta": ModelEntry(".cnn", "CNNAlphaBeta", "Per-mark convolutions with bin-level attention (alpha) and mark-level attention (beta)."),
     "deepchrome": ModelEntry(".cnn", "DeepChrome", "DeepChrome's CNN: convolution over bins, max-pooling, dropout, fully connected layers."),
     "transformer": ModelEntry(".transformer", "TransformerBaseline", "Transformer encoder over bins with mark embeddings and attention pooling."),
-    "linear": ModelEntry(".classical", "LinearBaseline", "Logistic regression (classification) or ridge regression (regression) on per-mark log1p features."),
-    "gbt": ModelEntry(".classical", "GradientBoostingBaseline", "scikit-learn gradient-boosted trees on per-mark log1p features, evaluated in torch."),
+    "linear": ModelEntry(".classical", "LinearBaseline", "Logistic regression (classification) or ridge regression (regression) on per-mark log1p features.", True),
+    "gbt": ModelEntry(".classical", "GradientBoostingBaseline", "scikit-learn gradient-boosted trees on per-mark log1p features, evaluated in torch.", True),
 }
 
 
