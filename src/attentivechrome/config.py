@@ -39,6 +39,7 @@ MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "attentivechrome": {"lr": 4e-3, "batch_size": 128, "epochs": 30, "patience": 6},
     # The baselines: lr 1e-3 at batch 64 with early stopping, the input transform chosen on validation.
     "lstm": {"lr": 1e-3, "batch_size": 64, "epochs": 40, "patience": 6, "transform": "log1p"},
+    "lstm-alpha": {"lr": 1e-3, "batch_size": 64, "epochs": 40, "patience": 6, "transform": "log1p"},
     "cnn-attn": {"lr": 1e-3, "batch_size": 64, "epochs": 40, "patience": 6, "transform": "none"},
     "cnn-alpha-beta": {"lr": 1e-3, "batch_size": 64, "epochs": 40, "patience": 6, "transform": "log1p"},
     "deepchrome": {"lr": 1e-3, "batch_size": 64, "epochs": 40, "patience": 6, "transform": "log1p"},
