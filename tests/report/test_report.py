@@ -90,3 +90,15 @@ def test_the_command_writes_the_page_and_other_commands_point_to_it(report_dirs,
         main(["report", str(tmp_path / "none")])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1 and "No such directory" in err
+
+
+def test_learning_curves_show_validation_per_epoch_and_the_one_test_score():
+    from attentivechrome.report._figures import learning_curves
+
+    history = [{"epoch": 1, "train_loss": 0.6, "valid_auroc": 0.7}, {"epoch": 2, "train_loss": 0.5, "valid_auroc": 0.8, "test_auroc": 0.75},
+               {"epoch": 3, "train_loss": 0.4, "valid_auroc": 0.78}]  # fmt: skip
+    traces = {trace["name"]: trace for trace in learning_curves({"run": history})["data"]}
+    assert traces["run: valid"]["x"] == [1, 2, 3] and traces["run: valid"]["y"] == [0.7, 0.8, 0.78]
+    # the test split is scored once, for the selected epoch: one marker there, not a line of gaps
+    assert traces["run: test"]["x"] == [2] and traces["run: test"]["y"] == [0.75] and traces["run: test"]["mode"] == "markers"
+    assert traces["run: training loss"]["y"] == [0.6, 0.5, 0.4]

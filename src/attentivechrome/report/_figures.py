@@ -63,17 +63,26 @@ def prediction_scatter(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], valu
 
 
 def learning_curves(histories: Mapping[str, Sequence[dict]], metric: str = "auroc") -> dict:
-    """Validation (solid) and test (dotted) ``metric`` per epoch, one colour per run; the selected epoch marked."""
+    """Validation ``metric`` per epoch (solid), one colour per run, and the test score where it was taken.
+
+    The trainer scores the test split once, for the selected epoch, so its record alone holds a
+    test score: it shows as one diamond (histories of older runs, with a test score every epoch, as a dotted line).
+    """
     data = []
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
     for i, (name, history) in enumerate(histories.items()):
         colour = palette[i % len(palette)]
         epochs = [row["epoch"] for row in history]
-        for split, dash in (("valid", "solid"), ("test", "dot")):
-            key = f"{split}_{metric}"
-            if history and key in history[0]:
-                data.append({"type": "scatter", "mode": "lines+markers", "x": epochs, "y": [row.get(key) for row in history],
-                             "name": f"{name}: {split}", "line": {"color": colour, "dash": dash}, "marker": {"size": 4}})  # fmt: skip
+        key = f"valid_{metric}"
+        if any(key in row for row in history):
+            data.append({"type": "scatter", "mode": "lines+markers", "x": epochs, "y": [row.get(key) for row in history],
+                         "name": f"{name}: valid", "line": {"color": colour}, "marker": {"size": 4}})  # fmt: skip
+        tested = [row for row in history if f"test_{metric}" in row]
+        if tested:
+            mode = "markers" if len(tested) == 1 else "lines+markers"
+            data.append({"type": "scatter", "mode": mode, "x": [row["epoch"] for row in tested], "y": [row[f"test_{metric}"] for row in tested],
+                         "name": f"{name}: test", "line": {"color": colour, "dash": "dot"},
+                         "marker": {"size": 9 if len(tested) == 1 else 4, "symbol": "diamond"}})  # fmt: skip
         if history and "train_loss" in history[0]:
             data.append({"type": "scatter", "mode": "lines", "x": epochs, "y": [row.get("train_loss") for row in history], "name": f"{name}: training loss",
                          "yaxis": "y2", "line": {"color": colour, "dash": "dash", "width": 1}})  # fmt: skip
