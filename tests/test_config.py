@@ -99,3 +99,15 @@ def test_numpy_numbers_are_settings_too():
 
     config = TrainConfig(epochs=np.int64(3), lr=np.float32(0.5))
     assert config.epochs == 3 and config.lr == 0.5
+
+
+@pytest.mark.parametrize("command", ["train", "train-many", "benchmark"])
+def test_help_shows_each_models_defaults(command):
+    from typer.testing import CliRunner
+
+    from attentivechrome.cli.main import app
+
+    text = " ".join(CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output.split())
+    for model in ("attentivechrome", "deepchrome", "transformer"):
+        settings = preset_settings(model)
+        assert f"{model}: lr {settings['lr']:g}, batch {settings['batch_size']}, up to {settings['epochs']} epochs" in text, model

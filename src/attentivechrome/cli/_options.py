@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import typer
 
-from ..config import DEFAULTS, PRESETS
+from ..config import DEFAULTS, PRESETS, defaults_table
+from ..models.catalog import MODEL_CATALOG
 
 PER_MODEL = "Default: the model's (see `attentivechrome models`)."
 
@@ -40,3 +41,20 @@ DEVICE = typer.Option(DEFAULTS.device, help=DEVICE_HELP)
 MARK_DROPOUT = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP)
 TASK = typer.Option(DEFAULTS.task, help=TASK_HELP)
 
+
+
+def _defaults_epilog() -> str:
+    """The tuned defaults of every neural model, one line each, for the training commands' --help."""
+    lines = ["Defaults per model (preset tuned; `attentivechrome models` has the full table):"]
+    for row in defaults_table():
+        if MODEL_CATALOG[row["model"]].fitted_once:
+            continue
+        lines.append(
+            f"{row['model']}: lr {row['lr']:g}, batch {row['batch_size']}, up to {row['epochs']} epochs, patience {row['patience']}, "
+            f"{'raw counts' if row['transform'] == 'none' else row['transform'] + ' of the counts'}."
+        )
+    return "\n\n".join(lines)  # blank lines: help formatters keep them as separate lines
+
+
+#: The epilog of `train`, `train-many` and `benchmark`: the defaults a model gets when an option is left out.
+DEFAULTS_EPILOG = _defaults_epilog()

@@ -12,7 +12,7 @@ from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
 
 
-@app.command()
+@app.command(epilog=opt.DEFAULTS_EPILOG)
 def benchmark(
     cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory; an existing one is continued (finished runs are skipped)."),

@@ -22,7 +22,7 @@ ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a wa
 AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell validation."
 
 
-@app.command()
+@app.command(epilog=opt.DEFAULTS_EPILOG)
 def train(
     data_dir: list[Path] = typer.Argument(  # one or more; named as before so usage errors read as they did
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
