@@ -8,10 +8,10 @@ DATA=${ATTENTIVECHROME_SHARED_DATA:-../shared/data}
 OUT=${1:-../cross-cell-runs}
 CELLS="$DATA/roadmap-e012 $DATA/roadmap-e028 $DATA/roadmap-e087"
 JOBS=${JOBS:-2}
-run() {  # name, then options; the original training defaults otherwise
+run() {  # name, then options; the original training settings (--preset original) otherwise
     local name=$1; shift
     echo "=== $(date -u +%FT%TZ) $name: $*"
-    attentivechrome benchmark --cross-cell $CELLS --out "$OUT/$name" --seeds 1 --jobs "$JOBS" --device cpu --quiet "$@" || echo "=== $name: exit $?"
+    attentivechrome benchmark --cross-cell $CELLS --out "$OUT/$name" --seeds 1 --jobs "$JOBS" --device cpu --quiet --preset original "$@" || echo "=== $name: exit $?"
 }
 run defaults --no-pooled
 run depth-dropout0.2 --normalize depth --mark-dropout 0.2
