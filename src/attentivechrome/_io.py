@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno as errno_codes
+import glob
 import json
 import os
 import shutil
@@ -174,15 +175,10 @@ def stale_stages(target: str | Path) -> list[Path]:
     if not base.is_dir():
         return []
     found = []
-    for stage in base.glob(f".{glob_escape(target.name)}.*.staging"):
+    for stage in base.glob(f".{glob.escape(target.name)}.*.staging"):
         if stage.is_dir() and _stage_is_stale(stage):
             found.append(stage)
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob's special characters made literal."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _stage_is_stale(stage: Path) -> bool:

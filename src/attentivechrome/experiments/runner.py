@@ -219,7 +219,6 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
 
     started = time.perf_counter()
     base = _identity(unit)
-    _remove_stale_stages(Path(unit.run_dir))
     try:
         config = TrainConfig.from_dict(unit.config)
         cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
@@ -336,14 +335,6 @@ def run_unit_on_worker(unit: TrainingUnit) -> dict:
     """:func:`run_unit` in a worker process that trains beside others: one thread."""
     _settings.single_threaded_worker()
     return run_unit(unit)
-
-
-def _remove_stale_stages(run_dir: Path) -> None:
-    """Remove the staging directories an earlier attempt at this unit left when its process was killed."""
-    import shutil
-
-    for stage in run_dir.parent.glob(f".{run_dir.name}.*.staging"):
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _identity(unit: TrainingUnit) -> dict:
