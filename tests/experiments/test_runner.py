@@ -36,6 +36,12 @@ def test_units_resume_and_a_damaged_result_is_trained_again(cells, tmp_path):
     again = run_units(units, jobs=1)
     assert [r["status"] for r in again] == ["done earlier", "trained"]
     assert again[1]["test_auroc"] == pytest.approx(first[1]["test_auroc"])  # same seed, same data
+    # a finished run is not taken for one with other settings (say, after a model's defaults changed)
+    changed = [TrainingUnit(cell=u.cell, data_dirs=u.data_dirs, run_dir=u.run_dir, config={**u.config, "lr": 1e-2}) for u in units]
+    with pytest.raises(RunSettingsError, match=r"cellA: finished with other settings than this call gives it \(lr 0.003 -> 0.01\)"):
+        run_units(changed, jobs=1)
+    moved = [TrainingUnit(cell=u.cell, data_dirs=u.data_dirs, run_dir=u.run_dir, config={**u.config, "device": "auto"}) for u in units]
+    assert [r["status"] for r in run_units(moved, jobs=1)] == ["done earlier", "done earlier"]  # the device is no setting of the result
 
 
 def test_train_many_regression(cells, tmp_path):

@@ -245,6 +245,25 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     return {**result, "status": "trained"}
 
 
+def settings_changed(unit: TrainingUnit) -> list[str]:
+    """How the settings a finished unit was trained with (its ``config.json``) differ from the unit's: ``name old -> new``.
+
+    Settings an older record lacks are read as the original's (records before presets); the
+    device is not compared. A run directory without a readable record gives no differences.
+    """
+    try:
+        recorded = json.loads((Path(unit.run_dir) / "config.json").read_text(encoding="utf-8"))["train"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not isinstance(recorded, dict):
+        return []
+    original = ORIGINAL.to_dict()
+    return [
+        f"{k} {recorded.get(k, original.get(k))!r} -> {v!r}"
+        for k, v in unit.config.items() if k != "device" and recorded.get(k, original.get(k)) != v
+    ]  # fmt: skip
+
+
 def default_jobs(n_units: int, device: str = "auto") -> int:
     """Units to train at once: the free cores on a CPU (at least 1), one on a GPU."""
     if _settings.resolve_device(device).type != "cpu":
@@ -299,6 +318,12 @@ def run_units(
     for unit in units:
         finished = None if restart else read_result(unit.run_dir)
         if finished is not None:
+            differ = settings_changed(unit)
+            if differ:
+                raise RunSettingsError(
+                    f"{unit.run_dir}: finished with other settings than this call gives it ({'; '.join(differ)}); "
+                    "a model's defaults may have changed since: pass the old settings (e.g. --preset original), use another --out, or retrain it"
+                )
             finish(unit, {**finished, "status": "done earlier"})
         else:
             pending.append(unit)
