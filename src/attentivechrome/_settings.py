@@ -150,3 +150,32 @@ def _load_aware_threads() -> int:
         _auto["threads"] = threads_for_load(usable_cores(), load_average(), _auto["threads"] or 1)
         _auto["checked"] = now
     return _auto["threads"]
+
+
+# --------------------------------------------------------------------------- peak memory of a piece of work
+
+
+def reset_peak_memory() -> bool:
+    """Start a new peak-memory measurement for this process (Linux: reset its high-water mark); whether it could."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")  # 5: reset the peak resident set size to the current one
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory in MB: since the last :func:`reset_peak_memory` on Linux, else since it started."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, kB elsewhere

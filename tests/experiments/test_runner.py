@@ -32,6 +32,12 @@ def test_units_resume_and_a_damaged_result_is_trained_again(cells, tmp_path):
     first = run_units(units, jobs=1)
     assert [r["status"] for r in first] == ["trained", "trained"]
     assert read_result(tmp_path / "cellA")["test_auroc"] == first[0]["test_auroc"]
+    import resource
+
+    lifetime_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+    # each unit's own peak memory (measured from its start), within what this process ever held
+    assert all(0 < row["peak_memory_mb"] <= lifetime_mb + 1 for row in first)
+    assert read_result(tmp_path / "cellA")["peak_memory_mb"] == first[0]["peak_memory_mb"]
     (tmp_path / "cellB" / RESULT_FILE).write_text("{not json")
     again = run_units(units, jobs=1)
     assert [r["status"] for r in again] == ["done earlier", "trained"]

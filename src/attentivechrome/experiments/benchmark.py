@@ -66,7 +66,7 @@ _SETTING_KEYS = (
 #: The settings error's earlier name.
 BenchmarkSettingsError = RunSettingsError
 #: Columns of ``runs.csv`` before the task's test metrics.
-_RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds")
+_RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds", "peak_memory_mb")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +328,8 @@ def cell_table(
                 row["delta_ref"] = row["delta_low"] = row["delta_high"] = float("nan")
             row["best_epoch"] = float(group["best_epoch"].mean())
             row["seconds"] = float(group["seconds"].mean())
+            memory = group["peak_memory_mb"].to_numpy(dtype=np.float64) if "peak_memory_mb" in group else np.array([np.nan])
+            row["peak_memory_mb"] = float(np.nanmax(memory)) if np.isfinite(memory).any() else float("nan")  # runs of older versions lack it
             rows.append(row)
         cell_rows = rows[len(rows) - len(models) :]
         best = max(cell_rows, key=lambda r: r[f"{primary}_mean"])["model"]  # the cell's best model on the primary metric
@@ -425,7 +427,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     header = (
         f"| cell | model | seeds | test genes | {label[primary]} mean ± sd | 95% CI (genes) | "
         + " | ".join(f"{label[m]} mean ± sd" for m in others)
-        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | Δ vs the cell's best [95% CI] | selected epoch | s/run |"
+        + f" | Δ vs {REFERENCE_MODEL} [95% CI] | Δ vs the cell's best [95% CI] | selected epoch | s/run | peak MB |"
     )
     lines += ["", f"#### Per cell (test {label[primary]})", "", header, "|" + "---|" * (header.count("|") - 1)]
     for row in per_cell.to_dict("records"):
@@ -442,6 +444,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
             "best" if row["model"] == row["best_model"] else f"{row['delta_best']:+.4f} [{row['delta_best_low']:+.3f}, {row['delta_best_high']:+.3f}]",
             f"{row['best_epoch']:.1f}",
             f"{row['seconds']:.1f}",
+            "-" if np.isnan(row.get("peak_memory_mb", float("nan"))) else f"{row['peak_memory_mb']:.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

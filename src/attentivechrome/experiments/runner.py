@@ -212,6 +212,9 @@ def _result_problem(result) -> str | None:
 def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] | None = None) -> dict:
     """Train one unit and write its ``result.json``; return its row (status ``trained`` or ``failed``).
 
+    The row holds the scores, the wall time and the peak resident memory of the unit's process
+    while it trained (``peak_memory_mb``; on Linux measured from the unit's start).
+
     Never raises for a failure of the unit itself: the row's ``error`` says what went wrong.
     """
     from ..data.layout import load_splits
@@ -219,6 +222,7 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
 
     started = time.perf_counter()
     base = _identity(unit)
+    _settings.reset_peak_memory()  # the unit's own peak, not the worker's since it started
     try:
         config = TrainConfig.from_dict(unit.config)
         cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
@@ -237,7 +241,7 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     seconds = time.perf_counter() - started
     result = {
         **base, "best_epoch": trained.best_epoch, "epochs_run": len(trained.record.history), "stop_reason": trained.record.stop_reason,
-        **trained.scores, "seconds": seconds, "minutes": seconds / 60,
+        **trained.scores, "seconds": seconds, "minutes": seconds / 60, "peak_memory_mb": _settings.peak_memory_mb(),
     }  # fmt: skip
     if trained.record.cell_scores:
         result["cells"] = trained.record.cell_scores
