@@ -9,8 +9,14 @@ goals of issue 15 (AttentiveChrome <= 90 s and <= 5x gbt; every baseline <= 3 mi
     python benchmarks/full_cell.py                      # attentivechrome and gbt on roadmap-e012
     python benchmarks/full_cell.py --models all         # every model
     python benchmarks/full_cell.py --json out.json      # also the raw figures
+    python benchmarks/full_cell.py --as-avx2            # on an AVX-512 CPU: as an AVX2 CPU would run
 
 Run it on an otherwise idle machine: the figures are wall times.
+
+``--as-avx2`` measures, on an AVX-512 machine, the code an AVX2 machine without AVX-512 runs:
+AttentiveChrome's kernel is built for ``-march=x86-64-v3`` (ATTENTIVECHROME_KERNEL_ARCH) and
+PyTorch is held to its AVX2 kernels (ATEN_CPU_CAPABILITY=avx2). The instructions are those of an
+AVX2 machine; the core, caches and clock stay this machine's.
 """
 
 from __future__ import annotations
@@ -47,11 +53,15 @@ def machine() -> dict:
     }  # fmt: skip
 
 
-def run_train(cell: Path, model: str, out: Path, extra: list[str]) -> dict:
+#: What ``--as-avx2`` sets for the child processes.
+AVX2_ENVIRONMENT = {"ATTENTIVECHROME_KERNEL_ARCH": "x86-64-v3", "ATEN_CPU_CAPABILITY": "avx2"}
+
+
+def run_train(cell: Path, model: str, out: Path, extra: list[str], env: dict[str, str] | None = None) -> dict:
     """One `attentivechrome train` as a child process: wall time, the child's peak RSS, and its metrics."""
     command = [sys.executable, "-m", "attentivechrome", "train", str(cell), "--model", model, "--out", str(out), "--quiet", *extra]
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage: its peak RSS, not the largest of all children
     seconds = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -71,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell", type=Path, default=DEFAULT_CELL)
     parser.add_argument("--models", default="attentivechrome", help="comma list, or 'all'; gbt is always run as the reference")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--as-avx2", action="store_true", help="run the AVX2 code paths (kernel and PyTorch) on an AVX-512 machine")
     parser.add_argument("extra", nargs="*", help="options passed to every `train` (after --)")
     args = parser.parse_args(argv)
 
@@ -79,13 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     models = list(MODEL_CATALOG) if args.models == "all" else args.models.split(",")
     models = ["gbt", *[m for m in models if m != "gbt"]]  # the reference first
     info = machine()
+    info["as_avx2"] = args.as_avx2
+    env = AVX2_ENVIRONMENT if args.as_avx2 else None
     print(f"machine  {info['cpu']}, {info['cores']} cores, AVX-512 {'yes' if info['avx512f'] else 'no'}, AVX2 {'yes' if info['avx2'] else 'no'}")
+    if args.as_avx2:
+        print(f"         running as an AVX2 machine: {' '.join(f'{k}={v}' for k, v in AVX2_ENVIRONMENT.items())}")
     print(f"         torch {info['torch']}, Python {info['python']}; load average {' '.join(f'{v:.2f}' for v in info['load_average'])} at start")
     print(f"cell     {args.cell}\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for model in models:
-            row = run_train(args.cell, model, Path(tmp) / model, args.extra)
+            row = run_train(args.cell, model, Path(tmp) / model, args.extra, env)
             rows.append(row)
             reference = rows[0]["seconds"]
             if "error" in row:

@@ -24,12 +24,17 @@ PRESETS: tuple[str, ...] = ("tuned", "original")
 
 #: The original AttentiveChrome settings: Adam at 2e-4, batch 16, 30 epochs of raw counts, no early stopping.
 ORIGINAL_SETTINGS: dict[str, object] = {
-    "lr": 2e-4, "batch_size": 16, "epochs": 30, "transform": "none", "normalize": "none", "weight_decay": 0.0, "dropout": None, "patience": 0,
-    "ema": 0.0,
+    "lr": 2e-4, "batch_size": 16, "epochs": 30, "patience": 0, "schedule": "constant", "transform": "none", "normalize": "none",
+    "weight_decay": 0.0, "dropout": None, "ema": 0.0,
 }  # fmt: skip
 
-#: The settings a preset fills in per model (the keys of :data:`ORIGINAL_SETTINGS`).
+#: Learning-rate schedules: ``constant``, or ``cosine`` (from ``lr`` down to 0 over the ``epochs``, step by step).
+SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+
+#: The settings a preset fills in per model (the keys of :data:`ORIGINAL_SETTINGS`, in the order tables show them).
 PRESET_FIELDS: tuple[str, ...] = tuple(ORIGINAL_SETTINGS)
+#: Settings besides the preset's that change what a run learns (with the model, task and seed).
+TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout")
 
 #: Each model's validated defaults (preset ``tuned``), chosen on roadmap-e012's validation split;
 #: a setting a model lacks here is the original's. See docs/benchmarks.md for the search.
@@ -137,7 +142,7 @@ NUMERIC_SETTINGS: dict[str, Number] = {
 #: Numeric settings that may also be ``None`` (the model's own default).
 OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True)}
 #: The training settings that are names.
-TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize", "preset")
+TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize", "preset", "schedule")
 
 
 @dataclass
@@ -192,6 +197,9 @@ class TrainConfig:
     ema
         Decay of an exponential moving average of the weights, updated every step; each epoch is
         scored, selected and saved with the averaged weights. 0 uses the weights as they are. Original 0.
+    schedule
+        Learning rate over training: ``constant`` or ``cosine`` (half a cosine from ``lr`` to 0 over
+        ``epochs``, set every step; early stopping may end it sooner). Original ``constant``.
     """
 
     model: str = "attentivechrome"
@@ -210,6 +218,7 @@ class TrainConfig:
     dropout: float | None = None
     patience: int | None = None
     ema: float | None = None
+    schedule: str | None = None
     preset: str = "tuned"
     #: The preset settings given explicitly (kept by :meth:`for_model`); the others came from the preset.
     given: frozenset = field(default=frozenset(), compare=False, repr=False)
@@ -226,6 +235,8 @@ class TrainConfig:
             raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
         if self.mark_dropout > 0 and self.model not in MISSING_MARK_MODELS:
@@ -251,6 +262,7 @@ class TrainConfig:
         known = {f.name for f in fields(cls)} - {"given"}
         values = {k: v for k, v in values.items() if k in known}
         values.setdefault("preset", "original")
+        values.setdefault("schedule", "constant")  # a record written before schedules trained at a constant rate
         return cls(**values)
 
     def for_model(self, model: str) -> TrainConfig:
@@ -267,4 +279,4 @@ def defaults_table() -> list[dict[str, object]]:
     """Each model's tuned defaults, one row per model in catalog order (for ``attentivechrome models`` and docs)."""
     return [{"model": name, **preset_settings(name)} for name in MODEL_CATALOG]
 
-__all__ = ["DEFAULTS", "MODEL_DEFAULTS", "ORIGINAL_SETTINGS", "PRESETS", "TASKS", "TrainConfig", "preset_settings"]
+__all__ = ["DEFAULTS", "MODEL_DEFAULTS", "ORIGINAL_SETTINGS", "PRESETS", "SCHEDULES", "TASKS", "TrainConfig", "preset_settings"]

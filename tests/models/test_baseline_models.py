@@ -96,6 +96,26 @@ def test_deepchrome_has_the_published_size():
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
+def test_transformer_drops_no_attention_weights_unless_asked():
+    from attentivechrome.models.transformer import TransformerBaseline
+
+    torch.manual_seed(0)
+    model = TransformerBaseline(5).train()
+    assert all(layer.self_attn.dropout == 0.0 for layer in model.encoder.layers)
+    assert "attention_dropout" not in model.init_params()  # checkpoints stay as they were
+    x = torch.rand(2, 20, 5)
+    layer = model.encoder.layers[0]
+    tokens = model.mark_embedding(x)
+    with torch.no_grad():  # with the attention weights kept, self-attention gives the same output twice in training mode
+        assert torch.equal(layer.self_attn(tokens, tokens, tokens)[0], layer.self_attn(tokens, tokens, tokens)[0])
+    asked = TransformerBaseline(5, attention_dropout=0.2)
+    assert asked.encoder.layers[1].self_attn.dropout == 0.2
+    attention, tokens = asked.train().encoder.layers[0].self_attn, asked.mark_embedding(x)
+    with torch.no_grad():
+        assert not torch.equal(attention(tokens, tokens, tokens)[0], attention(tokens, tokens, tokens)[0])
+    assert TransformerBaseline(**asked.init_params()).init_params() == asked.init_params()
+
+
 @pytest.mark.parametrize("name", NEURAL + CLASSICAL, ids=NEURAL + CLASSICAL)
 def test_each_model_beats_chance_on_an_easy_set(name, easy_splits):
     config = TrainConfig(model=name, epochs=4, batch_size=16, lr=3e-3, transform="log1p", device="cpu", seed=0)

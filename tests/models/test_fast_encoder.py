@@ -210,3 +210,42 @@ def test_workspace_keeps_two_buffers_per_shape_within_its_byte_budget():
     assert workspace.nbytes() == 2048 * 4 + 512 * 4
     workspace.clear()
     assert workspace.nbytes() == 0
+
+
+def test_lstm_alpha_uses_the_kernel_with_the_same_outputs_and_gradients():
+    from attentivechrome.models.lstm import LSTMAlpha
+
+    torch.manual_seed(5)
+    reference = LSTMAlpha(5, transform="log1p", encoder="reference")
+    fast = LSTMAlpha(5, transform="log1p")
+    fast.load_state_dict(reference.state_dict())
+    x, y = _counts(9, seed=6), (torch.arange(9) % 2).float()
+    results = []
+    for model in (reference, fast):
+        model.zero_grad(set_to_none=True)
+        out = model(x)
+        (torch.nn.functional.binary_cross_entropy_with_logits(out.logits, y) + (out.alpha**2).sum()).backward()
+        results.append((out.logits.detach(), out.alpha.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}))
+    (logits_ref, alpha_ref, grads_ref), (logits_fast, alpha_fast, grads_fast) = results
+    torch.testing.assert_close(logits_fast, logits_ref, **OUT_TOL)
+    torch.testing.assert_close(alpha_fast, alpha_ref, **OUT_TOL)
+    for name in grads_ref:
+        torch.testing.assert_close(grads_fast[name], grads_ref[name], **GRAD_TOL, msg=name)
+    assert "encoder" not in fast.init_params()
+
+
+def test_an_avx2_build_computes_the_same_as_the_native_one(tmp_path, monkeypatch):
+    """ATTENTIVECHROME_KERNEL_ARCH builds for another CPU (here what an AVX2 machine without AVX-512 runs)."""
+    import subprocess
+
+    probe = subprocess.run(["c++", "-march=x86-64-v3", "-E", "-x", "c++", "-"], input="", capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("the compiler does not know -march=x86-64-v3")
+    monkeypatch.setenv("ATTENTIVECHROME_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(_fast_lstm.ARCH_ENV, "x86-64-v3")
+    avx2 = _fast_lstm._load(_fast_lstm._build(32), 32)
+    assert avx2.acx_vector_width() == 8  # eight floats per vector: AVX2, not AVX-512
+    reference, fast = _pair(seed=7, init_range=0.3)
+    x = _counts(6, seed=8)
+    monkeypatch.setitem(_fast_lstm._libraries, 32, avx2)
+    _assert_outputs_close(reference, fast, x)

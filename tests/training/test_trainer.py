@@ -130,6 +130,30 @@ def test_weight_average_is_what_is_scored_and_saved(sim_dir, tmp_path):
     assert auroc(splits["valid"].labels, logits) == pytest.approx(averaged.scores["valid_auroc"], abs=1e-6)
 
 
+def test_cosine_schedule_sets_each_steps_rate_from_lr_down_towards_zero(sim_dir, monkeypatch):
+    from attentivechrome.training import trainer
+
+    rates = []
+    real = trainer.set_learning_rate
+    monkeypatch.setattr(trainer, "set_learning_rate", lambda optimizer, lr: (rates.append(lr), real(optimizer, lr)))
+    splits = load_splits(sim_dir)
+    config = TrainConfig(**FAST, schedule="cosine")
+    train(splits, config, progress=False)
+    steps = FAST["epochs"] * -(-splits["train"].n_genes // FAST["batch_size"])
+    assert len(rates) == steps and rates[0] == FAST["lr"]
+    assert all(a > b for a, b in zip(rates, rates[1:]))  # falls every step
+    assert rates[steps // 2] == pytest.approx(FAST["lr"] / 2, rel=0.1) and 0 < rates[-1] < FAST["lr"] * 1e-2
+    rates.clear()
+    train(splits, TrainConfig(**FAST), progress=False)
+    assert rates == []  # a constant rate is left to the optimiser
+
+
+def test_records_written_before_schedules_read_as_constant():
+    record = TrainConfig(model="attentivechrome").to_dict()
+    del record["schedule"]
+    assert TrainConfig.from_dict(record).schedule == "constant"
+
+
 @pytest.mark.parametrize("model,expected", [("attentivechrome", 1), ("lstm", 2)])
 def test_models_train_with_the_threads_settings_give_them(sim_dir, model, expected):
     """The kernel model trains with one PyTorch thread (the kernel takes its own); the others with the process's share."""
@@ -162,7 +186,8 @@ def test_dropout_and_weight_decay_reach_the_model_and_optimizer():
     "kwargs,fragment",
     [({"lr": 0}, "lr must be a finite number > 0"), ({"batch_size": 0}, "batch_size"), ({"transform": "sqrt"}, "transform must be one of"),
      ({"patience": -1}, "patience must be an integer >= 0"), ({"ema": 1.0}, r"ema must be a finite number in \[0, 1\)"),
-     ({"dropout": 1.0}, r"dropout must be a finite number in \[0, 1\)"), ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0")],
+     ({"dropout": 1.0}, r"dropout must be a finite number in \[0, 1\)"), ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
+     ({"schedule": "linear"}, "schedule must be one of constant, cosine")],
 )
 def test_config_rejects_bad_values(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):

@@ -32,6 +32,7 @@ BATCH_SIZE = typer.Option(None, help=f"Genes per optimisation step. {PER_MODEL}"
 EPOCHS = typer.Option(None, help=f"Most passes over the training genes. {PER_MODEL}")
 PATIENCE = typer.Option(None, help=f"Stop after this many epochs without a better validation score (0: run every epoch); the best epoch is kept. {PER_MODEL}")
 WEIGHT_DECAY = typer.Option(None, help=f"Decoupled weight decay (AdamW; 0: plain Adam). {PER_MODEL}")
+SCHEDULE = typer.Option(None, help=f"Learning rate over training: constant, or cosine (from --lr down to 0 over --epochs). {PER_MODEL}")
 EMA = typer.Option(None, help=f"Keep an exponential moving average of the weights with this decay per step, and score, select and save it (0: off). {PER_MODEL}")
 DROPOUT = typer.Option(None, help=f"Dropout of the model's hidden vectors (models that have it). {PER_MODEL}")
 TRANSFORM = typer.Option(None, help=f"{TRANSFORM_HELP} {PER_MODEL}")

@@ -37,6 +37,7 @@ def train(
     weight_decay: Optional[float] = opt.WEIGHT_DECAY,
     dropout: Optional[float] = opt.DROPOUT,
     ema: Optional[float] = opt.EMA,
+    schedule: Optional[str] = opt.SCHEDULE,
     clip: float = opt.CLIP,
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order)."),
     transform: Optional[str] = opt.TRANSFORM,
@@ -66,7 +67,7 @@ def train(
 
     auto = normalize == "auto"
     config = training_settings(
-        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema,
+        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     if out.exists() and not out.is_dir():
@@ -100,7 +101,7 @@ def train(
     cells = {}
     for name, cell_dir in zip(names, data_dirs):
         started = time.perf_counter()
-        cells[name] = load_splits(cell_dir, task=task, cache=len(data_dirs) > 1)
+        cells[name] = load_splits(cell_dir, task=task, cache=True)  # a full cell's .csv.gz takes seconds to parse; the copy, milliseconds
         sizes = ", ".join(f"{split} {data.n_genes}" for split, data in cells[name].items())
         if not quiet:
             train_marks = cells[name]["train"].marks
@@ -281,14 +282,14 @@ def demo(
 @app.command("models")
 def list_models() -> None:
     """List the model names that `train --model` and `benchmark --models` accept, with each model's default settings."""
-    from ..config import defaults_table
+    from ..config import PRESET_FIELDS, defaults_table
     from ..models.catalog import MODEL_CATALOG
 
     for name in sorted(MODEL_CATALOG):
         typer.echo(f"{name:<16} {MODEL_CATALOG[name].description}")
     typer.echo("\ndefaults (preset tuned; --preset original gives the AttentiveChrome paper's to every model; any option overrides):")
-    columns = ("model", "lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
-    loop_settings = {"lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema"}  # fitted-once models have no epochs
+    columns = ("model", *PRESET_FIELDS)
+    loop_settings = set(PRESET_FIELDS) - {"transform", "normalize"}  # fitted-once models have no epochs
 
     def shown(row: dict, column: str) -> str:
         if row[column] is None or (MODEL_CATALOG[row["model"]].fitted_once and column in loop_settings):

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._io import atomic_open, atomic_path, exclusive_lock, write_text_atomic
 from .._progress import progress_bar
-from ..config import PRESET_FIELDS, TrainConfig
+from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
@@ -57,10 +57,7 @@ TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
-_SETTING_KEYS = (
-    "task", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "transform", "eval_batch_size", "normalize",
-    "mark_dropout",
-)  # fmt: skip
+_SETTING_KEYS = ("task", *TRAINING_FIELDS, "eval_batch_size")
 
 
 #: The settings error's earlier name.
@@ -396,7 +393,7 @@ def _given_text(config: TrainConfig) -> str:
 
 def _settings_lines(models: list[str], config: TrainConfig) -> list[str]:
     """A markdown table of the settings each model trained with."""
-    keys = ("lr", "batch_size", "epochs", "patience", "transform", "normalize", "weight_decay", "dropout", "ema")
+    keys = PRESET_FIELDS
     lines = ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for model in models:
         resolved = config.for_model(model)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .._io import atomic_open, atomic_path, write_text_atomic
 from .._progress import progress_bar
-from ..config import TrainConfig
+from ..config import TRAINING_FIELDS, TrainConfig
 from ..exceptions import AttentiveChromeError, UndefinedMetricError
 from .runner import TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of
@@ -38,7 +38,7 @@ SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
 #: The metric of the matrix, per task.
 MATRIX_METRIC = {"classification": "auroc", "regression": "pearson"}
-_SETTING_KEYS = ("model", "task", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "transform", "eval_batch_size", "normalize", "mark_dropout")
+_SETTING_KEYS = ("model", "task", *TRAINING_FIELDS, "eval_batch_size")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,13 +29,13 @@ import pandas as pd
 
 from .._io import atomic_open, exclusive_lock
 from .._progress import progress_bar
-from ..config import TrainConfig
+from ..config import TRAINING_FIELDS, TrainConfig
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
 
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
 #: Settings that change what a run learns; a resumed call must repeat them.
-_SETTING_KEYS = ("model", "preset", "lr", "batch_size", "epochs", "patience", "weight_decay", "dropout", "ema", "clip", "seed", "transform", "task", "normalize", "mark_dropout")
+_SETTING_KEYS = ("model", "task", "seed", *TRAINING_FIELDS)
 #: The score columns of the summary, per task.
 SCORE_COLUMNS = {
     "classification": ("valid_auroc", "test_auroc", "test_aupr"),

@@ -43,6 +43,9 @@ _COMPILE_TIMEOUT_S = 120
 
 #: Set to a non-empty value to switch the kernel off (the model then uses nn.LSTM).
 DISABLE_ENV = "ATTENTIVECHROME_NO_KERNEL"
+#: The ``-march`` the kernel is built for (default ``native``). ``x86-64-v3`` builds what an AVX2
+#: CPU without AVX-512 runs, so its speed can be measured on an AVX-512 machine (benchmarks/full_cell.py).
+ARCH_ENV = "ATTENTIVECHROME_KERNEL_ARCH"
 
 _lock = threading.Lock()
 _libraries: dict[int, ctypes.CDLL | None] = {}
@@ -110,14 +113,15 @@ def _compiler() -> str:
 def _build(hidden: int) -> Path:
     """Compile the kernel for ``hidden`` units unless a cached build exists; return the library path."""
     source = _SOURCE.read_bytes()
-    flags = (*_BASE_FLAGS, "-march=native", f"-DHID={hidden}")
+    arch = f"-march={os.environ.get(ARCH_ENV) or 'native'}"
+    flags = (*_BASE_FLAGS, arch, f"-DHID={hidden}")
     key = hashlib.sha256(source + repr(flags).encode() + _cpu_signature().encode()).hexdigest()[:20]
     target = cache_root() / "kernels" / f"fast_lstm_h{hidden}_{key}.so"
     if target.is_file():
         return target
     compiler = _compiler()
     with atomic_path(target) as tmp:  # concurrent builds each rename a complete library into place
-        for attempt in (flags, tuple(f for f in flags if f != "-march=native")):
+        for attempt in (flags, tuple(f for f in flags if f != arch)):
             done = subprocess.run(
                 [compiler, *attempt, str(_SOURCE), "-o", str(tmp)],
                 capture_output=True,
@@ -283,6 +287,39 @@ class _BinLevel(torch.autograd.Function):
             ctx.buffers = None
         _workspace.give(dz, d_score)
         return d_x, d_w_ih, d_w_hh, d_bias, d_context_parts.sum(0), None, None
+
+
+def applies(x: torch.Tensor, encoders: torch.nn.Module, hidden: int) -> bool:
+    """Whether the kernel can stand in for the per-mark ``nn.LSTM`` calls of ``encoders`` on ``x``.
+
+    Not on a GPU (cuDNN is faster there), for other dtypes or empty input, under TorchScript or
+    ``torch.compile``, or when forward hooks expect the ``nn.LSTM`` modules to be called.
+    """
+    if x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 3 or x.shape[0] == 0:
+        return False
+    if torch.jit.is_scripting() or torch.compiler.is_compiling():
+        return False
+    module_hooks = torch.nn.modules.module
+    if module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks:
+        return False
+    if any(m._forward_hooks or m._forward_pre_hooks for m in encoders.modules()):
+        return False
+    return kernel_library(hidden) is not None
+
+
+def encode_marks(x: torch.Tensor, rnns: list[torch.nn.LSTM], contexts: list[torch.Tensor], *, recycle: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every mark's bidirectional LSTM (``rnns``, input size 1) pooled by its context vector, in one kernel call.
+
+    ``x`` is (genes, bins, marks); returns pooled (genes, marks, 2*hidden) and alpha (genes, marks, bins).
+    """
+    # Stacked parameters, groups ordered (mark 0 forward, mark 0 reverse, mark 1 forward, ...).
+    w_ih = torch.stack([w for r in rnns for w in (r.weight_ih_l0, r.weight_ih_l0_reverse)]).squeeze(-1)  # (G, 4H)
+    w_hh = torch.stack([w for r in rnns for w in (r.weight_hh_l0, r.weight_hh_l0_reverse)])  # (G, 4H, H)
+    bias = torch.stack([b for r in rnns for b in (r.bias_ih_l0, r.bias_ih_l0_reverse)]) + torch.stack(
+        [b for r in rnns for b in (r.bias_hh_l0, r.bias_hh_l0_reverse)]
+    )  # (G, 4H)
+    context = torch.stack([c.reshape(-1) for c in contexts])  # (M, 2H)
+    return bin_level(x, w_ih, w_hh, bias, context, recycle=recycle)
 
 
 def bin_level(

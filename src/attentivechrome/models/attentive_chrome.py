@@ -135,28 +135,13 @@ class AttentiveChrome(nn.Module):
 
     def _fast_path_applies(self, x: torch.Tensor) -> bool:
         """Whether the compiled kernel can stand in for the per-mark ``nn.LSTM`` calls on ``x``."""
-        if x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 3 or x.shape[0] == 0:
-            return False
-        if torch.jit.is_scripting() or torch.compiler.is_compiling():
-            return False
-        if nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks:
-            return False
-        for module in self.rnn_hms.modules():  # hooks expect the nn.LSTM modules to be called
-            if module._forward_hooks or module._forward_pre_hooks:
-                return False
-        return _fast_lstm.kernel_library(self.bin_hidden) is not None
+        return _fast_lstm.applies(x, self.rnn_hms, self.bin_hidden)
 
     def _encode_marks_fast(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """All marks, both directions and the attention over bins in one kernel call."""
         rnns = [encoder.rnn for encoder in self.rnn_hms]
-        # Stacked parameters, groups ordered (mark 0 forward, mark 0 reverse, mark 1 forward, ...).
-        w_ih = torch.stack([w for r in rnns for w in (r.weight_ih_l0, r.weight_ih_l0_reverse)]).squeeze(-1)  # (G, 4H)
-        w_hh = torch.stack([w for r in rnns for w in (r.weight_hh_l0, r.weight_hh_l0_reverse)])  # (G, 4H, H)
-        bias = torch.stack([b for r in rnns for b in (r.bias_ih_l0, r.bias_ih_l0_reverse)]) + torch.stack(
-            [b for r in rnns for b in (r.bias_hh_l0, r.bias_hh_l0_reverse)]
-        )  # (G, 4H)
-        context = torch.stack([encoder.bin_attention.bin_context_vector for encoder in self.rnn_hms]).squeeze(-1)  # (M, 2H)
-        return _fast_lstm.bin_level(x, w_ih, w_hh, bias, context, recycle=self.training)
+        contexts = [encoder.bin_attention.bin_context_vector for encoder in self.rnn_hms]
+        return _fast_lstm.encode_marks(x, rnns, contexts, recycle=self.training)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         if not self.missing_marks:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import _fast_lstm
 from .attention import ContextAttention
 from .base import ModelOutput, apply_input_transform
 
@@ -73,6 +74,10 @@ class LSTMAlpha(nn.Module):
         Hidden size per direction of each mark's LSTM. Default 32, as AttentiveChrome.
     transform
         Input transform applied inside ``forward``: ``none`` or ``log1p``. Default ``none``.
+    encoder
+        ``fast`` (default) runs the per-mark encoders in AttentiveChrome's compiled CPU kernel
+        where it applies; ``reference`` makes one ``nn.LSTM`` call per mark. Same parameters,
+        same outputs (see :class:`~attentivechrome.models.AttentiveChrome`); not saved in checkpoints.
 
     The forward pass takes counts of shape (genes, bins, marks) and returns a
     :class:`ModelOutput` with logits (genes,) and alpha (genes, marks, bins); beta is ``None``.
@@ -85,12 +90,13 @@ class LSTMAlpha(nn.Module):
     (torch.Size([3, 5, 100]), True)
     """
 
-    def __init__(self, n_marks: int = 5, *, bin_hidden: int = 32, transform: str = "none") -> None:
+    def __init__(self, n_marks: int = 5, *, bin_hidden: int = 32, transform: str = "none", encoder: str = "fast") -> None:
         super().__init__()
         self.n_marks = n_marks
         self.bin_hidden = bin_hidden
         self.transform = transform
         apply_input_transform(torch.zeros(1), transform)
+        self.encoder = encoder
         self.rnns = nn.ModuleList(
             nn.LSTM(1, bin_hidden, num_layers=1, bidirectional=True, batch_first=True) for _ in range(n_marks)
         )
@@ -103,6 +109,10 @@ class LSTMAlpha(nn.Module):
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         x = apply_input_transform(x, self.transform)
+        if self.encoder == "fast" and _fast_lstm.applies(x, self.rnns, self.bin_hidden):
+            contexts = [attention.bin_context_vector for attention in self.bin_attention]
+            pooled, alpha = _fast_lstm.encode_marks(x, list(self.rnns), contexts, recycle=self.training)  # (genes, marks, 2*bin_hidden)
+            return ModelOutput(logits=self.out(pooled.flatten(1)).squeeze(-1), alpha=alpha)
         vectors, alphas = [], []
         for mark, (rnn, attention) in enumerate(zip(self.rnns, self.bin_attention)):
             states, _ = rnn(x[:, :, mark : mark + 1])  # (genes, bins, 1) -> (genes, bins, 2*bin_hidden)

@@ -34,7 +34,11 @@ class TransformerBaseline(nn.Module):
     dim_feedforward
         Width of each layer's feed-forward block. Default 64.
     dropout
-        Dropout inside the encoder layers. Default 0.1.
+        Dropout of the encoder layers' residual and feed-forward paths. Default 0.1.
+    attention_dropout
+        Dropout of the self-attention weights. Default 0: dropping them took a third of a CPU
+        training step and kept PyTorch off its fused attention kernel, for no validation gain on
+        roadmap-e012 (docs/benchmarks.md).
     transform
         Input transform applied inside ``forward``: ``none`` or ``log1p``. Default ``none``;
         ``log1p`` is advisable, raw counts of a few hundred make the token embeddings large.
@@ -59,6 +63,7 @@ class TransformerBaseline(nn.Module):
         n_layers: int = 2,
         dim_feedforward: int = 64,
         dropout: float = 0.1,
+        attention_dropout: float = 0.0,
         transform: str = "none",
     ) -> None:
         super().__init__()
@@ -68,6 +73,7 @@ class TransformerBaseline(nn.Module):
         self.n_layers = n_layers
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
+        self.attention_dropout = attention_dropout
         self.transform = transform
         apply_input_transform(torch.zeros(1), transform)
         if d_model % n_heads:
@@ -77,6 +83,8 @@ class TransformerBaseline(nn.Module):
             d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout, batch_first=True, norm_first=True
         )
         self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        for encoder_layer in self.encoder.layers:  # the layer class takes one dropout for all its paths
+            encoder_layer.self_attn.dropout = attention_dropout
         self.norm = nn.LayerNorm(d_model)
         self.bin_attention = ContextAttention(d_model)
         self.out = nn.Linear(d_model, 1)
@@ -91,6 +99,7 @@ class TransformerBaseline(nn.Module):
             "dim_feedforward": self.dim_feedforward,
             "dropout": self.dropout,
             "transform": self.transform,
+            **({"attention_dropout": self.attention_dropout} if self.attention_dropout else {}),
         }
 
     def forward(self, x: torch.Tensor) -> ModelOutput:

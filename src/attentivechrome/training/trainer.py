@@ -30,6 +30,7 @@ import inspect
 import random
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -297,6 +298,8 @@ def _train_epochs(
                     logits = step_model(x_batch).logits
                     loss = loss_fn(logits, y_batch)
                     optimizer.zero_grad(set_to_none=True)
+                    if config.schedule != "constant":
+                        set_learning_rate(optimizer, scheduled_lr(config, (epoch - 1) * n_batches + b, config.epochs * n_batches))
                     (loss * weight if weight != 1.0 else loss).backward()
                     nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                     optimizer.step()
@@ -338,6 +341,22 @@ def _train_epochs(
 
     assert best is not None and best_state is not None  # epochs >= 1 is validated in TrainConfig
     return best, best_state, history, "epochs"
+
+
+def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimisation step ``step`` (from 0) of ``total_steps``, by ``config.schedule``.
+
+    A function of the step alone, so a resumed run continues the schedule without saving it.
+    """
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+    return config.lr
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate (Adam's and AdamW's ``lr`` is read at each step)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def weight_average(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
