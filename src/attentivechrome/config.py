@@ -25,7 +25,7 @@ PRESETS: tuple[str, ...] = ("tuned", "original")
 #: The original AttentiveChrome settings: Adam at 2e-4, batch 16, 30 epochs of raw counts, no early stopping.
 ORIGINAL_SETTINGS: dict[str, object] = {
     "lr": 2e-4, "batch_size": 16, "epochs": 30, "patience": 0, "schedule": "constant", "transform": "none", "normalize": "none",
-    "weight_decay": 0.0, "dropout": None, "ema": 0.0,
+    "weight_decay": 0.0, "dropout": None, "forget_bias": None, "ema": 0.0,
 }  # fmt: skip
 
 #: Learning-rate schedules: ``constant``, or ``cosine`` (from ``lr`` down to 0 over the ``epochs``, step by step).
@@ -140,7 +140,7 @@ NUMERIC_SETTINGS: dict[str, Number] = {
     "ema": Number(low=0, high=1, high_open=True),
 }
 #: Numeric settings that may also be ``None`` (the model's own default).
-OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True)}
+OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True), "forget_bias": Number()}
 #: The training settings that are names.
 TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize", "preset", "schedule")
 
@@ -191,6 +191,9 @@ class TrainConfig:
     dropout
         Dropout of the model's hidden vectors, for models that have it (``None``: the model's own
         default; AttentiveChrome's is 0, DeepChrome's 0.5). Original ``None``.
+    forget_bias
+        The starting forget-gate bias of every LSTM in the model (``None``: as drawn with the
+        other weights, uniform in +-0.1 for AttentiveChrome). Original ``None``.
     patience
         Early stopping: stop after this many epochs without a better validation score (the best
         epoch's weights are kept either way); 0 runs every epoch. Original 0.
@@ -216,6 +219,7 @@ class TrainConfig:
     mark_dropout: float = 0.0
     weight_decay: float | None = None
     dropout: float | None = None
+    forget_bias: float | None = None
     patience: int | None = None
     ema: float | None = None
     schedule: str | None = None
@@ -257,13 +261,17 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         """A config from :meth:`to_dict` output; keys this version does not know are ignored.
 
-        A record without ``preset`` predates presets: its missing settings are the original's.
+        A setting the record lacks predates it, so the run trained as the original does: the
+        setting is the original's (a record without ``preset`` predates presets altogether).
         """
         known = {f.name for f in fields(cls)} - {"given"}
         values = {k: v for k, v in values.items() if k in known}
         values.setdefault("preset", "original")
-        values.setdefault("schedule", "constant")  # a record written before schedules trained at a constant rate
-        return cls(**values)
+        config = cls(**values)
+        for name in PRESET_FIELDS:
+            if name not in values:  # set after construction: None here means "as the original", not "the preset's"
+                setattr(config, name, ORIGINAL_SETTINGS[name])
+        return config
 
     def for_model(self, model: str) -> TrainConfig:
         """These settings for another model: the ones given explicitly are kept, the rest come from its preset."""

@@ -148,10 +148,12 @@ def test_cosine_schedule_sets_each_steps_rate_from_lr_down_towards_zero(sim_dir,
     assert rates == []  # a constant rate is left to the optimiser
 
 
-def test_records_written_before_schedules_read_as_constant():
-    record = TrainConfig(model="attentivechrome").to_dict()
-    del record["schedule"]
-    assert TrainConfig.from_dict(record).schedule == "constant"
+def test_records_written_before_a_setting_existed_read_as_the_original():
+    record = TrainConfig(model="attentivechrome", forget_bias=2.0, schedule="cosine").to_dict()
+    assert TrainConfig.from_dict(record) == TrainConfig(model="attentivechrome", forget_bias=2.0, schedule="cosine")
+    del record["schedule"], record["forget_bias"]
+    older = TrainConfig.from_dict(record)
+    assert older.schedule == "constant" and older.forget_bias is None and older.preset == "tuned"
 
 
 @pytest.mark.parametrize("model,expected", [("attentivechrome", 1), ("lstm", 2)])
@@ -182,12 +184,32 @@ def test_dropout_and_weight_decay_reach_the_model_and_optimizer():
         build_model(TrainConfig(model="lstm", dropout=0.1), 5)
 
 
+def test_forget_bias_starts_every_lstm_forget_gate_there_and_nothing_else():
+    from attentivechrome.training.trainer import build_model
+
+    torch.manual_seed(0)
+    drawn = build_model(TrainConfig(), 5)
+    torch.manual_seed(0)
+    set_ = build_model(TrainConfig(forget_bias=1.0), 5)
+    lstms = [m for m in set_.modules() if isinstance(m, torch.nn.LSTM)]
+    assert len(lstms) == 6  # five bin-level encoders and the mark level
+    for lstm in lstms:
+        hidden = lstm.hidden_size
+        for name, bias in lstm.named_parameters():
+            if name.startswith("bias_"):
+                assert torch.all(bias[hidden : 2 * hidden] == 0.5)  # b_ih + b_hh = 1
+    other = {k: v for k, v in set_.state_dict().items() if "bias" not in k}
+    assert all(torch.equal(v, drawn.state_dict()[k]) for k, v in other.items())  # the same draw otherwise
+    with pytest.raises(ValueError, match="deepchrome has no LSTM"):
+        build_model(TrainConfig(model="deepchrome", forget_bias=1.0), 5)
+
+
 @pytest.mark.parametrize(
     "kwargs,fragment",
     [({"lr": 0}, "lr must be a finite number > 0"), ({"batch_size": 0}, "batch_size"), ({"transform": "sqrt"}, "transform must be one of"),
      ({"patience": -1}, "patience must be an integer >= 0"), ({"ema": 1.0}, r"ema must be a finite number in \[0, 1\)"),
      ({"dropout": 1.0}, r"dropout must be a finite number in \[0, 1\)"), ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
-     ({"schedule": "linear"}, "schedule must be one of constant, cosine")],
+     ({"schedule": "linear"}, "schedule must be one of constant, cosine"), ({"forget_bias": float("nan")}, "forget_bias must be a finite number")],
 )
 def test_config_rejects_bad_values(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):

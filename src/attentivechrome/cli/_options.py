@@ -34,6 +34,7 @@ PATIENCE = typer.Option(None, help=f"Stop after this many epochs without a bette
 WEIGHT_DECAY = typer.Option(None, help=f"Decoupled weight decay (AdamW; 0: plain Adam). {PER_MODEL}")
 SCHEDULE = typer.Option(None, help=f"Learning rate over training: constant, or cosine (from --lr down to 0 over --epochs). {PER_MODEL}")
 EMA = typer.Option(None, help=f"Keep an exponential moving average of the weights with this decay per step, and score, select and save it (0: off). {PER_MODEL}")
+FORGET_BIAS = typer.Option(None, help=f"Start the forget gate of every LSTM in the model at this bias (models with LSTMs). {PER_MODEL}")
 DROPOUT = typer.Option(None, help=f"Dropout of the model's hidden vectors (models that have it). {PER_MODEL}")
 TRANSFORM = typer.Option(None, help=f"{TRANSFORM_HELP} {PER_MODEL}")
 NORMALIZE = typer.Option(None, help=f"{NORMALIZE_HELP} {PER_MODEL}")

@@ -28,6 +28,7 @@ def benchmark(
     dropout: Optional[float] = opt.DROPOUT,
     ema: Optional[float] = opt.EMA,
     schedule: Optional[str] = opt.SCHEDULE,
+    forget_bias: Optional[float] = opt.FORGET_BIAS,
     clip: float = opt.CLIP,
     transform: Optional[str] = opt.TRANSFORM,
     device: str = opt.DEVICE,
@@ -62,7 +63,7 @@ def benchmark(
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
     settings = dict(
-        preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, clip=clip,
+        preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias, clip=clip,
         transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     if cross_cell:

@@ -38,6 +38,7 @@ def train(
     dropout: Optional[float] = opt.DROPOUT,
     ema: Optional[float] = opt.EMA,
     schedule: Optional[str] = opt.SCHEDULE,
+    forget_bias: Optional[float] = opt.FORGET_BIAS,
     clip: float = opt.CLIP,
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order)."),
     transform: Optional[str] = opt.TRANSFORM,
@@ -67,7 +68,7 @@ def train(
 
     auto = normalize == "auto"
     config = training_settings(
-        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule,
+        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     if out.exists() and not out.is_dir():

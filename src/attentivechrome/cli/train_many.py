@@ -32,6 +32,7 @@ def train_many(
     dropout: Optional[float] = opt.DROPOUT,
     ema: Optional[float] = opt.EMA,
     schedule: Optional[str] = opt.SCHEDULE,
+    forget_bias: Optional[float] = opt.FORGET_BIAS,
     clip: float = opt.CLIP,
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order), the same for every cell."),
     transform: Optional[str] = opt.TRANSFORM,
@@ -54,7 +55,7 @@ def train_many(
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     config = training_settings(
-        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule,
+        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
     )  # fmt: skip
     primary, label = ("test_pearson", "Pearson") if task == "regression" else ("test_auroc", "AUROC")

@@ -50,6 +50,7 @@ from ..exceptions import UndefinedMetricError
 from ..inference import predict_tensor
 from ..metrics.classification import aupr, auroc
 from ..metrics.regression import mse, pearson, spearman
+from ..models.base import init_forget_gate_bias
 from ..models.checkpoint import RUN_MODEL_FILE
 from ..models.classical import is_fitted_once
 from ..models.registry import MODEL_REGISTRY, get_model
@@ -68,7 +69,10 @@ def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
         if "dropout" not in inspect.signature(MODEL_REGISTRY[config.model]).parameters:
             raise ValueError(f"{config.model} has no dropout to set (drop --dropout)")
         extra["dropout"] = config.dropout
-    return get_model(config.model, n_marks=n_marks, transform=config.transform, **extra)
+    model = get_model(config.model, n_marks=n_marks, transform=config.transform, **extra)
+    if config.forget_bias is not None and not init_forget_gate_bias(model, config.forget_bias):
+        raise ValueError(f"{config.model} has no LSTM whose forget gate could start at {config.forget_bias:g} (drop --forget-bias)")
+    return model
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
