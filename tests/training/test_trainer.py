@@ -156,9 +156,9 @@ def test_records_written_before_a_setting_existed_read_as_the_original():
     assert older.schedule == "constant" and older.forget_bias is None and older.preset == "tuned"
 
 
-@pytest.mark.parametrize("model,expected", [("attentivechrome", 1), ("lstm", 2)])
+@pytest.mark.parametrize("model,expected", [("attentivechrome", 1), ("lstm-alpha", 1), ("lstm", 2)])
 def test_models_train_with_the_threads_settings_give_them(sim_dir, model, expected):
-    """The kernel model trains with one PyTorch thread (the kernel takes its own); the others with the process's share."""
+    """The kernel models train with one PyTorch thread (the kernel takes its own); the others with the process's share."""
     from attentivechrome import _settings
 
     splits = load_splits(sim_dir)
