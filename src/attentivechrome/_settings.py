@@ -86,7 +86,7 @@ def load_average() -> float:
 
 
 def threads_for_load(cores: int, load: float, own: int) -> int:
-    """Threads to use on ``cores`` when the 1-minute load is ``load`` and ``own`` of it is ours.
+    """Threads to use on ``cores`` when ``load`` cores are busy and ``own`` of them are ours.
 
     Other processes keep about ``load - own`` cores busy; the rest are ours, at least one.
     """
@@ -94,9 +94,46 @@ def threads_for_load(cores: int, load: float, own: int) -> int:
     return max(1, min(cores, int(cores - others + 0.5)))
 
 
+def cpu_sample() -> tuple[float, float, float] | None:
+    """(wall seconds, CPU seconds busy on the whole machine, CPU seconds of this process) now; ``None`` without ``/proc/stat``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:]]
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    own = os.times()
+    return time.monotonic(), (sum(fields[:8]) - idle) / ticks, own.user + own.system
+
+
+def others_busy(since: tuple[float, float, float] | None, now: tuple[float, float, float] | None) -> float | None:
+    """Cores other processes kept busy between two :func:`cpu_sample` calls; ``None`` when unknown or too short to tell."""
+    if since is None or now is None or now[0] - since[0] < 0.2:
+        return None
+    return max(0.0, ((now[1] - since[1]) - (now[2] - since[2])) / (now[0] - since[0]))
+
+
+#: The sample each measurement of the other processes' load starts from (first: this module's import).
+_since = {"sample": cpu_sample()}
+
+
+def _others_now(own_threads: int) -> float:
+    """Cores other processes keep busy: measured since the last call (or import), else from the 1-minute load.
+
+    The 1-minute load average still counts a process that ended a minute ago (say, the previous
+    ``train``), which would leave a kernel on one thread of two for its first minute.
+    """
+    sample = cpu_sample()
+    measured = others_busy(_since["sample"], sample)
+    if sample is not None and (measured is not None or _since["sample"] is None):
+        _since["sample"] = sample
+    return measured if measured is not None else max(0.0, load_average() - own_threads)
+
+
 def free_cores() -> int:
     """Cores not kept busy by other processes now (at least 1)."""
-    return threads_for_load(usable_cores(), load_average(), 0)
+    return threads_for_load(usable_cores(), _others_now(0), 0)
 
 
 def set_num_threads(n: int | None) -> None:
@@ -113,7 +150,8 @@ def get_num_threads() -> int:
     Set by :func:`set_num_threads` or the ``ATTENTIVECHROME_THREADS`` environment variable;
     otherwise every usable core while the machine is otherwise idle, and fewer when other
     processes keep cores busy (a thread that is switched out stalls the whole call, which on a
-    shared 2-core machine made 2 threads slower than 1).
+    shared 2-core machine made 2 threads slower than 1). Busy is measured every 2 s from the
+    machine's CPU time less this process's (``/proc/stat``), else from the 1-minute load.
     """
     if _num_threads is not None:
         return _num_threads
@@ -147,7 +185,7 @@ def single_threaded_worker() -> None:
 def _load_aware_threads() -> int:
     now = time.monotonic()
     if now - _auto["checked"] >= _LOAD_CHECK_S:
-        _auto["threads"] = threads_for_load(usable_cores(), load_average(), _auto["threads"] or 1)
+        _auto["threads"] = threads_for_load(usable_cores(), _others_now(_auto["threads"] or 1), 0)
         _auto["checked"] = now
     return _auto["threads"]
 

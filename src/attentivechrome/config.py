@@ -16,7 +16,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
-from .models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, check_model_name
+from .models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, RECURRENT_MODELS, check_model_name
 
 #: The named sets of defaults: ``tuned`` (each model's validated settings) and ``original``
 #: (the AttentiveChrome paper's settings, the same for every model, as the original code trained).
@@ -195,7 +195,8 @@ class TrainConfig:
         default; AttentiveChrome's is 0, DeepChrome's 0.5). Original ``None``.
     forget_bias
         The starting forget-gate bias of every LSTM in the model (``None``: as drawn with the
-        other weights, uniform in +-0.1 for AttentiveChrome). Original ``None``.
+        other weights, uniform in +-0.1 for AttentiveChrome); models without LSTMs ignore it
+        (a neural one logs a warning). Original ``None``.
     patience
         Early stopping: stop after this many epochs without a better validation score (the best
         epoch's weights are kept either way); 0 runs every epoch. Original 0.
@@ -276,9 +277,13 @@ class TrainConfig:
         return config
 
     def for_model(self, model: str) -> TrainConfig:
-        """These settings for another model: the ones given explicitly are kept, the rest come from its preset."""
+        """These settings for another model: the ones given explicitly are kept, the rest come from its preset.
+
+        ``forget_bias`` goes only to models built of LSTMs, so one call can set it for a benchmark of every model.
+        """
         kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in PRESET_FIELDS and f.name not in ("model", "given")}
-        return TrainConfig(**kept, **{name: getattr(self, name) for name in self.given}, model=model)
+        given = {name: getattr(self, name) for name in self.given if name != "forget_bias" or model in RECURRENT_MODELS}
+        return TrainConfig(**kept, **given, model=model)
 
 
 #: The defaults of the default model (AttentiveChrome, preset ``tuned``).

@@ -180,6 +180,22 @@ def test_threads_follow_the_other_processes_load(load, own, expected):
     assert _settings.threads_for_load(2, load, own) == expected
 
 
+def test_threads_count_what_other_processes_use_now_not_the_lagging_load_average(monkeypatch):
+    """A previous run that just ended still holds the 1-minute load up; the CPU time measured since counts only what runs now."""
+    monkeypatch.setattr(_settings, "load_average", lambda: 1.9)  # the run before this one, finished seconds ago
+    monkeypatch.setattr(_settings, "usable_cores", lambda: 2)
+    samples = iter([(100.0, 500.0, 3.0), (102.0, 502.1, 5.0), (104.0, 506.0, 6.9)])  # (wall, machine busy, own) seconds
+    monkeypatch.setattr(_settings, "cpu_sample", lambda: next(samples))
+    monkeypatch.setitem(_settings._since, "sample", (99.0, 499.0, 2.0))
+    assert _settings.others_busy((99.0, 499.0, 2.0), (100.0, 500.0, 3.0)) == 0.0  # all the busy time was ours
+    assert _settings.free_cores() == 2  # idle but for us: both cores, although the load average says 1.9
+    assert _settings.free_cores() == 2  # 2.1 s busy in 2 s, 2 of them ours
+    assert _settings.free_cores() == 1  # 3.9 s busy in 2 s, 1.9 ours: another process holds a core
+    monkeypatch.setattr(_settings, "cpu_sample", lambda: None)  # no /proc/stat: the load average decides
+    monkeypatch.setitem(_settings._since, "sample", None)
+    assert _settings.free_cores() == 1
+
+
 def test_thread_setting_is_validated():
     with pytest.raises(ValueError, match="positive integer or None, got 0"):
         _settings.set_num_threads(0)

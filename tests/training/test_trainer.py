@@ -184,7 +184,7 @@ def test_dropout_and_weight_decay_reach_the_model_and_optimizer():
         build_model(TrainConfig(model="lstm", dropout=0.1), 5)
 
 
-def test_forget_bias_starts_every_lstm_forget_gate_there_and_nothing_else():
+def test_forget_bias_starts_every_lstm_forget_gate_there_and_nothing_else(caplog):
     from attentivechrome.training.trainer import build_model
 
     torch.manual_seed(0)
@@ -200,8 +200,13 @@ def test_forget_bias_starts_every_lstm_forget_gate_there_and_nothing_else():
                 assert torch.all(bias[hidden : 2 * hidden] == 0.5)  # b_ih + b_hh = 1
     other = {k: v for k, v in set_.state_dict().items() if "bias" not in k}
     assert all(torch.equal(v, drawn.state_dict()[k]) for k, v in other.items())  # the same draw otherwise
-    with pytest.raises(ValueError, match="deepchrome has no LSTM"):
+    with caplog.at_level("WARNING"):
         build_model(TrainConfig(model="deepchrome", forget_bias=1.0), 5)
+    assert "deepchrome has no LSTM: forget_bias 1 changes nothing" in caplog.text
+    # one setting for a benchmark of every model: it goes to the LSTM models only
+    given = TrainConfig(forget_bias=1.0)
+    assert given.for_model("lstm").forget_bias == 1.0 and given.for_model("deepchrome").forget_bias is None
+    assert TrainConfig().for_model("lstm").forget_bias == 2.0  # not given: the model's own default
 
 
 @pytest.mark.parametrize(

@@ -343,11 +343,7 @@ inline void weight_tile(const float* dz, const float* hp, float* dw, std::size_t
 // dW_hh = dz^T h_prev, dw_ih = dz^T x and db = column sums of dz over all B*T rows of group g,
 // in blocks of rows that stay in the L2 cache while every tile of dW_hh passes over them.
 void weight_grads(const Problem& p, int g) {
-#ifdef WTILE
-  constexpr int J = WTILE;
-#else
   constexpr int J = (24 / NV) >= 1 ? 24 / NV : 1;  // rows of dW_hh per register tile
-#endif
   constexpr int JR = G4 % J;
   constexpr std::size_t KB = 256;
   const int m = g >> 1;

@@ -44,5 +44,8 @@ def check_model_name(name: str) -> str:
     return name
 
 
+#: Models built of LSTMs: the ones ``forget_bias`` applies to.
+RECURRENT_MODELS: tuple[str, ...] = ("attentivechrome", "lstm", "lstm-alpha")
+
 #: Models that can be told a mark is absent (trained with ``mark_dropout``, or pooled over cells with other marks).
 MISSING_MARK_MODELS: tuple[str, ...] = ("attentivechrome",)

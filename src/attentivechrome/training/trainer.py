@@ -70,8 +70,8 @@ def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
             raise ValueError(f"{config.model} has no dropout to set (drop --dropout)")
         extra["dropout"] = config.dropout
     model = get_model(config.model, n_marks=n_marks, transform=config.transform, **extra)
-    if config.forget_bias is not None and not init_forget_gate_bias(model, config.forget_bias):
-        raise ValueError(f"{config.model} has no LSTM whose forget gate could start at {config.forget_bias:g} (drop --forget-bias)")
+    if config.forget_bias is not None and not init_forget_gate_bias(model, config.forget_bias) and not is_fitted_once(model):
+        logger.warning("%s has no LSTM: forget_bias %g changes nothing", config.model, config.forget_bias)
     return model
 
 
