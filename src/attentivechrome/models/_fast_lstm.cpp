@@ -68,7 +68,7 @@ constexpr int NV = H / VW;  // vectors per gate block
 // Genes stepped together through the recurrence. Two when both genes' gate accumulators
 // (4 * NV vectors each) fill at most half of AVX-512's 32 registers; otherwise one, since
 // spilling the accumulators costs more than the second gene saves (an AVX2 build at hidden 32
-// ran a training step 15% faster with one).
+// ran a training step 8-16% faster with one).
 #ifndef ROWS
 #if ACX_WIDTH == 16 && 8 * (HID / 16) <= 16
 #define ROWS 2
