@@ -11,9 +11,7 @@ Input variants (each mark's statistics from the training split only):
     logz      log1p of the counts, standardised per mark (mean 0, sd 1)
     logsd     log1p of the counts divided by each mark's standard deviation
 Model variants: ``--model-args '{"mark_hidden": 32}'`` passes constructor arguments;
-``--config '{"dropout": 0.1}'`` passes TrainConfig settings; ``--forget-bias 1`` is the
-setting ``forget_bias`` (every LSTM's forget gate starts at that bias; the original draws all
-parameters uniform in +-0.1).
+``--config '{"dropout": 0.1, "forget_bias": 3, "seed": 2}'`` passes TrainConfig settings.
 
     python benchmarks/ac_variants.py ../shared/data/roadmap-e012 --input sd --out ../search/variants/sd
     python benchmarks/ac_variants.py ../shared/data/roadmap-e012 --model-args '{"mark_hidden": 32}' --out ../search/variants/mh32
@@ -62,13 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", default="raw", choices=INPUTS)
     parser.add_argument("--model-args", default="{}", help="JSON: AttentiveChrome constructor arguments")
     parser.add_argument("--config", default="{}", help="JSON: TrainConfig settings")
-    parser.add_argument("--forget-bias", type=float, help="initial forget-gate bias of every LSTM")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     model_args, settings = json.loads(args.model_args), json.loads(args.config)
 
-    if args.forget_bias is not None:  # a TrainConfig setting since; kept as an option for the commands in the docs
-        settings["forget_bias"] = args.forget_bias
     build = trainer.get_model  # the variant's constructor arguments go to every model the trainer builds
     trainer.get_model = lambda name, **kwargs: build(name, **{**kwargs, **model_args})
     splits = load_splits(args.cell, cache=True)

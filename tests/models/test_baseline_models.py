@@ -89,6 +89,13 @@ def test_neural_output_contract_and_rebuild(name):
     torch.testing.assert_close(rebuilt(x).logits, out.logits)
 
 
+def test_the_catalog_names_exactly_the_models_built_of_lstms():
+    from attentivechrome.models.catalog import RECURRENT_MODELS
+
+    built_of_lstms = {name for name in MODEL_REGISTRY if any(isinstance(m, torch.nn.LSTM) for m in get_model(name, n_marks=5).modules())}
+    assert built_of_lstms == set(RECURRENT_MODELS)  # forget_bias reaches these (TrainConfig.for_model reads the catalog)
+
+
 def test_deepchrome_has_the_published_size():
     model = get_model("deepchrome", n_marks=5, transform="none")
     # 50 filters of width 10 over 5 marks, 18 pooled positions, 625 and 125 hidden units, one logit.

@@ -51,9 +51,11 @@ def _defaults_epilog() -> str:
     for row in defaults_table():
         if MODEL_CATALOG[row["model"]].fitted_once:
             continue
+        inputs = "raw counts" if row["transform"] == "none" else f"{row['transform']} of the counts"
+        forget = "" if row["forget_bias"] is None else f", forget-gate bias {row['forget_bias']:g}"
         lines.append(
             f"{row['model']}: lr {row['lr']:g}, batch {row['batch_size']}, up to {row['epochs']} epochs, patience {row['patience']}, "
-            f"{'raw counts' if row['transform'] == 'none' else row['transform'] + ' of the counts'}."
+            f"{inputs}{forget}."
         )
     return "\n\n".join(lines)  # blank lines: help formatters keep them as separate lines
 
