@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from attentivechrome.config import DEFAULTS, ORIGINAL_SETTINGS, PRESET_FIELDS, TrainConfig, preset_settings
-from attentivechrome.models.catalog import MODEL_CATALOG
+from attentivechrome.models.catalog import MODEL_CATALOG, PRIOR_ONLY_MODELS
 from attentivechrome.estimator import AttentiveChromeClassifier
 
 
@@ -47,7 +47,7 @@ def test_presets_fill_unset_settings_per_model_and_explicit_settings_win():
     original = TrainConfig(preset="original")
     assert {k: getattr(original, k) for k in PRESET_FIELDS} == ORIGINAL_SETTINGS
     for model in MODEL_CATALOG:
-        tuned = TrainConfig(model=model)
+        tuned = TrainConfig(model=model, reference="new-cell" if model in PRIOR_ONLY_MODELS else "none")
         assert {k: getattr(tuned, k) for k in PRESET_FIELDS} == preset_settings(model)
         assert tuned.given == frozenset()
     given = TrainConfig(lr=0.05, preset="original")

@@ -16,7 +16,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
-from .models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, RECURRENT_MODELS, check_model_name
+from .models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
 
 #: The named sets of defaults: ``tuned`` (each model's validated settings) and ``original``
 #: (the AttentiveChrome paper's settings, the same for every model, as the original code trained).
@@ -34,7 +34,11 @@ SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 #: The settings a preset fills in per model (the keys of :data:`ORIGINAL_SETTINGS`, in the order tables show them).
 PRESET_FIELDS: tuple[str, ...] = tuple(ORIGINAL_SETTINGS)
 #: Settings besides the preset's that change what a run learns (with the model, task and seed).
-TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout")
+TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout", "reference", "reference_exclude")
+
+#: How a model reads a reference-expression table: ``none`` (marks only), ``new-cell`` (fixed summaries of the
+#: other cells' expression) or ``fitted`` (every other cell a feature; within a cell only). See attentivechrome.data.reference.
+REFERENCE_SETTINGS: tuple[str, ...] = ("none", "new-cell", "fitted")
 
 #: Each model's validated defaults (preset ``tuned``), chosen on roadmap-e012's validation split;
 #: a setting a model lacks here is the original's. See docs/benchmarks.md for the search.
@@ -144,7 +148,7 @@ NUMERIC_SETTINGS: dict[str, Number] = {
 #: Numeric settings that may also be ``None`` (the model's own default).
 OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True), "forget_bias": Number()}
 #: The training settings that are names.
-TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize", "preset", "schedule")
+TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize", "preset", "schedule", "reference")
 
 
 @dataclass
@@ -206,6 +210,14 @@ class TrainConfig:
     schedule
         Learning rate over training: ``constant`` or ``cosine`` (half a cosine from ``lr`` to 0 over
         ``epochs``, set every step; early stopping may end it sooner). Original ``constant``.
+    reference
+        How the model reads a reference-expression table (each gene's expression in other cell
+        types; the table itself is given to :func:`~attentivechrome.training.trainer.train`):
+        ``none`` (marks only), ``new-cell`` (four fixed summaries of the other cells' expression;
+        the model applies to new cells) or ``fitted`` (every other cell a feature, learned within
+        the cell). Default ``none``; ``task='deviation'`` and ``model='prior'`` need one.
+    reference_exclude
+        Epigenomes (columns of the table) the prior must not read, besides the cell's own. Default none.
     """
 
     model: str = "attentivechrome"
@@ -227,6 +239,8 @@ class TrainConfig:
     ema: float | None = None
     schedule: str | None = None
     preset: str = "tuned"
+    reference: str = "none"
+    reference_exclude: tuple[str, ...] = ()
     #: The preset settings given explicitly (kept by :meth:`for_model`); the others came from the preset.
     given: frozenset = field(default=frozenset(), compare=False, repr=False)
 
@@ -246,6 +260,14 @@ class TrainConfig:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
+        if self.reference not in REFERENCE_SETTINGS:
+            raise ValueError(f"reference must be one of {', '.join(REFERENCE_SETTINGS)}, got {self.reference!r}")
+        if isinstance(self.reference_exclude, str) or not all(isinstance(name, str) for name in self.reference_exclude):
+            raise ValueError(f"reference_exclude must be a list of epigenome names, got {self.reference_exclude!r}")
+        self.reference_exclude = tuple(name.upper() for name in self.reference_exclude)
+        if self.reference == "none" and (self.task == "deviation" or self.model in PRIOR_ONLY_MODELS):
+            what = "task deviation (expression minus the prior)" if self.task == "deviation" else f"model {self.model} (the prior alone)"
+            raise ValueError(f"{what} needs a reference-expression table (--reference-expression TABLE; reference='new-cell' or 'fitted')")
         if self.mark_dropout > 0 and self.model not in MISSING_MARK_MODELS:
             raise ValueError(f"mark_dropout needs a model that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}), not {self.model!r}")
 
@@ -258,6 +280,7 @@ class TrainConfig:
         """Every setting, resolved (``given`` is left out: a record holds the values trained with)."""
         values = asdict(self)
         del values["given"]
+        values["reference_exclude"] = list(self.reference_exclude)
         return values
 
     @classmethod

@@ -62,6 +62,10 @@ class BinCountWarning(UserWarning):
     """The data have another number of bins per gene than the model was trained on."""
 
 
+class ReferenceWarning(UserWarning):
+    """Genes of the data are missing from the reference-expression table (their prior is the median gene's)."""
+
+
 class ExtraMarksWarning(UserWarning):
     """The data hold marks the model does not read; they are ignored."""
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from ._io import atomic_open, atomic_path
 from .data.dataset import HistoneData
+from .tasks import get_task
 
 #: Default genes per forward pass at inference.
 INFERENCE_BATCH_SIZE = 256
@@ -30,24 +31,27 @@ class Predictions:
     labels: np.ndarray | None
     alpha: np.ndarray | None = None
     beta: np.ndarray | None = None
-    #: ``regression`` when ``logits`` hold predicted log1p expression (decoded) instead of log-odds.
+    #: The model's task (see :mod:`attentivechrome.tasks`): ``regression`` and ``deviation`` models
+    #: give decoded values (log1p expression, or its deviation from the prior) instead of log-odds.
     task: str = "classification"
+    #: Deviation models: each gene's prior, log(RPKM + 1) (adds to the deviation to give the expression).
+    baseline: np.ndarray | None = None
 
     @property
     def probabilities(self) -> np.ndarray:
         """Shape (genes,): the probability of high expression (classification models only)."""
-        if self.task == "regression":
-            raise ValueError("a regression model predicts log1p expression, not probabilities; use .values")
-        return 1.0 / (1.0 + np.exp(-self.logits.astype(np.float64)))
+        if not get_task(self.task).binary:
+            raise ValueError(f"a {self.task} model predicts {get_task(self.task).meaning}, not probabilities; use .values")
+        return get_task(self.task).shown(self.logits)
 
     @property
     def values(self) -> np.ndarray:
         """Shape (genes,): what the model predicts, on its task's scale.
 
         The probability of high expression for a classification model; log1p expression for a
-        regression model.
+        regression model; the deviation from the prior for a deviation model.
         """
-        return self.logits.astype(np.float64) if self.task == "regression" else self.probabilities
+        return get_task(self.task).shown(self.logits)
 
 
 def predict_tensor(
@@ -56,9 +60,11 @@ def predict_tensor(
     *,
     batch_size: int = INFERENCE_BATCH_SIZE,
     with_attention: bool = True,
+    prior: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Run ``model`` over ``x`` (genes, bins, marks), already on the model's device, in batches.
 
+    ``prior``: the genes' reference-prior features (genes, features), for a reference-informed model.
     Returns logits (genes,), alpha and beta (or ``None``), on the device of ``x``.
     """
     was_training = model.training
@@ -67,7 +73,8 @@ def predict_tensor(
     try:
         with torch.inference_mode():
             for start in range(0, x.shape[0], batch_size):
-                out = model(x[start : start + batch_size])
+                batch = x[start : start + batch_size]
+                out = model(batch) if prior is None else model(batch, prior[start : start + batch_size])
                 logits.append(out.logits)
                 if with_attention and out.alpha is not None:
                     alphas.append(out.alpha)
@@ -101,7 +108,8 @@ def predict(
     device = torch.device(device)
     model = model.to(device)
     x = torch.from_numpy(np.ascontiguousarray(data.counts)).to(device)
-    logits, alpha, beta = predict_tensor(model, x, batch_size=batch_size, with_attention=with_attention)
+    prior = None if data.prior is None else torch.from_numpy(np.ascontiguousarray(data.prior, dtype=np.float32)).to(device)
+    logits, alpha, beta = predict_tensor(model, x, batch_size=batch_size, with_attention=with_attention, prior=prior)
     return Predictions(
         gene_ids=data.gene_ids,
         logits=logits.float().cpu().numpy(),
@@ -112,16 +120,20 @@ def predict(
 
 
 def write_predictions(predictions: Predictions, path: str | Path) -> None:
-    """Write a TSV with header ``gene_id, probability`` (and ``label`` when known), atomically.
+    """Write a TSV of the predictions, atomically: ``gene_id``, then the task's columns.
 
-    For a regression model the second column is ``log1p_expression`` (the predicted value).
+    See :meth:`attentivechrome.tasks.Task.prediction_columns`: ``probability`` (classification),
+    ``prediction`` (regression: log1p expression) or ``deviation, prior, log1p_expression``
+    (deviation); then ``label`` or ``target`` when known.
     """
-    if predictions.task == "regression":
-        frame = pd.DataFrame({"gene_id": predictions.gene_ids, "log1p_expression": predictions.logits})
-    else:
-        frame = pd.DataFrame({"gene_id": predictions.gene_ids, "probability": predictions.probabilities})
-    if predictions.labels is not None:
-        frame["label"] = predictions.labels
+    write_prediction_table(path, predictions.gene_ids, get_task(predictions.task).prediction_columns(predictions.logits, predictions.labels, predictions.baseline))
+
+
+def write_prediction_table(path: str | Path, gene_ids: np.ndarray, columns: dict[str, np.ndarray], *, cells: np.ndarray | None = None) -> None:
+    """The one prediction-TSV writer: ``[cell,] gene_id`` then ``columns``, atomically."""
+    frame = pd.DataFrame({"gene_id": gene_ids, **columns})
+    if cells is not None:
+        frame.insert(0, "cell", cells)
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
         frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
 

@@ -12,6 +12,8 @@ log1p expression for regression).
 
 from __future__ import annotations
 
+import dataclasses
+
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from .config import TrainConfig
 from .data.dataset import HistoneData
 from .data.marks import align_marks
 from .data.normalize import Normalization
+from .data.reference import ReferencePrior, ReferenceTable
 from .data.schema import TASKS
 from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
 from .inference import INFERENCE_BATCH_SIZE, Predictions
@@ -32,6 +35,7 @@ from .inference import predict as predict_module
 from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, as_histone_data, iter_explanations
 from .models.checkpoint import CheckpointContents, read_checkpoint, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
+from .tasks import Task, get_task
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,13 @@ class TrainedModel:
     allow_bin_mismatch
         Let :meth:`check` pass data with another bin count than the model's, with a
         :class:`BinCountWarning` (the command line's ``--allow-bin-mismatch``). Default: refused.
+    reference
+        For a reference-informed model: what it read from the reference-expression table (the
+        table's checksum, the mode, the excluded epigenomes, the columns and features; see
+        :meth:`attentivechrome.data.reference.ReferencePrior.describe`); ``None`` otherwise.
+    prior
+        The reference prior bound for use (:meth:`with_reference`): what :meth:`prepare` attaches
+        to each gene. ``None`` until bound.
     """
 
     module: nn.Module
@@ -137,11 +148,13 @@ class TrainedModel:
     legacy: bool = False
     record: TrainingRecord | None = None
     allow_bin_mismatch: bool = False
+    reference: dict | None = None
+    prior: ReferencePrior | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        if self.task == "regression" and self.target_scale is None:
+        if self.task_spec.regresses and self.target_scale is None:
             self.target_scale = TargetScale()
         self.marks = tuple(self.marks)
 
@@ -151,6 +164,42 @@ class TrainedModel:
     def model(self) -> nn.Module:
         """The module (the name the loaded checkpoints of earlier versions used)."""
         return self.module
+
+    @property
+    def task_spec(self) -> Task:
+        """The :class:`~attentivechrome.tasks.Task` object of :attr:`task`."""
+        return get_task(self.task)
+
+    @property
+    def reads_reference(self) -> bool:
+        """Whether the model reads a reference-expression prior beside the marks."""
+        return self.reference is not None
+
+    def with_reference(self, table: ReferenceTable, cell: str | None = None) -> TrainedModel:
+        """This model bound to the prior of ``table`` for cell ``cell`` (never reading the cell's own column).
+
+        The table must be the one the model was trained with (same checksum). A ``new-cell``
+        model reads the same summaries of every column but ``cell``'s own and the excluded ones;
+        a ``fitted`` model reads the columns it was trained on, and refuses a cell that is one of them.
+
+        Raises
+        ------
+        ModelDataMismatchError
+            When the model reads no reference, the table differs, or the cell's own column is one a fitted model reads.
+        """
+        if self.reference is None:
+            raise ModelDataMismatchError(f"{self.source or 'this model'} was trained without a reference-expression table; drop --reference-expression")
+        if table.checksum != self.reference["checksum"]:
+            raise ModelDataMismatchError(
+                f"{table.source}: is not the reference-expression table the model was trained with ({self.reference['source']}, "
+                f"checksum {self.reference['checksum']}; this one {table.checksum}); the prior would mean something else"
+            )
+        mode = self.reference["mode"]
+        try:
+            prior = table.prior_for(cell, exclude=self.reference["excluded"], mode=mode, columns=tuple(self.reference["columns"]) if mode == "fitted" else None)
+        except ValueError as err:
+            raise ModelDataMismatchError(str(err)) from None
+        return dataclasses.replace(self, prior=prior)
 
     @property
     def handles_missing_marks(self) -> bool:
@@ -223,7 +272,7 @@ class TrainedModel:
         where = data.source or "the data"
         if (_placeholder_names(self.marks) or data.source == UNNAMED_SOURCE) and data.n_marks == len(self.marks):
             # marks without names on one side (an original checkpoint of unknown marks, or a bare array): by position
-            matched = HistoneData(gene_ids=data.gene_ids, counts=data.counts, labels=data.labels, marks=self.marks, source=data.source)
+            matched = dataclasses.replace(data, marks=self.marks)
         else:
             match = align_marks(data, self.marks)
             if len(match.missing) == len(self.marks):
@@ -252,7 +301,7 @@ class TrainedModel:
         The cell's normalisation statistics come from ``stats_from`` (the cell's whole input,
         when ``data`` is a part of it), by default from ``data`` itself.
         """
-        data = self.check(data)
+        data = self._with_prior(self.check(data))
         if self.normalization is None or self.normalization.kind == "none":
             return data
         if stats_from is not None:
@@ -262,9 +311,20 @@ class TrainedModel:
                 stats_from = [self.check(source) for source in sources]
         return self.normalization.apply(data, stats_from)
 
+    def _with_prior(self, data: HistoneData) -> HistoneData:
+        """``data`` with the bound prior's features (and, for deviation, each gene's prior) attached."""
+        if self.reference is None:
+            return data
+        if self.prior is None:
+            raise ModelDataMismatchError(
+                f"{self.source or 'this model'} reads a reference-expression prior ({self.reference['source']}); "
+                "pass the table (--reference-expression, or model.with_reference(table, cell))"
+            )
+        return dataclasses.replace(data, prior=self.prior.features(data.gene_ids, source=data.source), baseline=self.prior.baseline(data.gene_ids))
+
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """The module's raw outputs on the task's scale: log-odds unchanged, regression values de-standardised."""
-        return outputs if self.task == "classification" else self.target_scale.decode(outputs)
+        return self.target_scale.decode(outputs) if self.task_spec.regresses else outputs
 
     def predict(
         self,
@@ -290,6 +350,7 @@ class TrainedModel:
             alpha=raw.alpha,
             beta=raw.beta,
             task=self.task,
+            baseline=data.baseline if self.task_spec.needs_reference else None,
         )
 
     def explain(self, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
@@ -312,9 +373,9 @@ class TrainedModel:
 
     def output_decoding(self) -> dict:
         """How :func:`~attentivechrome.interpret.iter_explanations` puts this model's outputs on its task's scale."""
-        if self.task != "regression":
+        if not self.task_spec.regresses:
             return {}
-        return {"task": "regression", "output_scale": self.target_scale.std, "output_offset": self.target_scale.mean}
+        return {"task": self.task, "output_scale": self.target_scale.std, "output_offset": self.target_scale.mean}
 
     # ------------------------------------------------------------------ files
 
@@ -326,6 +387,7 @@ class TrainedModel:
             "normalization": None if self.normalization is None else self.normalization.to_dict(),
             "train_config": None if self.config is None else self.config.to_dict(),
             "epoch": self.epoch,
+            "reference": self.reference,
         }
         save_checkpoint(self.module, path, marks=self.marks, n_bins=self.n_bins, metadata=metadata)
 
@@ -363,6 +425,7 @@ class TrainedModel:
             epoch=meta.get("epoch"),
             source=contents.source,
             legacy=contents.legacy,
+            reference=meta.get("reference"),
         )
 
 

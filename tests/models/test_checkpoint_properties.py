@@ -128,7 +128,7 @@ def test_arbitrary_bytes_raise_checkpoint_error(tmp_path, raw):
         ({"train_config": {"lr": "fast"}}, r"train_config is not valid"),
         ({"train_config": [1]}, r"train_config must be a dict of training settings, got list"),
         ({"normalization": {"kind": "depth", "marks": 3}}, r"normalization must be a dict with kind"),
-        ({"task": "clustering"}, r"task must be one of classification, regression, got 'clustering'"),
+        ({"task": "clustering"}, r"task must be one of classification, regression, deviation, got 'clustering'"),
         ({"marks": "H3K4me3"}, r"marks must be a non-empty list of mark names"),
         ({"marks": ["a", "b"]}, r"model_params n_marks is 5 but marks names 2 marks"),
         ({"n_bins": "100"}, r"n_bins must be a positive integer or null, got '100'"),

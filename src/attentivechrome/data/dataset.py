@@ -26,6 +26,14 @@ class HistoneData:
         Mark names in the order of the last axis of ``counts``.
     source
         Where the data came from (a path), for messages.
+    prior
+        Reference-prior features of each gene, float32 (genes, features), or ``None``: what a
+        reference-informed model reads beside the marks (see :mod:`attentivechrome.data.reference`;
+        the first feature is the gene's mean prior expression). Attached by
+        :meth:`~attentivechrome.trained.TrainedModel.prepare` and by training.
+    baseline
+        The prior expression of each gene, log(RPKM + 1) (genes,), or ``None``: what
+        ``--task deviation`` subtracts from the expression, and adds back to rebuild it.
     """
 
     gene_ids: np.ndarray
@@ -34,6 +42,8 @@ class HistoneData:
     marks: tuple[str, ...]
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False, repr=False)
+    prior: np.ndarray | None = field(default=None, compare=False, repr=False)
+    baseline: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.counts.ndim != 3:
@@ -44,6 +54,10 @@ class HistoneData:
             raise ValueError(f"{len(self.marks)} mark names for {self.counts.shape[2]} mark columns")
         if self.labels is not None and len(self.labels) != len(self.gene_ids):
             raise ValueError(f"{len(self.labels)} labels for {len(self.gene_ids)} genes")
+        for name in ("prior", "baseline"):
+            value = getattr(self, name)
+            if value is not None and len(value) != len(self.gene_ids):
+                raise ValueError(f"{len(value)} {name} rows for {len(self.gene_ids)} genes")
 
     @property
     def n_genes(self) -> int:
@@ -69,6 +83,8 @@ class HistoneData:
             labels=None if self.labels is None else self.labels[index],
             marks=self.marks,
             source=self.source,
+            prior=None if self.prior is None else self.prior[index],
+            baseline=None if self.baseline is None else self.baseline[index],
         )
 
     def __len__(self) -> int:

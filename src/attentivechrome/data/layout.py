@@ -75,7 +75,8 @@ def load_splits(data_dir: str | Path, *, task: str = "classification", cache: bo
         A cell directory (see the module docstring).
     task
         ``classification`` keeps the files' 0/1 labels; ``regression`` replaces them with
-        ``log1p`` of the directory's ``expression.csv``. Default ``classification``.
+        ``log1p`` of the directory's ``expression.csv`` (so does ``deviation``; the reference
+        prior is subtracted when the reference is attached). Default ``classification``.
     cache
         Read each file through :func:`attentivechrome.data.read_csv_cached` (a binary copy keyed
         by the file's identity and times), which returns the same data. Default False.
@@ -102,7 +103,7 @@ def load_splits(data_dir: str | Path, *, task: str = "classification", cache: bo
             raise InputFormatError(paths[name], None, f"has {data.n_bins} bins per gene but train has {n_bins}")
         if not data.has_labels:
             raise InputFormatError(paths[name], 1, "has no label column; training splits need labels")
-    if task == "regression":
+    if task != "classification":  # regression and deviation read log1p(expression); deviation subtracts the prior later
         path = expression_path(data_dir)
         splits = with_expression_targets(splits, read_expression(path), source=str(path))
     return splits

@@ -7,6 +7,8 @@ missing marks accept (see :class:`attentivechrome.models.AttentiveChrome` ``miss
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -69,4 +71,4 @@ def absent_marks(counts: np.ndarray) -> np.ndarray:
 
 
 def _with_counts(data: HistoneData, counts: np.ndarray, marks: Sequence[str]) -> HistoneData:
-    return HistoneData(gene_ids=data.gene_ids, counts=counts, labels=data.labels, marks=tuple(marks), source=data.source)
+    return dataclasses.replace(data, counts=counts, marks=tuple(marks))

@@ -16,6 +16,8 @@ other cells are moved onto it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,7 +94,7 @@ class Normalization:
                 counts[:, :, j] = column * (self.reference_mean[k] / mean) if mean > 0 else column
             else:
                 counts[:, :, j] = _quantile_map(column, np.sort(cell), np.asarray(self.reference_quantiles[k]))
-        return HistoneData(gene_ids=data.gene_ids, counts=counts, labels=data.labels, marks=data.marks, source=data.source)
+        return dataclasses.replace(data, counts=counts)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "marks": list(self.marks), "reference_mean": list(self.reference_mean), "reference_quantiles": [list(q) for q in self.reference_quantiles]}

@@ -13,8 +13,9 @@ DEFAULT_BIN_SIZE = 100
 #: Split names of a data directory, and the files holding them.
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 
-#: What a model predicts: the 0/1 label, or log1p(expression) read from ``expression.csv``.
-TASKS: tuple[str, ...] = ("classification", "regression")
+#: What a model predicts: the 0/1 label, log1p(expression) read from ``expression.csv``, or that minus
+#: the gene's reference prior (``deviation``; see attentivechrome.tasks).
+TASKS: tuple[str, ...] = ("classification", "regression", "deviation")
 
 #: Per-cell input normalisations (see attentivechrome.data.normalize).
 NORMALIZATIONS: tuple[str, ...] = ("none", "depth", "quantile")

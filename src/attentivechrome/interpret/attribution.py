@@ -120,8 +120,8 @@ class LogitModule(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.model(x) if prior is None else self.model(x, prior)
         logits = out.logits if hasattr(out, "logits") else out
         if logits.ndim == 2 and logits.shape[1] == 1:
             logits = logits[:, 0]
@@ -142,6 +142,7 @@ def attribute(
     internal_batch_size: int = 512,
     gradient_batch_size: int = DEFAULT_GRADIENT_BATCH,
     return_convergence_delta: bool = False,
+    prior: torch.Tensor | np.ndarray | None = None,
 ) -> torch.Tensor | np.ndarray | tuple[torch.Tensor | np.ndarray, torch.Tensor | np.ndarray]:
     """Attribute the logit of each gene to its input cells with one Captum method.
 
@@ -171,6 +172,9 @@ def attribute(
     return_convergence_delta
         Also return, per gene, the completeness gap ``sum(attribution) - (f(x) - f(baseline))``
         (``integrated_gradients`` and ``deeplift`` only). Default False.
+    prior
+        A reference-informed model's prior features of the genes (genes, features): held fixed,
+        so the maps say what the marks add to the prior. Default ``None``.
 
     Returns
     -------
@@ -214,8 +218,9 @@ def attribute(
     x = x.detach().float().clone()
     try:
         with torch.enable_grad(), _gradients_through_rnn(x.device), _frozen(model):
+            extra = None if prior is None else (torch.as_tensor(np.asarray(prior, dtype=np.float32) if isinstance(prior, np.ndarray) else prior).to(x.device),)
             attributions, delta = _run_captum(
-                wrapped, x, method, baseline, n_steps, window, stride, internal_batch_size, gradient_batch_size, return_convergence_delta
+                wrapped, x, method, baseline, n_steps, window, stride, internal_batch_size, gradient_batch_size, return_convergence_delta, extra
             )
     finally:
         model.train(was_training)
@@ -239,6 +244,7 @@ def _run_captum(
     internal_batch_size: int,
     gradient_batch_size: int,
     with_delta: bool,
+    extra: tuple | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Occlusion, Saliency
 
@@ -247,9 +253,9 @@ def _run_captum(
         baseline = torch.where(absent, x, torch.full_like(x, baseline)).detach()
     x.requires_grad_(True)  # captum warns when it has to set this itself
     if method == "saliency":
-        return Saliency(wrapped).attribute(x, abs=True), None
+        return Saliency(wrapped).attribute(x, abs=True, additional_forward_args=extra), None
     if method == "input_x_gradient":
-        return InputXGradient(wrapped).attribute(x), None
+        return InputXGradient(wrapped).attribute(x, additional_forward_args=extra), None
     if method == "integrated_gradients":
         out = IntegratedGradients(wrapped).attribute(
             x,
@@ -258,29 +264,30 @@ def _run_captum(
             method="gausslegendre",
             internal_batch_size=max(gradient_batch_size, x.shape[0]),  # at least one step of every gene per pass
             return_convergence_delta=with_delta,
+            additional_forward_args=extra,
         )
-        return _with_delta(wrapped, x, baseline, out, absent) if with_delta else (out, None)
+        return _with_delta(wrapped, x, baseline, out, absent, extra) if with_delta else (out, None)
     if method == "deeplift":
         with _quiet_captum_notice():
-            out = DeepLift(wrapped).attribute(x, baselines=baseline, return_convergence_delta=with_delta)
-        return _with_delta(wrapped, x, baseline, out, absent) if with_delta else (out, None)
+            out = DeepLift(wrapped).attribute(x, baselines=baseline, return_convergence_delta=with_delta, additional_forward_args=extra)
+        return _with_delta(wrapped, x, baseline, out, absent, extra) if with_delta else (out, None)
     # occlusion: windows of `window` bins over one mark at a time; input per gene is (bins, marks)
     x.requires_grad_(False)
     n_windows = len(range(0, x.shape[1] - window + 1, stride)) * x.shape[2]
     per_eval = max(1, min(n_windows, internal_batch_size // max(1, x.shape[0])))
     with torch.no_grad():
         out = Occlusion(wrapped).attribute(
-            x, sliding_window_shapes=(window, 1), strides=(stride, 1), baselines=baseline, perturbations_per_eval=per_eval
+            x, sliding_window_shapes=(window, 1), strides=(stride, 1), baselines=baseline, perturbations_per_eval=per_eval, additional_forward_args=extra
         )
     return out, None
 
 
-def _with_delta(wrapped: LogitModule, x: torch.Tensor, baseline, out, absent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _with_delta(wrapped: LogitModule, x: torch.Tensor, baseline, out, absent: torch.Tensor, extra: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Captum's (attributions, delta); where marks are absent, the delta counts their NaN cells as 0."""
     attributions, delta = out
     if absent.any():
         with torch.no_grad():
-            gap = wrapped(x.detach()) - wrapped(baseline if torch.is_tensor(baseline) else torch.full_like(x, baseline))
+            gap = wrapped(x.detach(), *(extra or ())) - wrapped(baseline if torch.is_tensor(baseline) else torch.full_like(x, baseline), *(extra or ()))
         delta = torch.nan_to_num(attributions.detach(), nan=0.0).sum(dim=(1, 2)) - gap
     return attributions, delta
 

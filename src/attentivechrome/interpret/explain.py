@@ -271,7 +271,8 @@ def iter_explanations(
     module.eval()
     try:
         gradient_methods = [m for m in methods if METHODS[m].family == "gradient"]
-        if gradient_methods and data.n_genes and not _differentiable(module, torch.from_numpy(data.counts[:1]).to(device)):
+        probe_prior = None if data.prior is None else torch.from_numpy(np.ascontiguousarray(data.prior[:1], dtype=np.float32)).to(device)
+        if gradient_methods and data.n_genes and not _differentiable(module, torch.from_numpy(data.counts[:1]).to(device), probe_prior):
             raise ValueError(
                 f"{type(module).__name__} gives no gradients with respect to its input, so {', '.join(gradient_methods)} "
                 "cannot explain it; use occlusion (or attention where the model has it)"
@@ -317,8 +318,10 @@ def _explain_batch(
     stride: int | None,
 ) -> Explanation:
     x = torch.from_numpy(np.ascontiguousarray(data.counts[start:stop])).to(device)  # (genes, bins, marks)
+    # A reference-informed model's prior is held fixed: the maps say what the marks add to it.
+    prior = None if data.prior is None else torch.from_numpy(np.ascontiguousarray(data.prior[start:stop], dtype=np.float32)).to(device)
     with torch.no_grad():
-        out = module(x)
+        out = module(x) if prior is None else module(x, prior)
     logits = _logits_of(out)
     alpha = None if getattr(out, "alpha", None) is None else out.alpha.float().cpu().numpy()
     beta = None if getattr(out, "beta", None) is None else out.beta.float().cpu().numpy()
@@ -336,7 +339,7 @@ def _explain_batch(
             continue
         with_delta = method in ("integrated_gradients", "deeplift")
         result = attribute(
-            module, x, method, baseline=baseline, n_steps=n_steps, window=window, stride=stride, return_convergence_delta=with_delta
+            module, x, method, baseline=baseline, n_steps=n_steps, window=window, stride=stride, return_convergence_delta=with_delta, prior=prior
         )
         values, delta = result if with_delta else (result, None)
         release_scratch()  # each method passes other sizes through the encoder kernel; keep none of their buffers
@@ -375,11 +378,11 @@ def _decoded(part: Explanation, task: str, scale: float, offset: float) -> Expla
     )
 
 
-def _differentiable(module: nn.Module, x: torch.Tensor) -> bool:
+def _differentiable(module: nn.Module, x: torch.Tensor, prior: torch.Tensor | None = None) -> bool:
     """Whether the logits depend differentiably on the input (the tree models' do not)."""
     probe = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        return bool(_logits_of(module(probe)).requires_grad)
+        return bool(_logits_of(module(probe) if prior is None else module(probe, prior)).requires_grad)
 
 
 def _logits_of(out) -> torch.Tensor:

@@ -17,6 +17,7 @@ from torch import nn
 from . import _fast_lstm
 from .attention import ContextAttention
 from .base import ModelOutput, apply_input_transform
+from .reference import PriorHead
 
 #: Implementations of the per-mark (bin-level) encoders; both compute the same function.
 ENCODERS: tuple[str, ...] = ("fast", "reference")
@@ -72,6 +73,11 @@ class AttentiveChrome(nn.Module):
         the mark is missing rather than shown zeros, which would mean "no reads"), it gets no
         mark-level attention (beta 0) and its alpha is 0. Default False: the original network,
         whose outputs are NaN for such input.
+    n_prior
+        Reference-prior features per gene read beside the marks (0: none, the original network).
+        They join the gene vector after the mark-level attention, and a small network
+        (:class:`~attentivechrome.models.reference.PriorHead`) maps both to the output, so alpha and
+        beta describe what the marks add to what the prior already says.
 
     The forward pass takes counts of shape (genes, bins, marks) and returns a
     :class:`ModelOutput` with logits (genes,), alpha (genes, marks, bins) and beta (genes, marks).
@@ -88,6 +94,7 @@ class AttentiveChrome(nn.Module):
         transform: str = "none",
         encoder: Literal["fast", "reference"] = "fast",
         missing_marks: bool = False,
+        n_prior: int = 0,
     ) -> None:
         super().__init__()
         self.n_marks = n_marks
@@ -100,7 +107,9 @@ class AttentiveChrome(nn.Module):
         self.encoder = encoder
         self.rnn_hms = nn.ModuleList(_RecurrentAttentionEncoder(1, bin_hidden) for _ in range(n_marks))
         self.hm_level_rnn_1 = _RecurrentAttentionEncoder(2 * bin_hidden, mark_hidden)
-        self.fdiff1_1 = nn.Linear(2 * mark_hidden, 1)
+        self.n_prior = n_prior
+        if not n_prior:
+            self.fdiff1_1 = nn.Linear(2 * mark_hidden, 1)
         self.dropout = dropout
         self.drop = nn.Dropout(dropout)  # no parameters: the state_dict stays the original's
         self.missing_marks = missing_marks
@@ -108,6 +117,8 @@ class AttentiveChrome(nn.Module):
             self.absent_mark_vectors = nn.Parameter(torch.empty(n_marks, 2 * bin_hidden))
         for parameter in self.parameters():
             nn.init.uniform_(parameter, -init_range, init_range)
+        if n_prior:  # built after the uniform draw: the head keeps PyTorch's default initialisation
+            self.prior_head = PriorHead(2 * mark_hidden, n_prior)
 
     def init_params(self) -> dict:
         """The constructor arguments, as saved in checkpoints."""
@@ -116,6 +127,8 @@ class AttentiveChrome(nn.Module):
             params["missing_marks"] = True
         if self.dropout:
             params["dropout"] = self.dropout
+        if self.n_prior:
+            params["n_prior"] = self.n_prior
         return params
 
     def encode_marks(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,12 +156,18 @@ class AttentiveChrome(nn.Module):
         contexts = [encoder.bin_attention.bin_context_vector for encoder in self.rnn_hms]
         return _fast_lstm.encode_marks(x, rnns, contexts, recycle=self.training)
 
-    def forward(self, x: torch.Tensor) -> ModelOutput:
+    def _output(self, gene_vector: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor:
+        """(genes, 2*mark_hidden) gene vectors (and the prior) -> logits (genes,)."""
+        if not self.n_prior:
+            return self.fdiff1_1(self.drop(gene_vector)).squeeze(-1)
+        return self.prior_head(self.drop(gene_vector), prior)
+
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> ModelOutput:
         if not self.missing_marks:
             x = apply_input_transform(x, self.transform)
             mark_vectors, alpha = self.encode_marks(x)
             gene_vector, beta = self.hm_level_rnn_1(self.drop(mark_vectors))  # (genes, 2*mark_hidden), (genes, marks)
-            return ModelOutput(logits=self.fdiff1_1(self.drop(gene_vector)).squeeze(-1), alpha=alpha, beta=beta)
+            return ModelOutput(logits=self._output(gene_vector, prior), alpha=alpha, beta=beta)
         missing = torch.isnan(x)
         present = ~missing.all(dim=1)  # (genes, marks): a mark is absent when all its bins are NaN
         x = apply_input_transform(torch.where(missing, torch.zeros_like(x), x), self.transform)
@@ -156,4 +175,4 @@ class AttentiveChrome(nn.Module):
         mark_vectors = torch.where(present.unsqueeze(-1), mark_vectors, self.absent_mark_vectors.unsqueeze(0))
         alpha = alpha * present.unsqueeze(-1)
         gene_vector, beta = self.hm_level_rnn_1(self.drop(mark_vectors), present)
-        return ModelOutput(logits=self.fdiff1_1(self.drop(gene_vector)).squeeze(-1), alpha=alpha, beta=beta)
+        return ModelOutput(logits=self._output(gene_vector, prior), alpha=alpha, beta=beta)

@@ -29,7 +29,11 @@ MODEL_CATALOG: dict[str, ModelEntry] = {
     "transformer": ModelEntry(".transformer", "TransformerBaseline", "Transformer encoder over bins with mark embeddings and attention pooling."),
     "linear": ModelEntry(".classical", "LinearBaseline", "Logistic regression (classification) or ridge regression (regression) on per-mark log1p features.", True),
     "gbt": ModelEntry(".classical", "GradientBoostingBaseline", "scikit-learn gradient-boosted trees on per-mark log1p features, evaluated in torch.", True),
+    "prior": ModelEntry(".classical", "PriorBaseline", "The gene prior alone (needs --reference-expression): trees on each gene's expression in other cell types, no marks.", True),
 }
+
+#: Models that read the reference prior only, never the marks.
+PRIOR_ONLY_MODELS: tuple[str, ...] = ("prior",)
 
 
 def available_models() -> list[str]:

@@ -44,7 +44,7 @@ RUN_MODEL_FILE = "model.pt"
 
 
 #: Keys of the payload that describe how the model is used, beyond the module itself.
-METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch")
+METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch", "reference")
 
 
 @dataclass
@@ -272,6 +272,11 @@ def _checked_metadata(metadata: dict, bad) -> dict:
     epoch = metadata.get("epoch")
     if epoch is not None and (not _is_int(epoch) or epoch < 0):
         raise bad(f"epoch must be a non-negative integer, got {epoch!r}")
+    reference = metadata.get("reference")
+    if reference is not None:
+        fields = {"mode": str, "checksum": str, "source": str, "excluded": list, "columns": list, "features": list}
+        if not isinstance(reference, dict) or not all(isinstance(reference.get(k), t) for k, t in fields.items()):
+            raise bad(f"reference must describe the reference-expression prior ({', '.join(fields)}), got {reference!r:.200}")
     return metadata
 
 

@@ -106,6 +106,8 @@ class _ClassicalBaseline(nn.Module):
         *,
         task: str = "classification",
         seed: int = 0,
+        prior: np.ndarray | None = None,
+        valid_prior: np.ndarray | None = None,
     ):
         """Fit on the training genes, choosing the complexity on the validation genes; returns ``self``.
 
@@ -119,27 +121,48 @@ class _ClassicalBaseline(nn.Module):
             ``classification`` or ``regression``. Default ``classification``.
         seed
             Random state of the estimator. Default 0.
+        prior, valid_prior
+            Reference-prior features (genes, ``n_prior``) of the training and validation genes,
+            for a model built with ``n_prior`` > 0 (see :mod:`attentivechrome.data.reference`).
         """
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-        features = self._features(counts)
-        valid_features = self._features(valid_counts)
+        features = self._features(counts, prior)
+        valid_features = self._features(valid_counts, valid_prior)
         self.n_features = features.shape[1]
         self._fit_features(features, np.asarray(targets), valid_features, np.asarray(valid_targets), task, seed)
         return self
 
-    @staticmethod
-    def _features(counts: np.ndarray) -> np.ndarray:
-        return histone_features(torch.as_tensor(np.asarray(counts, dtype=np.float32))).numpy()
+    #: Reference-prior features read beside the marks (0: none); set by the constructors.
+    n_prior: int = 0
+    #: Whether the histone features are read at all (the ``prior`` model reads the prior alone).
+    reads_marks: bool = True
+
+    def _features(self, counts: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+        x = torch.as_tensor(np.asarray(counts, dtype=np.float32))
+        p = None if prior is None else torch.as_tensor(np.asarray(prior, dtype=np.float32))
+        return self._feature_matrix(x, p).numpy()
+
+    def _feature_matrix(self, x: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor:
+        """The columns the estimator reads: histone features (unless the prior alone), then the prior's."""
+        if self.n_prior and (prior is None or prior.shape[-1] != self.n_prior):
+            got = "none" if prior is None else f"{prior.shape[-1]} features"
+            raise ValueError(f"{type(self).__name__} reads {self.n_prior} reference-prior features beside the marks, got {got} (pass the reference-expression table)")
+        parts = [histone_features(x)] if self.reads_marks else []
+        if self.n_prior:
+            parts.append(prior.float())
+        if not parts:
+            raise ValueError(f"{type(self).__name__} reads the reference prior alone and needs one (pass --reference-expression)")
+        return torch.cat(parts, dim=1)
 
     def _fit_features(self, features, targets, valid_features, valid_targets, task, seed) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def _check_input(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_input(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
         if not self.n_features:
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(...) or load a checkpoint first")
         apply_input_transform(torch.zeros(1), self.transform)
-        features = histone_features(x).to(torch.float64)
+        features = self._feature_matrix(x, prior).to(torch.float64)
         if features.shape[1] != self.n_features:
             raise ValueError(
                 f"{type(self).__name__} was fitted on {self.n_features} features; {tuple(x.shape)} counts give {features.shape[1]} "
@@ -186,17 +209,19 @@ class LinearBaseline(_ClassicalBaseline):
     torch.Size([40])
     """
 
-    def __init__(self, n_marks: int = 5, *, transform: str = "none", n_features: int = 0) -> None:
+    def __init__(self, n_marks: int = 5, *, transform: str = "none", n_features: int = 0, n_prior: int = 0) -> None:
         super().__init__()
         self.n_marks = n_marks
         self.transform = transform
         self.n_features = n_features
+        self.n_prior = n_prior
         apply_input_transform(torch.zeros(1), transform)
         self._set_buffers(np.zeros(n_features), np.ones(n_features), np.zeros(n_features), np.zeros(1))
 
     def init_params(self) -> dict:
         """The constructor arguments, as saved in checkpoints."""
-        return {"n_marks": self.n_marks, "transform": self.transform, "n_features": self.n_features}
+        params = {"n_marks": self.n_marks, "transform": self.transform, "n_features": self.n_features}
+        return {**params, "n_prior": self.n_prior} if self.n_prior else params
 
     def _set_buffers(self, center, scale, coef, intercept) -> None:
         device = self.coef.device if hasattr(self, "coef") else None
@@ -225,8 +250,8 @@ class LinearBaseline(_ClassicalBaseline):
         intercept = np.ravel(np.asarray(estimator.intercept_, dtype=np.float64))[:1]
         self._set_buffers(scaler.mean_, scaler.scale_, coef, intercept)
 
-    def forward(self, x: torch.Tensor) -> ModelOutput:
-        features = self._check_input(x)  # (genes, features) float64
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> ModelOutput:
+        features = self._check_input(x, prior)  # (genes, features) float64
         logits = ((features - self.center) / self.scale) @ self.coef + self.intercept
         return ModelOutput(logits=logits.to(torch.float32))
 
@@ -278,8 +303,10 @@ class GradientBoostingBaseline(_ClassicalBaseline):
         n_features: int = 0,
         n_trees: int = 0,
         max_nodes: int = 0,
+        n_prior: int = 0,
     ) -> None:
         super().__init__()
+        self.n_prior = n_prior
         self.n_marks = n_marks
         self.transform = transform
         self.n_estimators = n_estimators
@@ -295,7 +322,9 @@ class GradientBoostingBaseline(_ClassicalBaseline):
 
     def init_params(self) -> dict:
         """The constructor arguments, as saved in checkpoints."""
+        prior = {"n_prior": self.n_prior} if self.n_prior else {}
         return {
+            **prior,
             "n_marks": self.n_marks,
             "transform": self.transform,
             "n_estimators": self.n_estimators,
@@ -361,8 +390,8 @@ class GradientBoostingBaseline(_ClassicalBaseline):
         self.n_trees, self.max_nodes = n_keep, nodes
         self._set_buffers(feature, threshold, left, right, value, offset)
 
-    def forward(self, x: torch.Tensor) -> ModelOutput:
-        features = self._check_input(x)  # (genes, features) float64
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> ModelOutput:
+        features = self._check_input(x, prior)  # (genes, features) float64
         genes = features.shape[0]
         base = torch.arange(self.n_trees, device=features.device) * self.max_nodes  # (trees,) offset of each tree in the flat arrays
         node = torch.zeros(genes, self.n_trees, dtype=torch.long, device=features.device)  # (genes, trees), all at the root
@@ -374,3 +403,18 @@ class GradientBoostingBaseline(_ClassicalBaseline):
             node = torch.where(values <= threshold[flat], left[flat], right[flat])
         logits = self.offset + self.value.reshape(-1)[node + base].sum(dim=1)
         return ModelOutput(logits=logits.to(torch.float32))
+
+
+class PriorBaseline(GradientBoostingBaseline):
+    """The gene prior alone: gradient-boosted trees on the reference-prior features, no histone data.
+
+    The baseline every histone model is read against (Schreiber et al., Genome Biology 2020): what
+    the expression of each gene in other cell types predicts. It is fitted on the training genes
+    like ``gbt`` (the number of trees chosen on validation) and ignores the marks it is given.
+    It needs a reference-expression table (``n_prior`` > 0).
+    """
+
+    reads_marks = False
+
+    def __init__(self, n_marks: int = 5, *, n_prior: int = 0, **params) -> None:
+        super().__init__(n_marks, n_prior=n_prior, **params)

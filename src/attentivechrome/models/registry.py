@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from torch import nn
 
 from .catalog import MODEL_CATALOG, check_model_name
 from .attentive_chrome import AttentiveChrome
 from .base import ModelOutput
+from .reference import ReferenceInformed
 
 #: Every model the package can build, by name. The CLI, checkpoints and benchmarks read this.
 MODEL_REGISTRY: dict[str, type[nn.Module]] = {
@@ -17,12 +19,25 @@ MODEL_REGISTRY: dict[str, type[nn.Module]] = {
 
 
 def get_model(name: str, **params) -> nn.Module:
-    """Build the model registered as ``name`` with constructor ``params``."""
-    return MODEL_REGISTRY[check_model_name(name)](**params)
+    """Build the model registered as ``name`` with constructor ``params``.
+
+    ``n_prior`` > 0 builds it reference-informed: models that read the prior themselves
+    (AttentiveChrome, the scikit-learn ones) take it as a parameter; any other is wrapped in a
+    :class:`~attentivechrome.models.reference.ReferenceInformed`.
+    """
+    cls = MODEL_REGISTRY[check_model_name(name)]
+    n_prior = params.pop("n_prior", 0)
+    if not n_prior:
+        return cls(**params)
+    if "n_prior" in inspect.signature(cls).parameters:
+        return cls(**params, n_prior=n_prior)
+    return ReferenceInformed(cls(**params), n_prior)
 
 
 def model_name_of(model: nn.Module) -> str:
     """The registry name of a model instance."""
+    if isinstance(model, ReferenceInformed):
+        model = model.network
     for name, cls in MODEL_REGISTRY.items():
         if type(model) is cls:
             return name

@@ -7,6 +7,7 @@ marks; otherwise the call stops naming the cell and its marks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,8 +17,10 @@ from ..config import TrainConfig
 from ..data.dataset import HistoneData
 from ..data.marks import align_marks, mark_key, union_marks
 from ..data.normalize import Normalization
+from ..data.reference import ReferencePrior, ReferenceTable, usable_columns
 from ..data.schema import SPLITS
 from ..exceptions import ModelDataMismatchError
+from ..tasks import get_task
 
 #: What train() accepts: one cell's splits, or cell name -> splits.
 Splits = Mapping[str, HistoneData]
@@ -35,10 +38,10 @@ class PooledData:
     test_cells: np.ndarray
 
 
-def as_cells(splits: Splits | Mapping[str, Splits]) -> dict[str, Splits]:
-    """``{cell: splits}`` from one cell's splits (named ``cell``) or a mapping of cells."""
-    if all(name in splits for name in SPLITS) and all(isinstance(splits[name], HistoneData) for name in SPLITS):
-        return {"cell": splits}
+def as_cells(splits: Splits | Mapping[str, Splits], name: str | None = None) -> dict[str, Splits]:
+    """``{cell: splits}`` from one cell's splits (named ``name``, default ``cell``) or a mapping of cells."""
+    if all(key in splits for key in SPLITS) and all(isinstance(splits[key], HistoneData) for key in SPLITS):
+        return {name or "cell": splits}
     return dict(splits)
 
 
@@ -79,11 +82,49 @@ def pool_cells(cells: Mapping[str, Splits], config: TrainConfig) -> PooledData:
 def _concat(parts: list[HistoneData]) -> HistoneData:
     if len(parts) == 1:
         return parts[0]
-    labels = None if any(p.labels is None for p in parts) else np.concatenate([p.labels for p in parts])
+    def joined(name: str):  # an optional per-gene array: kept only when every cell has it
+        values = [getattr(p, name) for p in parts]
+        return None if any(v is None for v in values) else np.concatenate(values)
+
     return HistoneData(
         gene_ids=np.concatenate([p.gene_ids for p in parts]),
         counts=np.concatenate([p.counts for p in parts]),
-        labels=labels,
+        labels=joined("labels"),
         marks=parts[0].marks,
         source=", ".join(p.source for p in parts),
+        prior=joined("prior"),
+        baseline=joined("baseline"),
     )
+
+
+def attach_reference(cells: Mapping[str, Splits], table: ReferenceTable, config: TrainConfig) -> tuple[dict[str, dict[str, HistoneData]], dict, dict[str, ReferencePrior]]:
+    """Each cell's splits with its reference prior attached (``prior`` and ``baseline``), and what the model records.
+
+    Each cell's prior leaves out its own column (named by the cell) and ``config.reference_exclude``.
+    A ``fitted`` prior reads the columns every cell may read, so pooled cells share its features.
+    For ``task='deviation'`` the targets (log1p expression) become the expression minus the prior.
+
+    Returns the cells, the description the model keeps (:meth:`ReferencePrior.describe`, with
+    every cell named) and each cell's prior.
+    """
+    mode, exclude = config.reference, config.reference_exclude
+    common = None
+    if mode == "fitted":
+        usable = [set(usable_columns(table, name, exclude)) for name in cells]
+        common = tuple(c for c in table.columns if all(c in u for u in usable))
+        if not common:
+            raise ValueError(f"{table.source}: no reference column is usable for every cell ({', '.join(cells)})")
+    priors = {name: table.prior_for(name, exclude=exclude, mode=mode, columns=common) for name in cells}
+    deviation = get_task(config.task).needs_reference
+    attached = {}
+    for name, splits in cells.items():
+        prior = priors[name]
+        attached[name] = {}
+        for split, data in splits.items():
+            features, baseline = prior.features(data.gene_ids, source=data.source), prior.baseline(data.gene_ids)
+            labels = data.labels
+            if deviation and labels is not None:
+                labels = (np.asarray(labels, dtype=np.float64) - baseline).astype(np.float32)
+            attached[name][split] = dataclasses.replace(data, prior=features, baseline=baseline.astype(np.float32), labels=labels)
+    description = {**next(iter(priors.values())).describe(), "cells": list(cells)}
+    return attached, description, priors

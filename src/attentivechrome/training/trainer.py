@@ -36,35 +36,36 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
 from .. import _settings
-from .._io import atomic_open, atomic_path, move_files, stale_stages, staging_directory, write_text_atomic
+from .._io import atomic_path, move_files, stale_stages, staging_directory, write_text_atomic
 from .._progress import progress_bar
 from .._version import __version__
 from ..config import TrainConfig
 from ..data.dataset import HistoneData
 from ..exceptions import UndefinedMetricError
-from ..inference import predict_tensor
-from ..metrics.classification import aupr, auroc
-from ..metrics.regression import mse, pearson, spearman
+from ..inference import predict_tensor, write_prediction_table
 from ..models.base import init_forget_gate_bias
 from ..models.checkpoint import RUN_MODEL_FILE
 from ..models.classical import is_fitted_once
 from ..models.registry import MODEL_REGISTRY, get_model
+from ..data.reference import ReferenceTable
+from ..tasks import Task, get_task
 from ..trained import TargetScale, TrainedModel, TrainingRecord
 from . import distributed
 from .distributed import Ranks
-from .pooling import PooledData, Splits, as_cells, pool_cells
+from .pooling import PooledData, Splits, as_cells, attach_reference, pool_cells
 
 logger = logging.getLogger(__name__)
 
 
-def build_model(config: TrainConfig, n_marks: int) -> nn.Module:
-    """The untrained model a config describes (weights drawn from the config's seed)."""
+def build_model(config: TrainConfig, n_marks: int, n_prior: int = 0) -> nn.Module:
+    """The untrained model a config describes (weights drawn from the config's seed); ``n_prior`` reference-prior features beside the marks."""
     extra = {"missing_marks": True} if config.missing_marks else {}
+    if n_prior:
+        extra["n_prior"] = n_prior
     if config.dropout is not None:
         if "dropout" not in inspect.signature(MODEL_REGISTRY[config.model]).parameters:
             raise ValueError(f"{config.model} has no dropout to set (drop --dropout)")
@@ -93,6 +94,8 @@ def train(
     progress: bool | None = None,
     ranks: Ranks | None = None,
     resume: bool = False,
+    reference: ReferenceTable | None = None,
+    cell: str | None = None,
 ) -> TrainedModel:
     """Train a model on ``splits['train']``, select it on ``splits['valid']``, score ``splits['test']``.
 
@@ -124,6 +127,14 @@ def train(
         left in its staging directory (after each epoch the model, optimiser, random states,
         history and selection state are kept there, in ``resume.pt``): the result is the same,
         bit for bit on a CPU, as an uninterrupted run's. Without such a run, training starts at epoch 1.
+    reference
+        The reference-expression table (:func:`attentivechrome.data.reference.read_reference`) of
+        a model with ``config.reference`` other than ``none``: each gene's prior is read from it
+        beside the marks, never from the cell's own column.
+    cell
+        The name of the cell whose splits ``splits`` are (``E012``, ``roadmap-e012``): the column
+        its prior leaves out. Required with a reference when ``splits`` is one cell's splits;
+        pooled cells are named by their keys.
 
 
     Returns
@@ -136,14 +147,25 @@ def train(
     device = _settings.resolve_device(config.device) if ranks is None else ranks.device
     if ranks is not None and not ranks.writes:
         out_dir = None  # only rank 0 writes the run directory
-    pooled = pool_cells(as_cells(splits), config)
+    cells = as_cells(splits, cell)
+    reference_record = None
+    if config.reference != "none":
+        if reference is None:
+            raise ValueError(f"reference {config.reference!r} needs the reference-expression table (reference=read_reference(path))")
+        if "cell" in cells and cell is None:
+            raise ValueError("name the cell (cell='E012', or its directory name) so that its own column of the reference is left out")
+        cells, reference_record, _ = attach_reference(cells, reference, config)
+    elif reference is not None:
+        raise ValueError("a reference table was given but config.reference is 'none'; set reference='new-cell' (or 'fitted')")
+    pooled = pool_cells(cells, config)
     check_both_classes(pooled.splits, config.task)
     generator = _settings.seed_everything(config.seed)
-    model = build_model(config, pooled.splits["train"].n_marks).to(device)
+    n_prior = 0 if pooled.splits["train"].prior is None else pooled.splits["train"].prior.shape[1]
+    model = build_model(config, pooled.splits["train"].n_marks, n_prior).to(device)
     with _settings.torch_threads(_settings.training_threads(uses_kernel(model, device))):
         return _train_model(
             model, config, pooled, device, generator, started, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, progress=progress, ranks=ranks,
-            resume=resume,
+            resume=resume, reference_record=reference_record,
         )  # fmt: skip
 
 
@@ -166,14 +188,16 @@ def _train_model(
     progress: bool | None,
     ranks: Ranks | None,
     resume: bool,
+    reference_record: dict | None = None,
 ) -> TrainedModel:
     """:func:`train` once the model is built: fit it (epochs, or once for scikit-learn models), select, score and write."""
     splits = pooled.splits
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
-    scale = TargetScale.fit(train_data.labels) if config.task == "regression" else None
+    task = get_task(config.task)
+    scale = TargetScale.fit(train_data.labels) if task.regresses else None
     trained = TrainedModel(
         module=model, model_name=config.model, marks=pooled.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale,
-        normalization=pooled.normalization, config=config,
+        normalization=pooled.normalization, config=config, reference=reference_record,
     )  # fmt: skip
     if is_fitted_once(model) and ranks is not None and ranks.world_size > 1:
         raise ValueError(f"{config.model} is fitted once by scikit-learn; it cannot train on several processes (drop --distributed)")
@@ -185,7 +209,7 @@ def _train_model(
         # and mark dropout use `generator`, the same on every rank.)
         torch.manual_seed(config.seed * 7919 + ranks.rank)
     optimizer = build_optimizer(model, config)
-    loss_fn = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
+    loss_fn = task.loss()
 
     # Whole splits live on the device once; batches are index slices (no per-batch host work).
     x_train, y_train = _to_device(train_data, device, ranks)  # a DDP rank keeps only its shard of the training genes
@@ -210,14 +234,16 @@ def _train_model(
         )  # fmt: skip
         model.load_state_dict(best_state)
         model.eval()
-        test_predictions = trained.decode(predict_tensor(model, _to_device(test_data, device)[0], batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy())
-        best.update(split_scores(config.task, "test", test_data.labels, test_predictions))  # the selected epoch's record gains its test scores
+        test_predictions = trained.decode(
+            predict_tensor(model, _to_device(test_data, device)[0], batch_size=config.eval_batch_size, with_attention=False, prior=_prior_tensor(test_data, device))[0].cpu().numpy()
+        )
+        best.update(task.scores("test", test_data.labels, test_predictions, test_data.baseline))  # the selected epoch's record gains its test scores
         cell_scores = _cell_scores(trained, pooled, test_predictions)
         if stage is not None:
             trained.epoch = best["epoch"]
             trained.save(stage / RUN_MODEL_FILE)
             test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
-            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, test_predictions, test_data.labels, task=config.task, cells=test_cells)
+            _write_predictions(stage / "test_predictions.tsv", test_data, test_predictions, task=task, cells=test_cells)
             _write_metrics(stage / "metrics.json", best, history, cell_scores, stop_reason=stop_reason)
             (stage / RESUME_FILE).unlink(missing_ok=True)  # the run is complete: nothing to resume
             move_files(stage, out)
@@ -255,11 +281,12 @@ def _train_epochs(
     After each epoch the whole state of the loop is saved to ``out / RESUME_FILE``; ``resume_state``
     (such a file's contents, from :func:`_load_resume_state`) continues from it.
     """
-    model, config, decode = trained.module, trained.config, trained.decode
+    model, config, decode, task = trained.module, trained.config, trained.decode, trained.task_spec
     step_model = model if ranks is None else distributed.wrap(model, ranks)
+    p_train, p_valid = _prior_tensor(pooled.splits["train"], device, ranks), _prior_tensor(pooled.splits["valid"], device)
     train_data, valid_data = pooled.splits["train"], pooled.splits["valid"]
     if out is not None:
-        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, pooled, data_source), indent=2) + "\n")
+        write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, pooled, data_source, trained.reference), indent=2) + "\n")
     history: list[dict] = []
     best: dict | None = None
     best_state: dict[str, torch.Tensor] | None = None
@@ -288,6 +315,7 @@ def _train_epochs(
                     weight, n_mine = 1.0, index.shape[0]
                     if ranks is None or ranks.world_size == 1:
                         x_batch, y_batch = x_train[index], y_train[index]
+                        p_batch = None if p_train is None else p_train[index]
                     else:  # the genes of the batch this rank holds; DDP averages over ranks, the weight makes it the global mean
                         mine = index % ranks.world_size == ranks.rank
                         local = index[mine] // ranks.world_size  # position in this rank's shard
@@ -296,10 +324,11 @@ def _train_epochs(
                         if n_mine == 0:  # a short last batch: take part in the all-reduce with a zero gradient
                             local = local.new_zeros(1)
                         x_batch, y_batch = x_train[local], y_train[local]
+                        p_batch = None if p_train is None else p_train[local]
                         hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
                     if hide is not None:
                         x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
-                    logits = step_model(x_batch).logits
+                    logits = (step_model(x_batch) if p_batch is None else step_model(x_batch, p_batch)).logits
                     loss = loss_fn(logits, y_batch)
                     optimizer.zero_grad(set_to_none=True)
                     if config.schedule != "constant":
@@ -315,15 +344,15 @@ def _train_epochs(
                 loss_sum = distributed.sum_over_ranks(loss_sum)
 
             scored = model if averaged is None else averaged.module  # the weights this epoch is judged (and kept) by
-            valid_predictions = decode(predict_tensor(scored, x_valid, batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy())
+            valid_predictions = decode(predict_tensor(scored, x_valid, batch_size=config.eval_batch_size, with_attention=False, prior=p_valid)[0].cpu().numpy())
             record = {
                 "epoch": epoch,
                 "train_loss": float(loss_sum) / n_train,
-                **split_scores(config.task, "valid", valid_data.labels, valid_predictions),
+                **task.scores("valid", valid_data.labels, valid_predictions, valid_data.baseline),
                 "seconds": time.perf_counter() - epoch_start,
             }
             history.append(record)
-            improved = best is None or _better(record, best, config.task)
+            improved = best is None or task.better(record, best)
             if improved:
                 best = record
                 best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
@@ -332,7 +361,7 @@ def _train_epochs(
                 _write_metrics(out / "metrics.json", best, history)
             if on_epoch is not None:
                 on_epoch(record)
-            logger.info(_epoch_line(record, config.epochs))
+            logger.info(_epoch_line(record, config.epochs, task))
             if out is not None:  # everything the next epoch depends on, for --resume
                 _save_resume_state(out / RESUME_FILE, trained, optimizer, generator, history, best, best_state, averaged)
             if config.patience and epoch - best["epoch"] >= config.patience and epoch < config.epochs:
@@ -384,7 +413,7 @@ def check_both_classes(splits: Mapping[str, HistoneData], task: str) -> None:
     UndefinedMetricError
         Naming the split (and its file) whose genes all have one label.
     """
-    if task != "classification":
+    if not get_task(task).binary:
         return
     for name in ("valid", "test"):
         labels = splits[name].labels
@@ -512,8 +541,9 @@ def _cell_scores(trained: TrainedModel, pooled: PooledData, test_predictions: np
     scores = {}
     for cell in pooled.cells:
         mine = pooled.test_cells == cell
+        baseline = None if pooled.splits["test"].baseline is None else pooled.splits["test"].baseline[mine]
         try:
-            scores[cell] = split_scores(trained.task, "test", labels[mine], test_predictions[mine])
+            scores[cell] = trained.task_spec.scores("test", labels[mine], test_predictions[mine], baseline)
         except UndefinedMetricError:  # a cell whose test genes are all of one class: its AUROC is undefined
             scores[cell] = {f"test_{m}": float("nan") for m in ("auroc", "aupr")}
     return scores
@@ -525,18 +555,15 @@ def _fused_adam_applies(model: nn.Module) -> bool:
     return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
-def epoch_summary(record: dict, epochs: int) -> str:
+def epoch_summary(record: dict, epochs: int, task: str | Task = "classification") -> str:
     """One line describing an epoch, for logs and the CLI."""
-    return _epoch_line(record, epochs)
+    return _epoch_line(record, epochs, get_task(task))
 
 
-def _epoch_line(record: dict, epochs: int) -> str:
+def _epoch_line(record: dict, epochs: int, task: Task) -> str:
     """The epoch's loss and validation scores (the test split is scored once, for the selected epoch)."""
     mark = " *" if record.get("selected") else ""
-    if "valid_auroc" not in record:  # regression
-        scores = f"valid Pearson {record['valid_pearson']:.4f}  Spearman {record['valid_spearman']:.4f}  MSE {record['valid_mse']:.4f}"
-    else:
-        scores = f"valid AUROC {record['valid_auroc']:.4f}  AUPR {record['valid_aupr']:.4f}"
+    scores = task.epoch_scores(record)
     return f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  {scores}  {record['seconds']:.1f}s{mark}"
 
 
@@ -549,22 +576,19 @@ def _to_device(data: HistoneData, device: torch.device, ranks: Ranks | None = No
     return x.to(device), None if y is None else y.to(device)
 
 
-def _write_predictions(
-    path: Path, gene_ids: np.ndarray, logits: np.ndarray, labels: np.ndarray | None, *, task: str = "classification", cells: np.ndarray | None = None
-) -> None:
-    """The test predictions; with ``cells`` (a pooled run), a ``cell`` column first."""
-    if task == "regression":  # logits are already the predicted targets
-        frame = pd.DataFrame({"gene_id": gene_ids, "prediction": logits.astype(np.float64)})
-        if labels is not None:
-            frame["target"] = labels
-    else:
-        frame = pd.DataFrame({"gene_id": gene_ids, "probability": 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))})
-        if labels is not None:
-            frame["label"] = labels
-    if cells is not None:
-        frame.insert(0, "cell", cells)
-    with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
-        frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+def _write_predictions(path: Path, data: HistoneData, values: np.ndarray, *, task: Task, cells: np.ndarray | None = None) -> None:
+    """The test predictions (decoded ``values``), in the task's columns; with ``cells`` (a pooled run), a ``cell`` column first."""
+    write_prediction_table(path, data.gene_ids, task.prediction_columns(values, data.labels, data.baseline), cells=cells)
+
+
+def _prior_tensor(data: HistoneData, device: torch.device, ranks: Ranks | None = None) -> torch.Tensor | None:
+    """The genes' reference-prior features on the device (a DDP rank's shard, as :func:`_to_device`), or ``None``."""
+    if data.prior is None:
+        return None
+    prior = torch.from_numpy(np.ascontiguousarray(data.prior, dtype=np.float32))
+    if ranks is not None and ranks.world_size > 1:
+        prior = prior[ranks.rank :: ranks.world_size]
+    return prior.to(device)
 
 
 def _write_metrics(path: Path, best: dict, history: list[dict], cell_scores: dict | None = None, *, stop_reason: str | None = None) -> None:
@@ -578,41 +602,12 @@ def _write_metrics(path: Path, best: dict, history: list[dict], cell_scores: dic
     write_text_atomic(path, json.dumps(metrics, indent=2) + "\n")
 
 
-#: The validation metric that selects the epoch, per task.
-SELECTION_METRIC = {"classification": "valid_auroc", "regression": "valid_pearson"}
-
-
-def split_scores(task: str, split: str, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
-    """The metrics of one split's predictions, named ``<split>_<metric>`` in the order the records list them.
-
-    Raises
-    ------
-    UndefinedMetricError
-        For classification, when the split holds one class only (its AUROC is undefined).
-    """
-    if task == "classification":
-        return {f"{split}_auroc": auroc(targets, predictions), f"{split}_aupr": aupr(targets, predictions)}
-    scores = {}
-    for name, metric in (("pearson", pearson), ("spearman", spearman), ("mse", mse)):
-        try:
-            scores[f"{split}_{name}"] = metric(targets, predictions)
-        except UndefinedMetricError:  # constant predictions early in training
-            scores[f"{split}_{name}"] = float("nan")
-    return scores
-
-
-def _better(record: dict, best: dict, task: str) -> bool:
-    """Whether ``record`` beats ``best`` on the selection metric (a defined value beats NaN)."""
-    key = SELECTION_METRIC[task]
-    return bool(record[key] > best[key] or (np.isnan(best[key]) and not np.isnan(record[key])))
-
-
 def _metric_fields(record: dict) -> dict[str, float]:
     """The validation and test metrics of a record."""
     return {k: v for k, v in record.items() if k.startswith(("valid_", "test_"))}
 
 
-def _run_config(config: TrainConfig, model: nn.Module, pooled: PooledData, data_source: str) -> dict:
+def _run_config(config: TrainConfig, model: nn.Module, pooled: PooledData, data_source: str, trained_reference: dict | None = None) -> dict:
     splits = pooled.splits
     train_data = splits["train"]
     config_record = {
@@ -625,6 +620,8 @@ def _run_config(config: TrainConfig, model: nn.Module, pooled: PooledData, data_
         "genes": {name: split.n_genes for name, split in splits.items()},
         "package_version": __version__,
     }
+    if trained_reference is not None:
+        config_record["reference"] = trained_reference
     if len(pooled.cells) > 1:
         config_record["cells"] = list(pooled.cells)
     return config_record
@@ -641,26 +638,29 @@ def _fit_once(
     device: torch.device,
 ) -> TrainedModel:
     """Fit a scikit-learn baseline once (it selects its own complexity on valid) and score it like an epoch."""
-    model, config = trained.module, trained.config
+    model, config, task = trained.module, trained.config, trained.task_spec
     splits = pooled.splits
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
     encode = trained.target_scale.encode if trained.target_scale is not None else (lambda y: y)
-    model.fit(train_data.counts, encode(train_data.labels), valid_data.counts, encode(valid_data.labels), task=config.task, seed=config.seed)
+    model.fit(
+        train_data.counts, encode(train_data.labels), valid_data.counts, encode(valid_data.labels), task="classification" if task.binary else "regression",
+        seed=config.seed, prior=train_data.prior, valid_prior=valid_data.prior,
+    )  # fmt: skip
     model.to(device).eval()
     logits = {
-        name: predict_tensor(model, _to_device(data, device)[0], batch_size=config.eval_batch_size, with_attention=False)[0].cpu().numpy()
+        name: predict_tensor(model, _to_device(data, device)[0], batch_size=config.eval_batch_size, with_attention=False, prior=_prior_tensor(data, device))[0].cpu().numpy()
         for name, data in splits.items()
     }
     y_train = encode(np.asarray(train_data.labels, dtype=np.float64))
-    if config.task == "classification":
+    if task.binary:
         train_loss = float(np.mean(np.logaddexp(0.0, logits["train"]) - y_train * logits["train"]))  # binary cross-entropy on logits
     else:
         train_loss = float(np.mean((logits["train"] - y_train) ** 2))
     record = {
         "epoch": 1,
         "train_loss": train_loss,
-        **split_scores(config.task, "valid", valid_data.labels, trained.decode(logits["valid"])),
-        **split_scores(config.task, "test", test_data.labels, trained.decode(logits["test"])),
+        **task.scores("valid", valid_data.labels, trained.decode(logits["valid"]), valid_data.baseline),
+        **task.scores("test", test_data.labels, trained.decode(logits["test"]), test_data.baseline),
         "seconds": time.perf_counter() - started,
         "selected": True,
     }
@@ -669,15 +669,15 @@ def _fit_once(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         with staging_directory(out) as stage:  # all four files or none, as in train()
-            write_text_atomic(stage / "config.json", json.dumps(_run_config(config, model, pooled, data_source), indent=2) + "\n")
+            write_text_atomic(stage / "config.json", json.dumps(_run_config(config, model, pooled, data_source, trained.reference), indent=2) + "\n")
             trained.save(stage / RUN_MODEL_FILE)
             test_cells = pooled.test_cells if len(pooled.cells) > 1 else None
-            _write_predictions(stage / "test_predictions.tsv", test_data.gene_ids, trained.decode(logits["test"]), test_data.labels, task=config.task, cells=test_cells)
+            _write_predictions(stage / "test_predictions.tsv", test_data, trained.decode(logits["test"]), task=task, cells=test_cells)
             _write_metrics(stage / "metrics.json", record, [record], cell_scores, stop_reason="fitted once")
             move_files(stage, out)
     if on_epoch is not None:
         on_epoch(record)
-    logger.info(_epoch_line(record, 1))
+    logger.info(_epoch_line(record, 1, task))
     trained.record = TrainingRecord(
         best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out, cell_scores=cell_scores,
         stop_reason="fitted once",

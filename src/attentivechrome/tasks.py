@@ -1,0 +1,150 @@
+"""What a model predicts, in one object per task: its loss, metrics, decoding and output columns.
+
+- ``classification``: the 0/1 label (expression above the cell's median); log-odds out, binary
+  cross-entropy, selected on validation AUROC, scored by AUROC and AUPR.
+- ``regression``: log(expression + 1); standardised targets, mean squared error, selected on
+  validation Pearson correlation, scored by Pearson, Spearman and MSE.
+- ``deviation``: the cell-specific part, log(RPKM + 1) minus the gene's prior from the
+  reference-expression table (:mod:`attentivechrome.data.reference`); like regression, plus the
+  Pearson correlation of the full log expression rebuilt from it (``*_expression_pearson``).
+  It needs a reference.
+
+Every place that depends on the task asks :func:`get_task` for its :class:`Task` instead of
+testing the name. This module imports no heavy library at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data.schema import TASKS
+
+
+@dataclass(frozen=True)
+class Task:
+    """One prediction task (see the module docstring)."""
+
+    name: str
+    #: The validation metric that selects the epoch (a record key).
+    selection_metric: str
+    #: The metrics of a split, in the order records and tables list them.
+    metrics: tuple[str, ...]
+    #: Whether the network's outputs are log-odds (else values of a standardised real target).
+    binary: bool
+    #: Whether the targets are the deviation from the reference prior (a reference is required).
+    needs_reference: bool = False
+    #: What a prediction TSV calls the prediction and the target.
+    value_column: str = "probability"
+    target_column: str = "label"
+    #: What the decoded output is, in words.
+    meaning: str = "the log-odds of high expression"
+
+    @property
+    def regresses(self) -> bool:
+        """Whether the target is a real value (standardised for training, decoded after)."""
+        return not self.binary
+
+    def loss(self):
+        """The training loss on the network's raw outputs: BCE with logits, or MSE on standardised targets."""
+        from torch import nn
+
+        return nn.BCEWithLogitsLoss() if self.binary else nn.MSELoss()
+
+    def scores(self, split: str, targets: np.ndarray, values: np.ndarray, baseline: np.ndarray | None = None) -> dict[str, float]:
+        """The metrics of one split, named ``<split>_<metric>``; ``values`` are decoded predictions (log-odds when binary).
+
+        ``baseline`` (deviation): each gene's prior, to rebuild and score the full log expression.
+
+        Raises
+        ------
+        UndefinedMetricError
+            For classification, when the split holds one class only (AUROC is undefined).
+        """
+        from .exceptions import UndefinedMetricError
+        from .metrics.classification import aupr, auroc
+        from .metrics.regression import mse, pearson, spearman
+
+        if self.binary:
+            return {f"{split}_auroc": auroc(targets, values), f"{split}_aupr": aupr(targets, values)}
+        pairs = [("pearson", pearson, targets, values), ("spearman", spearman, targets, values), ("mse", mse, targets, values)]
+        if self.needs_reference and baseline is not None:
+            pairs.append(("expression_pearson", pearson, np.asarray(targets) + baseline, np.asarray(values) + baseline))
+        scores = {}
+        for name, metric, y, p in pairs:
+            try:
+                scores[f"{split}_{name}"] = metric(y, p)
+            except UndefinedMetricError:  # constant predictions early in training
+                scores[f"{split}_{name}"] = float("nan")
+        return scores
+
+    def better(self, record: dict, best: dict) -> bool:
+        """Whether ``record`` beats ``best`` on the selection metric (a defined value beats NaN)."""
+        key = self.selection_metric
+        return bool(record[key] > best[key] or (np.isnan(best[key]) and not np.isnan(record[key])))
+
+    def shown(self, values: np.ndarray) -> np.ndarray:
+        """Decoded outputs as users read them: probabilities (classification) or the predicted values."""
+        values = np.asarray(values, dtype=np.float64)
+        return 1.0 / (1.0 + np.exp(-values)) if self.binary else values
+
+    def prediction_columns(self, values: np.ndarray, targets: np.ndarray | None, baseline: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The columns of a prediction TSV after ``gene_id``: the prediction, then the target when known.
+
+        Deviation predictions also carry the gene's prior and the rebuilt log expression.
+        """
+        columns = {self.value_column: self.shown(values)}
+        if self.needs_reference and baseline is not None:
+            columns["prior"] = np.asarray(baseline, dtype=np.float64)
+            columns["log1p_expression"] = columns[self.value_column] + baseline
+        if targets is not None:
+            columns[self.target_column] = targets
+        return columns
+
+    def epoch_scores(self, record: dict) -> str:
+        """The validation part of an epoch's line."""
+        if self.binary:
+            return f"valid AUROC {record['valid_auroc']:.4f}  AUPR {record['valid_aupr']:.4f}"
+        text = f"valid Pearson {record['valid_pearson']:.4f}  Spearman {record['valid_spearman']:.4f}  MSE {record['valid_mse']:.4f}"
+        if "valid_expression_pearson" in record:
+            text += f"  (expression Pearson {record['valid_expression_pearson']:.4f})"
+        return text
+
+    def summary(self, scores: dict) -> str:
+        """The selected model's scores in one phrase, for the end of ``train``."""
+        if self.binary:
+            return f"valid AUROC {scores['valid_auroc']:.4f}, test AUROC {scores['test_auroc']:.4f}, test AUPR {scores['test_aupr']:.4f}"
+        text = f"valid Pearson {scores['valid_pearson']:.4f}, test Pearson {scores['test_pearson']:.4f}, Spearman {scores['test_spearman']:.4f}, MSE {scores['test_mse']:.4f}"
+        if "test_expression_pearson" in scores:
+            text += f"; expression rebuilt with the prior: test Pearson {scores['test_expression_pearson']:.4f}"
+        return text
+
+
+CLASSIFICATION = Task("classification", "valid_auroc", ("auroc", "aupr"), binary=True)
+REGRESSION = Task(
+    "regression", "valid_pearson", ("pearson", "spearman", "mse"), binary=False, value_column="prediction", target_column="target", meaning="log1p expression"
+)  # fmt: skip
+DEVIATION = Task(
+    "deviation", "valid_pearson", ("pearson", "spearman", "mse", "expression_pearson"), binary=False, needs_reference=True,
+    value_column="deviation", target_column="target", meaning="the deviation of log1p expression from the reference prior",
+)  # fmt: skip
+
+#: Every task by name, in the order of :data:`attentivechrome.data.schema.TASKS`.
+TASK_OBJECTS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION, REGRESSION, DEVIATION)}
+assert tuple(TASK_OBJECTS) == TASKS
+
+
+def get_task(task: str | Task) -> Task:
+    """The :class:`Task` named ``task`` (a Task passes through).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+    """
+    if isinstance(task, Task):
+        return task
+    if task not in TASK_OBJECTS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    return TASK_OBJECTS[task]
