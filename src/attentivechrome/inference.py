@@ -123,10 +123,13 @@ def write_predictions(predictions: Predictions, path: str | Path) -> None:
     """Write a TSV of the predictions, atomically: ``gene_id``, then the task's columns.
 
     See :meth:`attentivechrome.tasks.Task.prediction_columns`: ``probability`` (classification),
-    ``prediction`` (regression: log1p expression) or ``deviation, prior, log1p_expression``
-    (deviation); then ``label`` or ``target`` when known.
+    ``log1p_expression`` (regression) or ``deviation, prior, log1p_expression`` (deviation); then
+    the file's ``label`` when it has one.
     """
-    write_prediction_table(path, predictions.gene_ids, get_task(predictions.task).prediction_columns(predictions.logits, predictions.labels, predictions.baseline))
+    columns = get_task(predictions.task).prediction_columns(predictions.logits, None, predictions.baseline)
+    if predictions.labels is not None:  # the file's own 0/1 labels, whatever the task
+        columns["label"] = predictions.labels
+    write_prediction_table(path, predictions.gene_ids, columns)
 
 
 def write_prediction_table(path: str | Path, gene_ids: np.ndarray, columns: dict[str, np.ndarray], *, cells: np.ndarray | None = None) -> None:

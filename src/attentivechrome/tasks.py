@@ -102,6 +102,17 @@ class Task:
             columns[self.target_column] = targets
         return columns
 
+    def read_predictions(self, frame) -> tuple[np.ndarray, np.ndarray]:
+        """(targets, decoded predictions) from a run's ``test_predictions.tsv`` frame (log-odds back from probabilities).
+
+        Runs written before 0.2 called the regression prediction ``prediction``.
+        """
+        column = self.value_column if self.value_column in frame or "prediction" not in frame else "prediction"
+        values = frame[column].to_numpy(dtype=np.float64)
+        if self.binary:
+            values = np.log(np.clip(values, 1e-12, 1.0)) - np.log(np.clip(1.0 - values, 1e-12, 1.0))
+        return frame[self.target_column].to_numpy(), values
+
     def epoch_scores(self, record: dict) -> str:
         """The validation part of an epoch's line."""
         if self.binary:
@@ -123,7 +134,8 @@ class Task:
 
 CLASSIFICATION = Task("classification", "valid_auroc", ("auroc", "aupr"), binary=True)
 REGRESSION = Task(
-    "regression", "valid_pearson", ("pearson", "spearman", "mse"), binary=False, value_column="prediction", target_column="target", meaning="log1p expression"
+    "regression", "valid_pearson", ("pearson", "spearman", "mse"), binary=False, value_column="log1p_expression", target_column="target",
+    meaning="log1p expression",
 )  # fmt: skip
 DEVIATION = Task(
     "deviation", "valid_pearson", ("pearson", "spearman", "mse", "expression_pearson"), binary=False, needs_reference=True,

@@ -105,18 +105,18 @@ def test_regression_training_writes_its_run(sim_dir, tmp_path):
     assert metrics["best_epoch"] == best["epoch"]
     assert set(metrics) >= {"valid_pearson", "test_pearson", "test_spearman", "test_mse"}
     predictions = pd.read_csv(tmp_path / "run" / "test_predictions.tsv", sep="\t")
-    assert list(predictions.columns) == ["gene_id", "prediction", "target"]
-    assert metrics["test_mse"] == pytest.approx(np.mean((predictions["prediction"] - predictions["target"]) ** 2), rel=1e-4)
+    assert list(predictions.columns) == ["gene_id", "log1p_expression", "target"]
+    assert metrics["test_mse"] == pytest.approx(np.mean((predictions["log1p_expression"] - predictions["target"]) ** 2), rel=1e-4)
     # The checkpoint carries the target scale: model output * std + mean gives the saved predictions.
     loaded = load_checkpoint(tmp_path / "run")
     scale = loaded.target_scale
     assert loaded.task == "regression" and scale.std > 0 and loaded.epoch == metrics["best_epoch"]
     with torch.no_grad():
         raw = loaded.model(torch.from_numpy(splits["test"].counts)).logits.numpy()
-    np.testing.assert_allclose(raw * scale.std + scale.mean, predictions["prediction"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(raw * scale.std + scale.mean, predictions["log1p_expression"], rtol=1e-4, atol=1e-4)
     # TrainedModel.predict decodes, so every entry point gets log1p expression, never a sigmoid of it.
     decoded = loaded.predict(splits["test"], with_attention=False)
-    np.testing.assert_allclose(decoded.values, predictions["prediction"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(decoded.values, predictions["log1p_expression"], rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="regression model predicts log1p expression, not probabilities"):
         decoded.probabilities
 

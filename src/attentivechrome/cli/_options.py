@@ -62,3 +62,20 @@ def _defaults_epilog() -> str:
 
 #: The epilog of `train`, `train-many` and `benchmark`: the defaults a model gets when an option is left out.
 DEFAULTS_EPILOG = _defaults_epilog()
+
+REFERENCE_EXPRESSION_HELP = (
+    "Reference-expression table (57epigenomes.RPKM.pc layout: gene_id, then one RPKM column per epigenome; tab or comma; .gz too): "
+    "each gene's expression in other cell types, read beside the marks. The cell's own column is never read."
+)
+REFERENCE_EXPRESSION = typer.Option(None, "--reference-expression", help=REFERENCE_EXPRESSION_HELP)
+REFERENCE_MODE = typer.Option(
+    "new-cell", "--reference-mode",
+    help="new-cell: four fixed summaries of the other cells' expression (the model applies to new cells); "
+    "fitted: every other cell a feature, learned within the cell (cannot predict a new cell).",
+)  # fmt: skip
+REFERENCE_EXCLUDE = typer.Option(
+    "", "--reference-exclude", help="Epigenomes the prior must not read besides the cell's own, comma-separated (es: the ES and ES-derived ones)."
+)
+CELL = typer.Option(
+    None, "--cell", help="The cell's epigenome in the reference table (e.g. E012); default: read from the directory name (roadmap-e012 -> E012)."
+)

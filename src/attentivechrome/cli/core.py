@@ -18,6 +18,7 @@ from ._options import DEVICE_HELP, NORMALIZE_HELP, PER_MODEL
 
 #: The files of a run directory `train` writes; one of them in --out means a run is there.
 RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
+REFERENCE_MODEL_HELP = "The reference-expression table of a model trained with one; default the table it was trained with, when it is still there."
 ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a warning instead of an error)."
 AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell validation."
 
@@ -46,6 +47,10 @@ def train(
     task: str = opt.TASK,
     normalize: Optional[str] = typer.Option(None, help=f"{AUTO_HELP} {PER_MODEL}"),
     mark_dropout: float = opt.MARK_DROPOUT,
+    reference_expression: Optional[Path] = opt.REFERENCE_EXPRESSION,
+    reference_mode: str = opt.REFERENCE_MODE,
+    reference_exclude: str = opt.REFERENCE_EXCLUDE,
+    cell: Optional[str] = opt.CELL,
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
     ),
@@ -62,6 +67,7 @@ def train(
     """
     data_dirs = data_dir  # one or more cell directories
     from ..data.layout import cell_name, load_splits
+    from ._reference import read_table, say_prior, training_reference
     from ..training import distributed as ddp
     from ..training.trainer import TrainingInterrupted, epoch_summary, resumable_stage
     from ..training.trainer import train as run_training
@@ -70,7 +76,11 @@ def train(
     config = training_settings(
         model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
+        **training_reference(reference_expression, reference_mode, reference_exclude),
     )  # fmt: skip
+    if cell and len(data_dirs) > 1:
+        raise UsageProblem("--cell names the cell of one directory; pooled cells are named by their directories")
+    table = read_table(reference_expression)  # a bad table stops here, before any training
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
     existing = [name for name in RUN_FILES if (out / name).exists()]
@@ -96,7 +106,7 @@ def train(
     ranks = ddp.start(device) if distributed else None
     speaks = ranks is None or ranks.writes  # one rank speaks
     quiet = quiet or not speaks
-    names = [cell_name(d) for d in data_dirs]
+    names = [cell or cell_name(d) for d in data_dirs]
     if len(set(names)) != len(names):
         raise UsageProblem(f"two cell directories have the same name ({', '.join(names)}); cells are named by their directory")
     cells = {}
@@ -107,15 +117,17 @@ def train(
         if not quiet:
             train_marks = cells[name]["train"].marks
             say(f"loaded {cell_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
-    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, config.epochs)))
-    splits = cells[names[0]] if len(cells) == 1 else cells
+    for name in names:
+        say_prior(table, name, config.reference_exclude, quiet=quiet)
+    on_epoch = None if quiet else (lambda record: say(epoch_summary(record, config.epochs, config.task)))
+    splits = cells  # by cell name: the name says which column of a reference is the cell's own
     source = ", ".join(map(str, data_dirs))
     if resume and not quiet and speaks:
         stage = resumable_stage(out)
         say(f"resuming from {stage}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
     try:
         result = run_training(
-            splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks, resume=resume
+            splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks, resume=resume, reference=table
         )
     except TrainingInterrupted as err:
         kept = f"; the state after epoch {err.finished} is kept: rerun with --resume to continue" if err.kept is not None else ""
@@ -132,18 +144,7 @@ def train(
         say(f"  {cell}: test {shown}")
     if result.record.stop_reason == "patience":
         say(f"stopped after epoch {len(result.record.history)}: no better validation score in {config.patience} epochs (--patience)")
-    if task == "regression":
-        scores = result.scores
-        say(
-            f"best epoch {result.best_epoch}: valid Pearson {scores['valid_pearson']:.4f}, test Pearson {scores['test_pearson']:.4f}, "
-            f"Spearman {scores['test_spearman']:.4f}, MSE {scores['test_mse']:.4f} ({result.seconds:.1f}s); run written to {out}"
-        )
-        say_report(out)
-        return
-    say(
-        f"best epoch {result.best_epoch}: valid AUROC {result.valid_auroc:.4f}, test AUROC {result.test_auroc:.4f}, "
-        f"test AUPR {result.test_aupr:.4f} ({result.seconds:.1f}s); run written to {out}"
-    )
+    say(f"best epoch {result.best_epoch}: {result.task_spec.summary(result.scores)} ({result.seconds:.1f}s); run written to {out}")
     say_report(out)
 
 
@@ -161,16 +162,22 @@ def evaluate(
         None, help="Regression models: expression table (gene_id,value); default expression.csv beside the input."
     ),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
+    reference_expression: Optional[Path] = typer.Option(None, "--reference-expression", help=REFERENCE_MODEL_HELP),
+    cell: Optional[str] = opt.CELL,
 ) -> None:
     """Print AUROC, AUPR, accuracy and the gene count of a model on a labelled file.
 
-    For a model trained with --task regression: Pearson, Spearman and MSE against log1p(expression).
+    For a model trained with --task regression: Pearson, Spearman and MSE against log1p(expression);
+    with --task deviation: the same of the deviation from the prior, and the Pearson of the rebuilt expression.
     """
     from ..exceptions import UndefinedMetricError
     from ..metrics.classification import classification_report
 
-    predictions, loaded = _run_model(model, input, batch_size, device, with_attention=False, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch)
-    if loaded.task == "regression":
+    predictions, loaded = _run_model(
+        model, input, batch_size, device, with_attention=False, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch,
+        reference_expression=reference_expression, cell=cell,
+    )  # fmt: skip
+    if loaded.task_spec.regresses:
         _evaluate_regression(predictions, input, expression, as_json)
         return
     if predictions.labels is None:
@@ -194,17 +201,21 @@ def predict(
         None, "--cell-input", help="Where a normalised model takes the cell's statistics from: CSV files or a cell directory (all its splits); default the input file."
     ),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
+    reference_expression: Optional[Path] = typer.Option(None, "--reference-expression", help=REFERENCE_MODEL_HELP),
+    cell: Optional[str] = opt.CELL,
 ) -> None:
-    """Predict the probability of high expression for every gene, optionally with attention maps."""
+    """Predict the probability of high expression for every gene (or the model's values), optionally with attention maps."""
     from .._io import atomic_path
     from ..inference import write_attention, write_predictions
 
-    check_output_file(out, inputs=(input, *(cell_input or ())))
+    read = (input, *(cell_input or ()), *((reference_expression,) if reference_expression else ()))
+    check_output_file(out, inputs=read)
     if attention is not None:
-        check_output_file(attention, inputs=(input, *(cell_input or ()), out))
+        check_output_file(attention, inputs=(*read, out))
     predictions, loaded = _run_model(
-        model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch
-    )
+        model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch,
+        reference_expression=reference_expression, cell=cell,
+    )  # fmt: skip
     # Both files are written in full before either is put in place: a failure leaves neither.
     with contextlib.ExitStack() as stack:
         write_predictions(predictions, stack.enter_context(atomic_path(out)))
@@ -318,8 +329,17 @@ def _evaluate_regression(predictions, input_path: Path, expression: Optional[Pat
     known = values.notna().to_numpy()
     if not known.any():
         raise UsageProblem(f"{expression}: holds none of the genes of {input_path}")
-    report = regression_report(np.log1p(values.to_numpy()[known]), predictions.logits[known])
-    _print_report(report, {"Pearson": "pearson", "Spearman": "spearman", "MSE": "mse"}, as_json)
+    targets = np.log1p(values.to_numpy()[known])
+    if predictions.baseline is None:
+        report = regression_report(targets, predictions.logits[known])
+        _print_report(report, {"Pearson": "pearson", "Spearman": "spearman", "MSE": "mse"}, as_json)
+    else:  # deviation: the cell-specific part, and the expression rebuilt from it
+        from ..metrics.regression import pearson
+
+        baseline = predictions.baseline[known]
+        report = regression_report(targets - baseline, predictions.logits[known])
+        report["expression_pearson"] = pearson(targets, predictions.logits[known] + baseline)
+        _print_report(report, {"Pearson": "pearson", "Spearman": "spearman", "MSE": "mse", "expr. r": "expression_pearson"}, as_json)
     if not known.all():
         say(f"warning: {int((~known).sum())} genes of {input_path} are not in {expression} and were left out")
 
@@ -335,16 +355,18 @@ def _print_report(report: dict, metrics: dict[str, str], as_json: bool) -> None:
 
 
 def _run_model(
-    model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None, allow_bin_mismatch: bool = False
+    model_ref: str, input_path: Path, batch_size: int, device: str, *, with_attention: bool, cell_input: list[Path] | None = None, allow_bin_mismatch: bool = False,
+    reference_expression: Path | None = None, cell: str | None = None,
 ):
     """Load a model and a CSV, check they fit, and predict (outputs decoded for the model's task)."""
     from .. import _settings
     from ..data import read_csv
     from ..trained import load_model
+    from ._reference import bind
 
     if batch_size < 1:
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
-    loaded = load_model(model_ref)
+    loaded = bind(load_model(model_ref), reference_expression, input_path, cell)
     loaded.allow_bin_mismatch = allow_bin_mismatch
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -166,7 +167,7 @@ class ReferencePrior:
     def raw_features(self, gene_ids, *, source: str = "") -> np.ndarray:
         """(genes, features) on the log1p scale; genes missing from the table get the table's medians (said once)."""
         frame, medians, _, _ = self._table_features()
-        values = frame.reindex(np.asarray(gene_ids, dtype=str)).to_numpy(dtype=np.float64)
+        values = frame.reindex(np.asarray(gene_ids, dtype=str)).to_numpy(dtype=np.float64, copy=True)
         missing = np.isnan(values[:, 0])
         if missing.any():
             examples = ", ".join(map(str, np.asarray(gene_ids)[missing][:3]))
@@ -193,7 +194,7 @@ class ReferencePrior:
     def describe(self) -> dict:
         """What a model records: enough to rebuild this function for another cell and to check the table is the same."""
         return {
-            "source": self.table.source,
+            "source": os.path.abspath(self.table.source),
             "checksum": self.table.checksum,
             "mode": self.mode,
             "excluded": list(self.excluded),

@@ -41,6 +41,7 @@ from ..data.layout import cell_name  # noqa: F401 - part of this module's docume
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
 from ..exceptions import InputFormatError
+from ..tasks import get_task
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
@@ -237,8 +238,11 @@ def load_test_predictions(run_dirs: Sequence[Path], task: str) -> tuple[np.ndarr
     ValueError
         When the runs list different test genes.
     """
-    score_column, target_column = ("probability", "label") if task == "classification" else ("prediction", "target")
-    frames = [_read_predictions(Path(d) / "test_predictions.tsv", ("gene_id", score_column, target_column)) for d in run_dirs]
+    spec = get_task(task)
+    frames = [Path(d) / "test_predictions.tsv" for d in run_dirs]
+    score_column = spec.value_column if spec.binary or spec.value_column in pd.read_csv(frames[0], sep="\t", nrows=0).columns else "prediction"  # before 0.2: prediction
+    frames = [_read_predictions(path, ("gene_id", score_column, spec.target_column)) for path in frames]
+    target_column = spec.target_column
     for d, frame in zip(run_dirs, frames):
         if not frame["gene_id"].equals(frames[0]["gene_id"]):
             raise ValueError(f"{d}: test genes differ from {run_dirs[0]}; were the runs trained on the same data?")

@@ -178,6 +178,7 @@ def validate_payload(payload: dict, path: str | Path) -> dict:
     if not isinstance(params, dict):
         raise bad(f"model_params must be a dict of constructor arguments, got {type(params).__name__}")
     accepted = [p for p in inspect.signature(MODEL_REGISTRY[name]).parameters if p != "self"]
+    accepted += [] if "n_prior" in accepted else ["n_prior"]  # every model can read a reference prior (see get_model)
     unknown = sorted(str(k) for k in params if k not in accepted)
     if unknown:
         raise bad(f"model_params names {', '.join(unknown)}, which {name} does not take; it takes {', '.join(accepted)}")

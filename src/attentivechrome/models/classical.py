@@ -415,6 +415,3 @@ class PriorBaseline(GradientBoostingBaseline):
     """
 
     reads_marks = False
-
-    def __init__(self, n_marks: int = 5, *, n_prior: int = 0, **params) -> None:
-        super().__init__(n_marks, n_prior=n_prior, **params)

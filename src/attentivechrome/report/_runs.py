@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import DEFAULT_BIN_SIZE
+from ..tasks import get_task
 from . import _figures
 from ._limits import DEFAULT_MAX_GENES
 from ._genes import GeneSet, choose_genes
@@ -61,8 +62,8 @@ def _curves(page: Page, runs: dict[str, Path], task: str) -> None:
     curves = {}
     for name, run in runs.items():
         frame = pd.read_csv(run / PREDICTIONS, sep="\t", dtype={"gene_id": str})
-        if task == "regression":
-            curves[name] = (frame["target"].to_numpy(), frame["prediction"].to_numpy())
+        if get_task(task).regresses:
+            curves[name] = get_task(task).read_predictions(frame)
         elif "label" in frame:
             curves[name] = (frame["label"].to_numpy(), frame["probability"].to_numpy())
             if "cell" in frame and frame["cell"].nunique() > 1 and len(runs) == 1:
