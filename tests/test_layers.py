@@ -32,7 +32,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
          "attentivechrome._progress", "attentivechrome._settings", "attentivechrome.cluster")),
     (1, ("attentivechrome.metrics",)),
     # models.catalog is plain data (names, where each class lives): config reads it to check a model name.
-    (2, ("attentivechrome.data", "attentivechrome.config", "attentivechrome.featurize", "attentivechrome.models.catalog")),
+    # tasks: what each task predicts and scores (metrics, schema), read by config-level code and everything above.
+    (2, ("attentivechrome.data", "attentivechrome.config", "attentivechrome.featurize", "attentivechrome.models.catalog", "attentivechrome.tasks")),
     (3, ("attentivechrome.models",)),
     (4, ("attentivechrome.inference",)),
     (5, ("attentivechrome.interpret",)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import typer
 
@@ -20,8 +20,14 @@ METHODS_HELP = (
 @app.command()
 def interpret(
     model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint file (ours or an original .pt); a regression model's maps explain its predicted log1p expression."),
-    input: Path = typer.Option(..., "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write (created)."),
+    contrast: Optional[Tuple[Path, Path]] = typer.Option(
+        None, "--contrast", help="Two CSVs of the same genes in two cells (A then B): which marks and bins make each gene differ (in place of --input)."
+    ),
+    reference_expression: Optional[Path] = typer.Option(None, "--reference-expression", help="The reference-expression table of a model trained with one (default: the one it recorded)."),
+    cell: Optional[str] = typer.Option(None, "--cell", help="The input's cell in the reference table (default: from its directory name); with --contrast, two names A,B."),
+    expression: Optional[Path] = typer.Option(None, "--expression", help="Observed expression (gene_id,value) shown beside each prediction; default expression.csv beside the input, when there."),
     genes: Optional[List[str]] = typer.Option(
         None, "--genes", "-g", help="Explain only these gene ids (repeat the option or separate ids by commas); each gets its pictures."
     ),
@@ -45,12 +51,22 @@ def interpret(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
 ) -> None:
-    """Write attention and attribution maps, class-average pictures and a summary for a set of genes."""
+    """Write attention and attribution maps, class-average pictures and a summary for a set of genes.
+
+    A reference-informed model's maps explain what the marks add to the prior (the prior is held
+    fixed); predictions.tsv then shows each gene's prior, prediction and, when known, the observed value.
+    """
     from .. import _settings
     from ..data import read_csv
     from ..interpret import check_methods, write_interpretation
     from ..trained import load_model
+    from ._reference import bind
 
+    if (input is None) == (contrast is None):
+        raise UsageProblem("give --input FILE to explain its genes, or --contrast A.csv B.csv to explain how they differ between two cells")
+    if contrast is not None:
+        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch)
+        return
     method_names = check_methods(methods)
     if by not in ("predicted", "rank", "label"):
         raise UsageProblem(f"--by must be predicted, rank or label, got {by!r}")
@@ -62,9 +78,10 @@ def interpret(
         raise UsageProblem(f"--bin-size must be at least 1 bp, got {bin_size}")
     wanted = _gene_list(genes, genes_file)
     started = time.perf_counter()
-    loaded = load_model(model)
+    loaded = bind(load_model(model), reference_expression, input, cell)
     loaded.allow_bin_mismatch = allow_bin_mismatch
     data = read_csv(input)
+    observed = _observed_expression(input, expression)
     if by == "label" and data.labels is None:
         raise UsageProblem(f"{input}: has no label column; use --by predicted or --by rank")
     with warnings_said():
@@ -86,6 +103,7 @@ def interpret(
             progress=None if not quiet else False,
             model_source=str(model),
             bin_size=bin_size,
+            expression=observed,
         )
     say(
         f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
@@ -156,6 +174,64 @@ def interpret_benchmark(
     typer.echo(result.to_markdown(), nl=False)
     say(f"scored {len(result.gene_ids)} {split} genes in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))
     say_report(out)
+
+
+def _observed_expression(input_path: Path, expression: Path | None):
+    """log1p of the observed expression of the input's genes: ``--expression``, else ``expression.csv`` beside the input when there."""
+    import numpy as np
+
+    from ..data.expression import EXPRESSION_FILE, read_expression
+
+    if expression is None:
+        candidates = [input_path.parent / EXPRESSION_FILE, input_path.parent.parent / EXPRESSION_FILE]
+        expression = next((c for c in candidates if c.is_file()), None)
+        if expression is None:
+            return None
+    return np.log1p(read_expression(expression))
+
+
+def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch) -> None:
+    """``interpret --contrast A B``: the genes both files hold, the difference of their predictions attributed to marks and bins."""
+    import numpy as np
+
+    from .. import _settings
+    from ..data import read_csv
+    from ..interpret.contrast import contrast_maps, write_contrast
+    from ..trained import load_model
+    from ._reference import bind, cell_of
+
+    file_a, file_b = files
+    names = [c.strip() for c in cells.split(",")] if cells else []
+    if cells and len(names) != 2:
+        raise UsageProblem(f"--cell with --contrast names the two cells, A,B; got {cells!r}")
+    name_a, name_b = names or (cell_of(file_a, None), cell_of(file_b, None))
+    started = time.perf_counter()
+    loaded = load_model(model_ref)
+    model_a, model_b = bind(loaded, table_path, file_a, name_a), bind(loaded, table_path, file_b, name_b)
+    data_a, data_b = read_csv(file_a), read_csv(file_b)
+    common = np.intersect1d(data_a.gene_ids, data_b.gene_ids)
+    if not len(common):
+        raise UsageProblem(f"{file_a} and {file_b} share no gene id; --contrast compares the same genes in two cells")
+    keep_a = np.isin(data_a.gene_ids, common)
+    order_b = {gene: i for i, gene in enumerate(data_b.gene_ids)}
+    data_a = data_a.subset(np.flatnonzero(keep_a))
+    data_b = data_b.subset(np.array([order_b[g] for g in data_a.gene_ids]))
+    with warnings_said():
+        model_a.allow_bin_mismatch = model_b.allow_bin_mismatch = allow_bin_mismatch
+        prepared_a, prepared_b = model_a.prepare(data_a), model_b.prepare(data_b)
+        result = contrast_maps(
+            loaded.module, prepared_a, prepared_b, n_steps=n_steps, batch_size=batch_size, device=_settings.resolve_device(device), **_decoding(loaded)
+        )
+    files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size)
+    say(
+        f"contrasted {len(result.gene_ids)} genes of {name_a} and {name_b} in {time.perf_counter() - started:.1f}s "
+        f"(mean difference {result.difference.mean():.3f}, marks' part {result.marks_part.mean():.3f}); wrote {', '.join(str(p) for p in files_written.values())}"
+    )
+
+
+def _decoding(model) -> dict:
+    decoding = model.output_decoding()
+    return {"output_scale": decoding.get("output_scale", 1.0), "output_offset": decoding.get("output_offset", 0.0)}
 
 
 def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | None:

@@ -157,7 +157,8 @@ def attribute(
         One of :data:`ATTRIBUTION_METHODS`.
     baseline
         The reference input ("no reads") for ``integrated_gradients``, ``deeplift`` and
-        ``occlusion``. Default 0.
+        ``occlusion``: a number for every cell, or a tensor shaped like ``inputs`` (another
+        cell's reads of the same genes, to attribute the difference between two cells). Default 0.
     n_steps
         Integration steps of ``integrated_gradients``. Default 32.
     window
@@ -250,7 +251,7 @@ def _run_captum(
 
     absent = torch.isnan(x)
     if absent.any():  # absent marks (NaN) stay absent in the baseline, so no path makes them "no reads"
-        baseline = torch.where(absent, x, torch.full_like(x, baseline)).detach()
+        baseline = torch.where(absent, x, baseline if torch.is_tensor(baseline) else torch.full_like(x, baseline)).detach()
     x.requires_grad_(True)  # captum warns when it has to set this itself
     if method == "saliency":
         return Saliency(wrapped).attribute(x, abs=True, additional_forward_args=extra), None

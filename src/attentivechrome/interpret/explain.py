@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import _settings
 from .._progress import progress_bar
+from ..tasks import get_task
 from ..data.dataset import HistoneData
 from ..data.marks import absent_marks
 from ..data.schema import MARKS
@@ -78,20 +79,21 @@ class Explanation:
     alpha: np.ndarray | None = None
     beta: np.ndarray | None = None
     convergence_delta: dict[str, np.ndarray] = field(default_factory=dict)
-    #: ``regression`` when logits and attributions are in log1p-expression units.
+    #: The model's task: ``regression`` (``deviation``) when logits and attributions are in log1p-expression units
+    #: (of the deviation from the prior).
     task: str = "classification"
 
     @property
     def probabilities(self) -> np.ndarray:
         """Shape (genes,): the probability of high expression (classification models only)."""
-        if self.task == "regression":
-            raise ValueError("a regression model predicts log1p expression, not probabilities; use .values")
-        return 1.0 / (1.0 + np.exp(-self.logits.astype(np.float64)))
+        if not get_task(self.task).binary:
+            raise ValueError(f"a {self.task} model predicts {get_task(self.task).meaning}, not probabilities; use .values")
+        return get_task(self.task).shown(self.logits)
 
     @property
     def values(self) -> np.ndarray:
-        """Shape (genes,): probabilities of high expression, or predicted log1p expression for regression."""
-        return self.logits.astype(np.float64) if self.task == "regression" else self.probabilities
+        """Shape (genes,): probabilities of high expression, or the predicted values of a regression or deviation model."""
+        return get_task(self.task).shown(self.logits)
 
     @property
     def n_genes(self) -> int:

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from .._io import atomic_open, atomic_path, move_files, staging_directory, write_text_atomic
+from ..tasks import get_task
 from ..data.dataset import HistoneData
 from ..metrics.classification import UndefinedMetricError, auroc
 from ..inference import predict
@@ -37,7 +38,7 @@ MAPS_TSV = "maps.tsv"
 MARK_SCORES_TSV = "mark_scores.tsv"
 PREDICTIONS_TSV = "predictions.tsv"
 #: The name of what a model predicts, per task, in the NPZ and the predictions TSV.
-VALUE_NAME = {"classification": "probability", "regression": "log1p_expression"}
+VALUE_NAME = {"classification": "probability", "regression": "log1p_expression", "deviation": "deviation"}
 CLASS_NPZ = "class_averages.npz"
 SUMMARY = "summary.md"
 FIGURES = "figures"
@@ -91,6 +92,7 @@ def write_interpretation(
     progress: bool | None = None,
     model_source: str = "",
     bin_size: int = DEFAULT_BIN_SIZE,
+    expression=None,
 ) -> InterpretationResult:
     """Explain every gene of ``data`` (or the ``genes`` named) and write the results to ``out_dir``.
 
@@ -125,6 +127,10 @@ def write_interpretation(
     by
         Group the class averages by ``predicted`` class (default), by ``rank`` (the half of
         the genes with the higher predictions is high; one extra forward pass) or by ``label``.
+    expression
+        Observed log1p expression of the genes (a Series by gene id), when known: ``predictions.tsv``
+        then shows it beside the prediction (and, for a reference-informed model, the observed
+        deviation from the prior). Default ``None``.
     Other parameters are those of :func:`~attentivechrome.interpret.explain`.
     """
     methods = check_methods(methods if isinstance(methods, str) else list(methods))
@@ -140,7 +146,7 @@ def write_interpretation(
     module = as_module(model)
     data = prepared_for(model, data)  # a TrainedModel matches marks by name and normalises the cell
     task = getattr(model, "task", "classification")  # a TrainedModel knows; a bare module is read as a classifier
-    if task == "regression" and by == "predicted":
+    if get_task(task).regresses and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
     final_out = Path(out_dir)
     # Everything is written in a staging directory and moved into out_dir at the end: a failed
@@ -190,7 +196,7 @@ def write_interpretation(
                 start = stop
             all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
             # What the model predicts, on its task's scale: probabilities, or log1p expression.
-            values = all_logits.astype(np.float64) if task == "regression" else 1.0 / (1.0 + np.exp(-all_logits.astype(np.float64)))
+            values = get_task(task).shown(all_logits)
             value_name = VALUE_NAME[task]
             npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
             npz.put("marks", np.array(data.marks))
@@ -205,6 +211,15 @@ def write_interpretation(
             files["mark scores (tsv)"] = out / MARK_SCORES_TSV
 
         predictions = pd.DataFrame({"gene_id": data.gene_ids, value_name: values})
+        if data.baseline is not None:  # a reference-informed model: what the prior says, and (deviation) the expression rebuilt
+            predictions["prior"] = data.baseline
+            if get_task(task).needs_reference:
+                predictions["log1p_expression"] = values + data.baseline
+        if expression is not None:  # the observed value, where known
+            observed = expression.reindex(data.gene_ids).to_numpy(dtype=np.float64)
+            predictions["observed_log1p_expression"] = observed
+            if data.baseline is not None:
+                predictions["observed_deviation"] = observed - data.baseline
         if data.labels is not None:
             predictions["label"] = data.labels
         with atomic_open(out / PREDICTIONS_TSV, "w", encoding="utf-8", newline="") as handle:
@@ -298,7 +313,7 @@ def _write_figures(
         gene = str(part.gene_ids[0])
         safe = _safe_name(gene)
         label = None if part.labels is None else int(part.labels[0])
-        shown = {"expression": float(part.logits[0])} if part.task == "regression" else {"probability": float(part.probabilities[0])}
+        shown = {"probability": float(part.probabilities[0])} if get_task(part.task).binary else {"expression": float(part.logits[0])}
         if part.alpha is not None:
             beta = None if part.beta is None else part.beta[0]
             fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
@@ -358,8 +373,8 @@ def _summary(
     chosen_by_name: bool = False,
 ) -> str:
     value_name = VALUE_NAME[task]
-    if task == "regression":
-        predicted = f"- predicted log1p expression: median {np.median(values):.3f}, range {values.min():.3f} to {values.max():.3f}" if len(values) else "- no genes"
+    if get_task(task).regresses:
+        predicted = f"- predicted {get_task(task).meaning}: median {np.median(values):.3f}, range {values.min():.3f} to {values.max():.3f}" if len(values) else "- no genes"
     else:
         n_high = int((values >= 0.5).sum())
         predicted = f"- predicted high (probability >= 0.5): {n_high}, predicted low: {data.n_genes - n_high}"
@@ -424,7 +439,7 @@ def _summary(
                 delta = np.abs(npz[f"delta_{method}"])
                 lines.append(
                     f"- {METHODS[method].label}: |sum of map - (f(x) - f(baseline))| has median {np.median(delta):.3g} "
-                    f"and 90th percentile {np.quantile(delta, 0.9):.3g} {'log1p-expression units' if task == 'regression' else 'logits'}."
+                    f"and 90th percentile {np.quantile(delta, 0.9):.3g} {'logits' if get_task(task).binary else 'log1p-expression units'}."
                 )
     if figures:
         lines += ["", "## Figures", ""]
