@@ -198,10 +198,12 @@ def predict(
     """Predict the probability of high expression for every gene, optionally with attention maps."""
     from .._io import atomic_path
     from ..inference import write_attention, write_predictions
+    from ._inputs import cell_input_files, model_files
 
-    check_output_file(out, inputs=(input, *(cell_input or ())))
+    read = (input, *cell_input_files(cell_input), *model_files(model))  # no output may replace a file the command reads
+    check_output_file(out, inputs=read)
     if attention is not None:
-        check_output_file(attention, inputs=(input, *(cell_input or ()), out))
+        check_output_file(attention, inputs=(*read, out))
     predictions, loaded = _run_model(
         model, input, batch_size, device, with_attention=attention is not None, cell_input=cell_input, allow_bin_mismatch=allow_bin_mismatch
     )

@@ -1,0 +1,50 @@
+"""No command writes over a file it reads: the model, its inputs, its reference tables (one line, exit 2, nothing changed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from attentivechrome.cli.main import main
+
+TINY = ["--preset", "original", "--epochs", "1", "--batch-size", "16", "--device", "cpu", "-q"]
+
+
+def _cli(capsys, *args) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    return stop.value.code or 0, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, one_torch_thread):
+    """A simulated cell (60 genes, 20 bins) and a one-epoch run on it."""
+    from attentivechrome.data.synthetic import write_simulation
+
+    root = tmp_path_factory.mktemp("guarded")
+    write_simulation(root / "data", 60, 20, seed=0)
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in ("train", root / "data", "--out", root / "run", *TINY)])
+    assert stop.value.code == 0
+    return root
+
+
+@pytest.mark.parametrize("how", ["out", "attention"])
+@pytest.mark.parametrize("model", ["run directory", "checkpoint file"])
+def test_predict_refuses_to_write_over_its_model(tiny_run, capsys, how, model):
+    run = tiny_run / "run"
+    before = (run / "model.pt").read_bytes()
+    reference = run if model == "run directory" else run / "model.pt"
+    outputs = ["--out", run / "model.pt"] if how == "out" else ["--out", tiny_run / "p.tsv", "--attention", run / "model.pt"]
+    code, err = _cli(capsys, "predict", "--model", reference, "--input", tiny_run / "data" / "test.csv", *outputs)
+    assert code == 2
+    [line] = err.strip().splitlines()
+    assert f"{run / 'model.pt'}: is the same file as {run / 'model.pt'}" in line
+    assert (run / "model.pt").read_bytes() == before and not (tiny_run / "p.tsv").exists()
+
+
+def test_predict_refuses_to_write_over_a_cell_input_file(tiny_run, capsys):
+    valid = tiny_run / "data" / "valid.csv"
+    before = valid.read_bytes()
+    code, err = _cli(capsys, "predict", "--model", tiny_run / "run", "--input", tiny_run / "data" / "test.csv", "--out", valid, "--cell-input", tiny_run / "data")
+    assert code == 2 and f"{valid}: is the same file as {valid}" in err
+    assert valid.read_bytes() == before
