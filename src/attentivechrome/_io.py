@@ -245,13 +245,16 @@ def move_files(stage: Path, out_dir: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
+def exclusive_lock(directory: str | Path, what: str, *, beside: bool = False) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` (created) for the block; refuse when another process holds it.
 
     The lock is ``.lock`` inside the directory, locked with ``flock`` and removed at the end; the
     system releases the lock when its process ends however it ends, so a killed run never leaves
     a stale lock (only an unlocked file, which the next call takes). Without
     ``fcntl`` (Windows) the block runs unlocked.
+
+    With ``beside``, the lock is ``.NAME.lock`` beside the directory, which is not created: for
+    outputs staged beside their directory and moved in only once complete (:func:`staging_directory`).
 
     Raises
     ------
@@ -266,9 +269,9 @@ def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not on POSIX
         yield
         return
-    path = directory / ".lock"
+    path = directory.parent / f".{directory.name}.lock" if beside else directory / ".lock"
     with writing_to(path):
-        directory.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         with writing_to(path):
             handle = open(path, "a+", encoding="utf-8")

@@ -48,3 +48,28 @@ def test_predict_refuses_to_write_over_a_cell_input_file(tiny_run, capsys):
     code, err = _cli(capsys, "predict", "--model", tiny_run / "run", "--input", tiny_run / "data" / "test.csv", "--out", valid, "--cell-input", tiny_run / "data")
     assert code == 2 and f"{valid}: is the same file as {valid}" in err
     assert valid.read_bytes() == before
+
+
+def test_train_refuses_an_out_another_train_is_writing(tiny_run, tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    # Another process holds --out as a running `train` does (it takes the same lock).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from attentivechrome._io import exclusive_lock\n"
+         f"with exclusive_lock({str(out)!r}, 'train', beside=True):\n    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, err = _cli(capsys, "train", tiny_run / "data", "--out", out, *TINY)
+        assert code == 2
+        [line] = err.strip().splitlines()
+        assert line == f"attentivechrome: error: {out}: another train is writing here (pid {holder.pid}); wait for it to finish, or use another --out"
+        assert not out.exists()
+    finally:
+        holder.communicate("", timeout=30)
+    assert _cli(capsys, "train", tiny_run / "data", "--out", out, *TINY)[0] == 0  # released: the next train runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # and leaves no lock behind

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from .._io import exclusive_lock
 from ..config import DEFAULTS
 from . import _options as opt
 from ._app import Interrupted, UsageProblem, app, check_output_file, say, say_report, training_settings
@@ -24,6 +26,7 @@ AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell
 
 @app.command(epilog=opt.DEFAULTS_EPILOG)
 def train(
+    ctx: typer.Context,
     data_dir: list[Path] = typer.Argument(  # one or more; named as before so usage errors read as they did
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
     ),
@@ -73,6 +76,8 @@ def train(
     )  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    if not distributed or os.environ.get("RANK", "0") == "0":  # rank 0 writes a distributed run; the lock is held until the command ends
+        ctx.with_resource(exclusive_lock(out, "train", beside=True))  # a second train on this --out refuses
     existing = [name for name in RUN_FILES if (out / name).exists()]
     if existing and not overwrite:
         raise UsageProblem(f"{out}: holds a run already ({', '.join(existing)}); pass --overwrite to replace it, or choose another --out")
