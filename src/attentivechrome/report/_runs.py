@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,15 @@ from . import _figures
 from ._limits import DEFAULT_MAX_GENES
 from ._genes import GeneSet, choose_genes
 from ._page import Page
+from ._run_files import read_predictions, read_run_config, read_run_metrics
 
 PREDICTIONS = "test_predictions.tsv"
 
 
 def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[str] | None = None, bin_size: int = DEFAULT_BIN_SIZE) -> Page:
     """Metrics, ROC/PR curves, learning curves, class-average attention and the gene explorer of one run."""
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    config = read_run_config(run_dir / "config.json")
+    metrics = read_run_metrics(run_dir / "metrics.json")
     task = config.get("train", {}).get("task", "classification")
     page = Page(f"Training run: {run_dir.name}", f"{run_dir} — model {config.get('model_name', '?')}, data {config.get('data', '?')}, task {task}")
     page.heading("Metrics")
@@ -49,7 +49,7 @@ def train_many_page(out_dir: Path) -> Page:
     for cell, run in runs.items():
         metrics_path = run / "metrics.json"
         if metrics_path.is_file():
-            histories[cell] = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", [])
+            histories[cell] = read_run_metrics(metrics_path).get("history", [])
     if any(histories.values()):
         page.heading("Learning curves")
         page.figure(_figures.learning_curves(histories, "pearson" if task == "regression" else "auroc"), height=480)
@@ -60,7 +60,7 @@ def train_many_page(out_dir: Path) -> Page:
 def _curves(page: Page, runs: dict[str, Path], task: str) -> None:
     curves = {}
     for name, run in runs.items():
-        frame = pd.read_csv(run / PREDICTIONS, sep="\t", dtype={"gene_id": str})
+        frame = read_predictions(run / PREDICTIONS, task)
         if task == "regression":
             curves[name] = (frame["target"].to_numpy(), frame["prediction"].to_numpy())
         elif "label" in frame:
