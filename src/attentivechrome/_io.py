@@ -113,7 +113,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_interrupt: bool = False) -> Iterator[Path]:
+def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_interrupt: bool = False, beside: bool = False) -> Iterator[Path]:
     """Yield a new, empty hidden directory beside ``target``; remove it and what is left in it at the end.
 
     Outputs that belong together are written there and moved into place by :func:`move_files`
@@ -129,6 +129,9 @@ def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_
     keep_on_interrupt
         Keep the directory when the block ends with ``KeyboardInterrupt``, so a later call can
         take it over with ``reuse``.
+    beside
+        The staged files go beside ``target`` (a file and its companions), not into it: a failure
+        to write one names ``target.parent / name``.
 
     Raises
     ------
@@ -158,7 +161,7 @@ def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_
         inside = _relative_to(Path(err.path), stage)
         if inside is None:
             raise
-        raise OutputWriteError(target / inside, err.reason, err.errno) from err
+        raise OutputWriteError((base if beside else target) / inside, err.reason, err.errno) from err
     finally:
         if not keep:
             shutil.rmtree(stage, ignore_errors=True)

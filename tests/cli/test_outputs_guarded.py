@@ -10,6 +10,7 @@ TINY = ["--preset", "original", "--epochs", "1", "--batch-size", "16", "--device
 
 
 def _cli(capsys, *args) -> tuple[int, str]:
+    capsys.readouterr()  # what fixtures said before
     with pytest.raises(SystemExit) as stop:
         main([str(a) for a in args])
     return stop.value.code or 0, capsys.readouterr().err
@@ -73,3 +74,56 @@ def test_train_refuses_an_out_another_train_is_writing(tiny_run, tmp_path, capsy
         holder.communicate("", timeout=30)
     assert _cli(capsys, "train", tiny_run / "data", "--out", out, *TINY)[0] == 0  # released: the next train runs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # and leaves no lock behind
+
+
+def test_cell_input_is_refused_by_a_model_that_does_not_normalise(tiny_run, capsys):
+    test = tiny_run / "data" / "test.csv"
+    for command in (["predict", "--out", tiny_run / "p.tsv"], ["evaluate"]):
+        code, err = _cli(capsys, command[0], "--model", tiny_run / "run", "--input", test, "--cell-input", tiny_run / "data", *command[1:])
+        assert code == 2
+        assert err.strip() == (
+            f"attentivechrome: error: --cell-input: {tiny_run / 'run'} does not normalise its input (trained with --normalize none), "
+            "so it reads no cell statistics; drop --cell-input"
+        )
+    assert not (tiny_run / "p.tsv").exists()
+
+
+@pytest.mark.parametrize("command", ["train-many", "benchmark", "interpret", "interpret-benchmark"])
+def test_ctrl_c_says_what_was_kept(tiny_run, tmp_path, monkeypatch, capsys, command):
+    import json
+
+    import attentivechrome.experiments.benchmark as benchmark
+    import attentivechrome.experiments.train_many as train_many
+    import attentivechrome.interpret as interpret
+
+    out = tmp_path / "out"
+
+    def interrupted(*args, **kwargs):
+        (out / "runs" / "data").mkdir(parents=True)
+        (out / "runs" / "data" / "result.json").write_text(json.dumps({"status": "trained"}))  # one run finished before Ctrl-C
+        raise KeyboardInterrupt
+
+    def interrupted_early(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_many, "train_many", interrupted)
+    monkeypatch.setattr(benchmark, "run_benchmark", interrupted)
+    monkeypatch.setattr(interpret, "write_interpretation", interrupted_early)
+    monkeypatch.setattr(interpret, "run_benchmark", interrupted_early)
+    data, run = tiny_run / "data", tiny_run / "run"
+    args = {
+        "train-many": ["train-many", data, "--out", out, "--epochs", 1],
+        "benchmark": ["benchmark", data, "--out", out, "--models", "linear", "--seeds", 1],
+        "interpret": ["interpret", "--model", run, "--input", data / "test.csv", "--out", out, "--methods", "attention"],
+        "interpret-benchmark": ["interpret-benchmark", "--data", data, "--model", run, "--out", out, "--methods", "attention"],
+    }[command]
+    code, err = _cli(capsys, *args)
+    assert code == 130
+    line = err.strip().splitlines()[-1]  # the last line (train-many first says what it starts)
+    if command.startswith("interpret"):
+        assert line == f"attentivechrome: interrupted, nothing written to {out}"
+    else:
+        assert line == (
+            f"attentivechrome: interrupted, 1 finished run(s) kept in {out} (a run cut off mid-way starts over); "
+            "rerun the same command to continue, finished runs are skipped"
+        )

@@ -40,3 +40,30 @@ def test_featurize_refuses_to_write_over_its_inputs(dataset_files, tmp_path, cap
     assert code == 2 and f"{table}: is the same file as {table}" in err, err
     assert table.read_bytes() == expression.read_bytes() and sorted(p.name for p in folder.iterdir()) == ["train.csv"]
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_failed_write_of_one_csv_names_that_csv(dataset_files, tmp_path, monkeypatch, capsys):
+    import attentivechrome.featurize.pipeline as pipeline
+    from attentivechrome.exceptions import OutputWriteError
+
+    def full_disk(data, path):
+        raise OutputWriteError(path, "No space left on device", 28)  # as the atomic writer reports it
+
+    monkeypatch.setattr(pipeline, "write_csv", full_disk)
+    out = tmp_path / "out.csv"
+    code, err = _cli(capsys, "featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", out, "--quiet")
+    assert code == 2
+    assert err.strip() == f"attentivechrome: error: {out}: cannot write (No space left on device)"
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left, no staging
+
+
+def test_ctrl_c_says_nothing_was_written(dataset_files, tmp_path, monkeypatch, capsys):
+    import attentivechrome.featurize as featurize
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(featurize, "featurize", interrupted)
+    out = tmp_path / "out.csv"
+    code, err = _cli(capsys, "featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", out, "--quiet")
+    assert code == 130 and err.strip() == f"attentivechrome: interrupted, nothing written to {out}"

@@ -353,6 +353,8 @@ def _run_model(
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = load_model(model_ref)
     loaded.allow_bin_mismatch = allow_bin_mismatch
+    if cell_input and (loaded.normalization is None or loaded.normalization.kind == "none"):
+        raise UsageProblem(f"--cell-input: {model_ref} does not normalise its input (trained with --normalize none), so it reads no cell statistics; drop --cell-input")
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)
     with warnings_said():

@@ -8,9 +8,11 @@ from typing import List, Optional
 import typer
 
 from ._app import UsageProblem, app, check_output_file, say
+from ._interrupt import nothing_written, says_what_was_kept
 
 
 @app.command()
+@says_what_was_kept(nothing_written)
 def featurize(
     mark: List[str] = typer.Option(..., "--mark", help="MARK=PATH, once per mark: a sorted indexed BAM, a BED/tagAlign of reads (.gz too) or a bigWig."),
     genes: Path = typer.Option(..., "--genes", help="Genes: GTF/GFF3 (gene records), BED6 or a table with gene_id, chrom, strand, tss_0based|tss_1based."),
