@@ -114,7 +114,7 @@ def train(
             say(f"loaded {cell_dir} ({sizes} genes, {cells[name]['train'].n_bins} bins, marks {', '.join(train_marks)}) in {time.perf_counter() - started:.2f}s")
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, config.epochs)))
     splits = cells[names[0]] if len(cells) == 1 else cells
-    source = ", ".join(map(str, data_dirs))
+    source = ", ".join(os.path.abspath(d) for d in data_dirs)  # absolute (links kept): a report finds the data from any folder
     if resume and not quiet and speaks:
         stage = resumable_stage(out)
         say(f"resuming from {stage}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
