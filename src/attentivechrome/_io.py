@@ -113,7 +113,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_interrupt: bool = False) -> Iterator[Path]:
+def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_interrupt: bool = False, beside: bool = False) -> Iterator[Path]:
     """Yield a new, empty hidden directory beside ``target``; remove it and what is left in it at the end.
 
     Outputs that belong together are written there and moved into place by :func:`move_files`
@@ -129,6 +129,9 @@ def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_
     keep_on_interrupt
         Keep the directory when the block ends with ``KeyboardInterrupt``, so a later call can
         take it over with ``reuse``.
+    beside
+        The staged files go beside ``target`` (a file and its companions), not into it: a failure
+        to write one names ``target.parent / name``.
 
     Raises
     ------
@@ -158,7 +161,7 @@ def staging_directory(target: str | Path, *, reuse: Path | None = None, keep_on_
         inside = _relative_to(Path(err.path), stage)
         if inside is None:
             raise
-        raise OutputWriteError(target / inside, err.reason, err.errno) from err
+        raise OutputWriteError((base if beside else target) / inside, err.reason, err.errno) from err
     finally:
         if not keep:
             shutil.rmtree(stage, ignore_errors=True)
@@ -245,13 +248,16 @@ def move_files(stage: Path, out_dir: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
+def exclusive_lock(directory: str | Path, what: str, *, beside: bool = False) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` (created) for the block; refuse when another process holds it.
 
     The lock is ``.lock`` inside the directory, locked with ``flock`` and removed at the end; the
     system releases the lock when its process ends however it ends, so a killed run never leaves
     a stale lock (only an unlocked file, which the next call takes). Without
     ``fcntl`` (Windows) the block runs unlocked.
+
+    With ``beside``, the lock is ``.NAME.lock`` beside the directory, which is not created: for
+    outputs staged beside their directory and moved in only once complete (:func:`staging_directory`).
 
     Raises
     ------
@@ -266,9 +272,9 @@ def exclusive_lock(directory: str | Path, what: str) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not on POSIX
         yield
         return
-    path = directory / ".lock"
+    path = directory.parent / f".{directory.name}.lock" if beside else directory / ".lock"
     with writing_to(path):
-        directory.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         with writing_to(path):
             handle = open(path, "a+", encoding="utf-8")

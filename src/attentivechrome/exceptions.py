@@ -54,6 +54,10 @@ class OutputWriteError(AttentiveChromeError, OSError):
         return f"{self.path}: cannot write ({self.reason})"
 
 
+class RunsFailedError(AttentiveChromeError, RuntimeError):
+    """Every run of a benchmark failed, so there is nothing to tabulate; the message gives the first run's error."""
+
+
 class DirectoryLockedError(AttentiveChromeError):
     """Another process is writing to the same output directory."""
 

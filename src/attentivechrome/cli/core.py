@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from .._io import exclusive_lock
 from ..config import DEFAULTS
 from . import _options as opt
 from ._app import Interrupted, UsageProblem, app, check_output_file, say, say_report, training_settings
@@ -25,6 +27,7 @@ AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell
 
 @app.command(epilog=opt.DEFAULTS_EPILOG)
 def train(
+    ctx: typer.Context,
     data_dir: list[Path] = typer.Argument(  # one or more; named as before so usage errors read as they did
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
     ),
@@ -83,6 +86,8 @@ def train(
     table = read_table(reference_expression)  # a bad table stops here, before any training
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory")
+    if not distributed or os.environ.get("RANK", "0") == "0":  # rank 0 writes a distributed run; the lock is held until the command ends
+        ctx.with_resource(exclusive_lock(out, "train", beside=True))  # a second train on this --out refuses
     existing = [name for name in RUN_FILES if (out / name).exists()]
     if existing and not overwrite:
         raise UsageProblem(f"{out}: holds a run already ({', '.join(existing)}); pass --overwrite to replace it, or choose another --out")
@@ -121,7 +126,7 @@ def train(
         say_prior(table, name, config.reference_exclude, quiet=quiet)
     on_epoch = None if quiet else (lambda record: say(epoch_summary(record, config.epochs, config.task)))
     splits = cells  # by cell name: the name says which column of a reference is the cell's own
-    source = ", ".join(map(str, data_dirs))
+    source = ", ".join(os.path.abspath(d) for d in data_dirs)  # absolute (links kept): a report finds the data from any folder
     if resume and not quiet and speaks:
         stage = resumable_stage(out)
         say(f"resuming from {stage}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
@@ -207,8 +212,9 @@ def predict(
     """Predict the probability of high expression for every gene (or the model's values), optionally with attention maps."""
     from .._io import atomic_path
     from ..inference import write_attention, write_predictions
+    from ._inputs import cell_input_files, model_files
 
-    read = (input, *(cell_input or ()), *((reference_expression,) if reference_expression else ()))
+    read = (input, *cell_input_files(cell_input), *model_files(model), *((reference_expression,) if reference_expression else ()))  # no output may replace a file the command reads
     check_output_file(out, inputs=read)
     if attention is not None:
         check_output_file(attention, inputs=(*read, out))
@@ -368,6 +374,8 @@ def _run_model(
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = bind(load_model(model_ref), reference_expression, input_path, cell)
     loaded.allow_bin_mismatch = allow_bin_mismatch
+    if cell_input and (loaded.normalization is None or loaded.normalization.kind == "none"):
+        raise UsageProblem(f"--cell-input: {model_ref} does not normalise its input (trained with --normalize none), so it reads no cell statistics; drop --cell-input")
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)
     with warnings_said():

@@ -8,9 +8,11 @@ from typing import List, Optional
 import typer
 
 from ._app import UsageProblem, app, check_output_file, say
+from ._interrupt import nothing_written, says_what_was_kept
 
 
 @app.command()
+@says_what_was_kept(nothing_written)
 def featurize(
     mark: List[str] = typer.Option(..., "--mark", help="MARK=PATH, once per mark: a sorted indexed BAM, a BED/tagAlign of reads (.gz too) or a bigWig."),
     genes: Path = typer.Option(..., "--genes", help="Genes: GTF/GFF3 (gene records), BED6 or a table with gene_id, chrom, strand, tss_0based|tss_1based."),
@@ -45,15 +47,22 @@ def featurize(
     """Count reads (or signal) in bins around every gene's TSS and write the AttentiveChrome CSV."""
     from ..featurize import featurize as run_featurize
     from ..featurize import write_featurized
+    from ..data.schema import SPLITS
+    from ..featurize.pipeline import MANIFEST_NAME, manifest_path
 
     if jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     marks = _parse_marks(mark)
     split = {"ratio": "contiguous"}.get(split, split)  # "ratio": split by --fractions in file order
+    read = (genes, *marks.values(), *([expression] if expression is not None else []))  # no output may replace one of them
     if split == "none":
-        check_output_file(out)
+        check_output_file(out, inputs=read)
+        check_output_file(manifest_path(out), inputs=read)
     elif out.exists() and not out.is_dir():
         raise UsageProblem(f"{out}: exists and is not a directory; --split writes train/valid/test.csv into a directory")
+    else:
+        for name in (*(f"{s}.csv" for s in SPLITS), MANIFEST_NAME):
+            check_output_file(out / name, inputs=read)
     result = run_featurize(
         marks,
         genes,

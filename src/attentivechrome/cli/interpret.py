@@ -10,6 +10,7 @@ import typer
 
 from ..config import DEFAULTS
 from ._app import UsageProblem, app, say, say_report
+from ._interrupt import nothing_written, says_what_was_kept
 from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
 
 METHODS_HELP = (
@@ -18,6 +19,7 @@ METHODS_HELP = (
 
 
 @app.command()
+@says_what_was_kept(nothing_written)
 def interpret(
     model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint file (ours or an original .pt); a regression model's maps explain its predicted log1p expression."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="AttentiveChrome CSV, with or without labels."),
@@ -118,6 +120,7 @@ def interpret(
 
 
 @app.command("interpret-benchmark")
+@says_what_was_kept(nothing_written)
 def interpret_benchmark(
     data: Path = typer.Option(..., "--data", "-d", help="Simulated data directory (from `simulate`) with truth.npz."),
     model: str = typer.Option(..., "--model", "-m", help="Run directory or checkpoint trained on that data."),

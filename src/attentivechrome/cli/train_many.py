@@ -10,9 +10,11 @@ import typer
 from ..config import DEFAULTS
 from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
+from ._interrupt import finished_runs_kept, says_what_was_kept
 
 
 @app.command("train-many", epilog=opt.DEFAULTS_EPILOG)
+@says_what_was_kept(finished_runs_kept)
 def train_many(
     cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory: one run directory per cell; an existing one is continued."),

@@ -40,7 +40,7 @@ from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
-from ..exceptions import InputFormatError
+from ..exceptions import InputFormatError, RunsFailedError
 from ..tasks import get_task
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
@@ -212,7 +212,10 @@ def run_benchmark(
         columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
         runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
         if runs.empty:
-            raise RuntimeError(f"every run of the benchmark failed; the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {failed[0][3]}")
+            raise RunsFailedError(
+                f"{out}: every run of the benchmark failed ({len(failed)} runs), so no table was written; "
+                f"the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {_first_line(failed[0][3])}"
+            )
         seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
         predictions = {
             (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
@@ -493,3 +496,9 @@ def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=
 
 def _mean_sd(mean: float, sd: float) -> str:
     return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
+
+
+def _first_line(text: str) -> str:
+    """A run's error as one line (a traceback's text can span several)."""
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else "unknown error"

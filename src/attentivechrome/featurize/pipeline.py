@@ -388,7 +388,7 @@ def write_featurized(
     report["manifest"] = str(manifest)
 
     # Stage every file in a temporary directory beside the output, then move them into place.
-    with staging_directory(out) as staging:
+    with staging_directory(out, beside=split == "none") as staging:  # one CSV: its files go beside out, not into it
         staged = {}
         for name, idx in parts.items():
             staged[name] = staging / targets[name].name

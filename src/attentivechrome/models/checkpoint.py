@@ -170,6 +170,11 @@ def validate_payload(payload: dict, path: str | Path) -> dict:
     version = payload.get("format_version", 1)
     if not _is_int(version) or version < 1:
         raise bad(f"format_version must be a positive integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: format_version {version} is newer than this version of attentivechrome reads (1 to {FORMAT_VERSION}); "
+            f"update attentivechrome (this is {__version__}), or save the model again with the version that wrote it"
+        )
     name = payload.get("model_name")
     if not isinstance(name, str) or name not in MODEL_REGISTRY:
         raise CheckpointError(f"{path}: model {name!r} is not known to this version; known: {', '.join(sorted(MODEL_REGISTRY))}")
@@ -245,6 +250,8 @@ def _checked_metadata(metadata: dict, bad) -> dict:
     if task not in TASKS:
         raise bad(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     scale = metadata.get("target_scale")
+    if task == "regression" and scale is None:
+        raise bad("a regression model without target_scale (the mean and std of its training targets): its predictions could not be put back on the log1p-expression scale")
     if scale is not None:
         if not isinstance(scale, dict) or not all(_is_number(scale.get(k)) for k in ("mean", "std")):
             raise bad(f"target_scale must be {{'mean': number, 'std': number}}, got {scale!r}")
@@ -328,8 +335,8 @@ def _metadata(payload: dict) -> dict:
         return {key: payload[key] for key in METADATA_KEYS if payload.get(key) is not None}
     extra = payload.get("extra") or {}
     metadata = {"task": extra.get("task", "classification"), "epoch": extra.get("epoch")}
-    if "target_mean" in extra:
-        metadata["target_scale"] = {"mean": extra["target_mean"], "std": extra.get("target_std", 1.0)}
+    if "target_mean" in extra or "target_std" in extra:  # checked as a pair: a lone or ill-typed value is refused
+        metadata["target_scale"] = {"mean": extra.get("target_mean"), "std": extra.get("target_std", 1.0)}
     return {k: v for k, v in metadata.items() if v is not None}
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from . import _figures
 from ._page import Page
+from ._run_files import read_json_object
 
 
 def benchmark_page(out_dir: Path) -> Page:
@@ -65,5 +65,5 @@ def _matrix(page: Page, out_dir: Path) -> None:
 def _settings(path: Path) -> dict:
     if not path.is_file():
         return {}
-    settings = json.loads(path.read_text(encoding="utf-8"))
+    settings = read_json_object(path)
     return settings.get("settings", settings) if isinstance(settings, dict) else {}

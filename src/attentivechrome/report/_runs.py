@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,15 @@ from . import _figures
 from ._limits import DEFAULT_MAX_GENES
 from ._genes import GeneSet, choose_genes
 from ._page import Page
+from ._run_files import read_predictions, read_run_config, read_run_metrics
 
 PREDICTIONS = "test_predictions.tsv"
 
 
 def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[str] | None = None, bin_size: int = DEFAULT_BIN_SIZE) -> Page:
     """Metrics, ROC/PR curves, learning curves, class-average attention and the gene explorer of one run."""
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    config = read_run_config(run_dir / "config.json")
+    metrics = read_run_metrics(run_dir / "metrics.json")
     task = config.get("train", {}).get("task", "classification")
     page = Page(f"Training run: {run_dir.name}", f"{run_dir} — model {config.get('model_name', '?')}, data {config.get('data', '?')}, task {task}")
     page.heading("Metrics")
@@ -50,7 +50,7 @@ def train_many_page(out_dir: Path) -> Page:
     for cell, run in runs.items():
         metrics_path = run / "metrics.json"
         if metrics_path.is_file():
-            histories[cell] = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", [])
+            histories[cell] = read_run_metrics(metrics_path).get("history", [])
     if any(histories.values()):
         page.heading("Learning curves")
         page.figure(_figures.learning_curves(histories, "pearson" if task == "regression" else "auroc"), height=480)
@@ -61,7 +61,7 @@ def train_many_page(out_dir: Path) -> Page:
 def _curves(page: Page, runs: dict[str, Path], task: str) -> None:
     curves = {}
     for name, run in runs.items():
-        frame = pd.read_csv(run / PREDICTIONS, sep="\t", dtype={"gene_id": str})
+        frame = read_predictions(run / PREDICTIONS, task)
         if get_task(task).regresses:
             curves[name] = get_task(task).read_predictions(frame)
         elif "label" in frame:
@@ -81,41 +81,75 @@ def _curves(page: Page, runs: dict[str, Path], task: str) -> None:
     page.figure(pr, height=440)
 
 
-def _test_data_path(run_dir: Path, config: dict) -> Path | None:
-    """The run's test split, found from the data directory its config names (as given, or beside the run)."""
+def _test_data_paths(run_dir: Path, config: dict) -> dict[str, Path] | None:
+    """The run's test split per cell (one cell: ``{"": path}``), found from the data its config names (as given, or beside the run).
+
+    A pooled run's ``data`` names its cells' directories in the order of ``cells``, joined by ", "
+    (a list is read too); ``None`` when a cell's test split is not found.
+    """
     from ..data.layout import split_paths
 
-    sources = [s.strip() for s in str(config.get("data", "")).split(",") if s.strip()]
-    if len(sources) != 1:
+    cells = config.get("cells") or []
+    data = config.get("data", "")
+    if isinstance(data, list):
+        sources = [str(d) for d in data]
+    elif cells:
+        sources = [s.strip() for s in str(data).split(", ")]
+    else:
+        sources = [str(data).strip()]  # one directory, whatever characters its path holds
+    if not all(sources) or len(sources) != max(len(cells), 1):
         return None
-    for base in (Path.cwd(), run_dir, run_dir.parent):
-        candidate = base / sources[0]
-        try:
-            path = split_paths(candidate)["test"]
-        except (FileNotFoundError, ValueError, OSError):
-            continue
-        if path.is_file():
-            return path
-    return None
+    found = {}
+    for cell, source in zip(cells or [""], sources):
+        for base in (Path.cwd(), run_dir, run_dir.parent):
+            try:
+                path = split_paths(base / source)["test"]
+            except (FileNotFoundError, ValueError, OSError):
+                continue
+            if path.is_file():
+                found[cell] = path
+                break
+        else:
+            return None
+    return found
+
+
+def _read_test_genes(model, paths: dict[str, Path]):
+    """The test genes prepared for the model; a pooled run's are each cell's own, named ``GENE (CELL)``."""
+    from ..data.csv_io import read_csv
+    from ..data.dataset import HistoneData
+
+    parts = []
+    for cell, path in paths.items():
+        data = model.prepare(read_csv(path))  # the marks in the model's order (normalised from the cell's own input)
+        if cell:
+            data = HistoneData(gene_ids=np.array([f"{g} ({cell})" for g in data.gene_ids], dtype=object), counts=data.counts, labels=data.labels, marks=data.marks, source=data.source)
+        parts.append(data)
+    if len(parts) == 1:
+        return parts[0]
+    labels = None if any(p.labels is None for p in parts) else np.concatenate([p.labels for p in parts])
+    return HistoneData(
+        gene_ids=np.concatenate([p.gene_ids for p in parts]), counts=np.concatenate([p.counts for p in parts]), labels=labels, marks=parts[0].marks,
+        source=", ".join(str(p) for p in paths.values()),
+    )
 
 
 def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_genes: int, genes: list[str] | None, bin_size: int) -> None:
-    test_path = _test_data_path(run_dir, config)
-    if test_path is None:
+    test_paths = _test_data_paths(run_dir, config)
+    if test_paths is None:
         page.heading("Attention")
         page.note(
             f"The test split of {config.get('data', '?')} was not found from here, so the page has no class-average attention "
             "or gene search; run the report from where the training ran, or use attentivechrome interpret."
         )
         return
-    from ..data.csv_io import read_csv
     from ..interpret.attention import class_legend
     from ..trained import load_model
 
     from ..inference import predict
 
     model = load_model(run_dir)
-    data = model.prepare(read_csv(test_path))  # the marks in the model's order (normalised, for a model that normalises)
+    data = _read_test_genes(model, test_paths)
     predictions = predict(model.module, data, with_attention=True)
     values = model.decode(predictions.logits)
     if task == "classification":
@@ -146,7 +180,7 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
     )  # fmt: skip
     page.heading("Gene search")
     page.note(
-        f"{len(index)} of the {data.n_genes} test genes of {test_path} (genes named with --genes first, then file order). "
+        f"{len(index)} of the {data.n_genes} test genes of {', '.join(map(str, test_paths.values()))} (genes named with --genes first, then file order). "
         "A run has attention only; attentivechrome interpret adds the attribution maps."
     )
     page.gene_explorer(gene_set.payload())

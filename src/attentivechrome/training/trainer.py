@@ -56,6 +56,7 @@ from ..tasks import Task, get_task
 from ..trained import TargetScale, TrainedModel, TrainingRecord
 from . import distributed
 from .distributed import Ranks
+from .fingerprint import data_fingerprint, describe_difference
 from .pooling import PooledData, Splits, as_cells, attach_reference, pool_cells
 
 logger = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ def _train_model(
     if resume and ranks is not None and ranks.world_size > 1:
         raise ValueError("--resume continues a run of one process; it cannot resume a --distributed run")
     previous = resumable_stage(out) if resume and out is not None else None
-    resume_state = None if previous is None else _load_resume_state(previous / RESUME_FILE, config)  # checked before the stage is touched
+    resume_state = None if previous is None else _load_resume_state(previous / RESUME_FILE, config, trained, data_fingerprint(pooled, data_source))  # checked before the stage is touched
     # The run is written to a staging directory and moved into out_dir only once it is complete:
     # a failed or interrupted run leaves nothing behind, and never mixes with an earlier run there.
     # Ctrl-C keeps the stage (with the last epoch's state) for --resume; a killed process leaves it too.
@@ -287,6 +288,7 @@ def _train_epochs(
     train_data, valid_data = pooled.splits["train"], pooled.splits["valid"]
     if out is not None:
         write_text_atomic(out / "config.json", json.dumps(_run_config(config, model, pooled, data_source, trained.reference), indent=2) + "\n")
+    fingerprint = data_fingerprint(pooled, data_source) if out is not None else None  # what the resume state was trained on
     history: list[dict] = []
     best: dict | None = None
     best_state: dict[str, torch.Tensor] | None = None
@@ -363,7 +365,7 @@ def _train_epochs(
                 on_epoch(record)
             logger.info(_epoch_line(record, config.epochs, task))
             if out is not None:  # everything the next epoch depends on, for --resume
-                _save_resume_state(out / RESUME_FILE, trained, optimizer, generator, history, best, best_state, averaged)
+                _save_resume_state(out / RESUME_FILE, trained, optimizer, generator, history, best, best_state, averaged, data=fingerprint)
             if config.patience and epoch - best["epoch"] >= config.patience and epoch < config.epochs:
                 logger.info("no better validation score in %d epochs: stopped after epoch %d, kept epoch %d", config.patience, epoch, best["epoch"])
                 return best, best_state, history, "patience"
@@ -446,12 +448,17 @@ def resumable_stage(out: str | Path) -> Path | None:
 
 def _save_resume_state(
     path: Path, trained: TrainedModel, optimizer: torch.optim.Optimizer, generator: torch.Generator, history: list[dict], best: dict, best_state: dict,
-    averaged: torch.optim.swa_utils.AveragedModel | None = None,
+    averaged: torch.optim.swa_utils.AveragedModel | None = None, *, data: dict | None = None,
 ) -> None:
-    """Everything the next epoch depends on: weights, optimiser, every random state, history and selection (weights-only loadable)."""
+    """Everything the next epoch depends on: weights, optimiser, every random state, history and selection (weights-only loadable).
+
+    ``data`` is the fingerprint of the training data (:func:`~attentivechrome.training.fingerprint.data_fingerprint`):
+    a resume checks it continues on the same data.
+    """
     numpy_state = np.random.get_state()
     state = {
         "train_config": trained.config.to_dict(),
+        "data": data,
         "model": trained.module.state_dict(),
         "optimizer": optimizer.state_dict(),
         "python_random": random.getstate(),
@@ -467,23 +474,97 @@ def _save_resume_state(
         torch.save(state, tmp)
 
 
-def _load_resume_state(path: Path, config: TrainConfig) -> dict:
-    """The loop state saved in ``path``, checked to come from a run with the same settings.
+#: How a refused resume ends its message: the state stays, and what to do instead.
+_START_AGAIN = "the state is kept; train without --resume to start again"
+
+
+def _load_resume_state(path: Path, config: TrainConfig, trained: TrainedModel | None = None, data: dict | None = None) -> dict:
+    """The loop state saved in ``path``, checked to come from a run with the same settings and data, and to fit the model.
+
+    Nothing is changed by the checks: a refused state stays where it is for a later ``--resume``.
 
     Raises
     ------
     ValueError
-        When the saved run had other settings, or the file is damaged (the stage is left as it is).
+        One line naming ``path``: when the saved run had other settings or other data
+        (``data``, the fingerprint of this run's data), or the file is damaged or does not fit
+        ``trained`` (its weights, optimiser, random states, history or selected epoch).
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a resume state")
         saved = state["train_config"]
         differ = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items() if saved.get(k) != v and k != "device"]
     except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
-        raise ValueError(f"{path}: cannot resume from it ({type(err).__name__}: {err}); train without --resume to start again") from None
+        raise ValueError(f"{path}: cannot resume from it ({type(err).__name__}: {_first_line(err)}); {_START_AGAIN}") from None
     if differ:
-        raise ValueError(f"the interrupted run had other settings ({'; '.join(differ)}); resume with its settings, or train without --resume to start again")
+        raise ValueError(f"{path}: the interrupted run had other settings ({'; '.join(differ)}); resume with its settings, or train without --resume to start again")
+    if data is not None:
+        recorded = state.get("data")
+        if not isinstance(recorded, dict):
+            raise ValueError(f"{path}: the interrupted run does not record what data it trained on (an older version wrote it); {_START_AGAIN}")
+        changed = describe_difference(recorded, data)
+        if changed:
+            was = f" ({recorded['source']})" if recorded.get("source") else ""
+            raise ValueError(f"{path}: the interrupted run trained on other data{was} ({'; '.join(changed)}); resume it on its data; {_START_AGAIN}")
+    if trained is not None:
+        problem = _resume_misfit(state, trained, config)
+        if problem:
+            raise ValueError(f"{path}: does not fit this run ({problem}); {_START_AGAIN}")
     return state
+
+
+def _resume_misfit(state: dict, trained: TrainedModel, config: TrainConfig) -> str | None:
+    """Why ``state`` cannot continue ``trained`` (``None`` when it can), found by restoring it into a copy of the loop.
+
+    The copy has its own model, optimiser, averaged weights and generator, and the global random
+    states are put back afterwards: the run itself is untouched.
+    """
+    import copy
+    import types
+
+    module = copy.deepcopy(trained.module)
+    saved_random = (random.getstate(), np.random.get_state(), torch.get_rng_state())
+    try:
+        optimizer = build_optimizer(module, config)
+        averaged = weight_average(module, config.ema)
+        if (averaged is None) != (state.get("averaged") is None):
+            return "averaged weights (--ema) " + ("missing" if averaged is not None else "present but the run averages none")
+        try:
+            history, best, best_state = _restore(state, types.SimpleNamespace(module=module), optimizer, generator=torch.Generator(), averaged=averaged)
+        except StopIteration:
+            return f"its selected epoch {state['best'].get('epoch')!r} is not in its history"
+        epochs = [record.get("epoch") if isinstance(record, dict) else None for record in history]
+        if not history or epochs != list(range(1, len(history) + 1)):
+            return f"its history holds epochs {epochs}, not 1 to {len(history)}"
+        if len(history) > config.epochs:
+            return f"it ran {len(history)} epochs, more than --epochs {config.epochs}"
+        task = get_task(config.task)
+        metric = task.selection_metric
+        if any(metric not in record for record in history):
+            return f"a record of its history lacks {metric}"
+        if any(task.better(record, best) for record in history):
+            return f"its selected epoch {best['epoch']} is not the best of its history"
+        module.load_state_dict(best_state)  # the selected weights, loaded at the end of the run
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                for name, value in optimizer.state.get(param, {}).items():
+                    if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != param.shape:
+                        return f"optimiser {name} of shape {tuple(value.shape)} for a parameter of shape {tuple(param.shape)}"
+    except Exception as err:  # noqa: BLE001 - load_state_dict, setstate and friends raise many types
+        return f"{type(err).__name__}: {_first_line(err)}"
+    finally:
+        random.setstate(saved_random[0])
+        np.random.set_state(saved_random[1])
+        torch.set_rng_state(saved_random[2])
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    """An error's message, cut to its first line (load_state_dict lists every mismatch on its own line)."""
+    text = str(err).strip()
+    return text.splitlines()[0].rstrip(":. \t") if text else type(err).__name__
 
 
 def _restore(
