@@ -11,6 +11,7 @@ from ..config import DEFAULTS
 from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
 from ._interrupt import finished_runs_kept, says_what_was_kept
+from ._reference import read_table, training_reference
 
 
 @app.command(epilog=opt.DEFAULTS_EPILOG)
@@ -20,7 +21,12 @@ def benchmark(
     out: Path = typer.Option(..., "--out", "-o", help="Output directory; an existing one is continued (finished runs are skipped)."),
     models: str = typer.Option("all", help="'all' or comma-separated model names."),
     seeds: int = typer.Option(3, help="Seeds per cell and model (1..N)."),
-    task: str = typer.Option(DEFAULTS.task, help="classification (test AUROC) or regression (log1p of expression.csv; test Pearson)."),
+    task: str = typer.Option(DEFAULTS.task, help="classification (test AUROC), regression (log1p of expression.csv; test Pearson) or deviation (that minus the reference prior)."),
+    reference_expression: Optional[Path] = typer.Option(
+        None, "--reference-expression", help=opt.REFERENCE_EXPRESSION_HELP + " Each model then runs histone-only and with the prior (MODEL+prior), beside the prior alone."
+    ),
+    reference_mode: str = opt.REFERENCE_MODE,
+    reference_exclude: str = opt.REFERENCE_EXCLUDE,
     preset: str = opt.PRESET,
     lr: Optional[float] = opt.LR,
     batch_size: Optional[int] = opt.BATCH_SIZE,
@@ -67,11 +73,15 @@ def benchmark(
     settings = dict(
         preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias, clip=clip,
         transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
+        **training_reference(reference_expression, reference_mode, reference_exclude),
     )  # fmt: skip
+    read_table(reference_expression)  # a bad table stops here, before any run
     if cross_cell:
+        if reference_expression is not None:
+            raise UsageProblem("--cross-cell does not take --reference-expression yet; see docs/reference.md for the transfer figures beside the prior")
         _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings)
         return
-    config = training_settings(model=names[0], **settings)  # each model's runs take its own defaults for the settings not given
+    config = training_settings(model=next((n for n in names if n != "prior"), names[0]), **settings)  # each model's runs take its own defaults for the settings not given
     metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
 
     def report(event: dict) -> None:
@@ -87,7 +97,8 @@ def benchmark(
         )
 
     result = run_benchmark(
-        cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report
+        cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report,
+        reference_table=reference_expression,
     )
     failed = f", {len(result.failed)} failed (left out of the tables)" if result.failed else ""
     say(f"trained {result.trained} run(s), skipped {result.skipped} finished{failed}; tables, plot and runs in {out}")

@@ -42,6 +42,9 @@ def train_many(
     normalize: Optional[str] = opt.NORMALIZE,
     mark_dropout: float = opt.MARK_DROPOUT,
     task: str = opt.TASK,
+    reference_expression: Optional[Path] = opt.REFERENCE_EXPRESSION,
+    reference_mode: str = opt.REFERENCE_MODE,
+    reference_exclude: str = opt.REFERENCE_EXCLUDE,
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
 ) -> None:
@@ -50,6 +53,8 @@ def train_many(
     Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
     """
     from ..experiments.train_many import SUMMARY_FILE, summary_text
+    from ..tasks import get_task
+    from ._reference import read_table, training_reference
     from ..experiments.train_many import train_many as run_train_many
 
     if out.exists() and not out.is_dir():
@@ -59,8 +64,10 @@ def train_many(
     config = training_settings(
         model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
+        **training_reference(reference_expression, reference_mode, reference_exclude),
     )  # fmt: skip
-    primary, label = ("test_pearson", "Pearson") if task == "regression" else ("test_auroc", "AUROC")
+    read_table(reference_expression)  # a bad table stops here, before any cell trains
+    primary, label = ("test_auroc", "AUROC") if get_task(task).binary else ("test_pearson", "Pearson")
 
     def report(row: dict) -> None:
         if row["status"] == "failed":
@@ -73,7 +80,8 @@ def train_many(
     if not quiet:
         say(f"train-many: {len(cell_dirs)} cell(s) into {out}")
     result = run_train_many(
-        cell_dirs, out, config, jobs=jobs, scheduler=scheduler, restart=restart, progress=not quiet and None, on_cell=None if quiet else report
+        cell_dirs, out, config, jobs=jobs, scheduler=scheduler, restart=restart, progress=not quiet and None, on_cell=None if quiet else report,
+        reference_table=reference_expression,
     )
     typer.echo(summary_text(result.summary))
     say(

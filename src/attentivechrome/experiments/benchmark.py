@@ -39,7 +39,7 @@ from .._progress import progress_bar
 from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
-from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
+from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
 from ..exceptions import InputFormatError, RunsFailedError
 from ..tasks import get_task
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
@@ -50,11 +50,11 @@ logger = logging.getLogger(__name__)
 #: The model every other is compared with in the summary (the paper compares with DeepChrome).
 REFERENCE_MODEL = "deepchrome"
 #: The metric that ranks models, per task (higher is better for both).
-PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson"}
+PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson", "deviation": "pearson"}
 #: What a model without skill scores on the primary metric: the benchmark plot's axis starts there.
 CHANCE_LEVEL = {"auroc": 0.5, "pearson": 0.0}
 #: Test metrics reported per task (``result.json`` keys are ``test_<name>``).
-TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse")}
+TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse"), "deviation": ("pearson", "spearman", "mse", "expression_pearson")}
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
@@ -116,8 +116,14 @@ def run_benchmark(
     scheduler: str | None = None,
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
+    reference_table: str | Path | None = None,
 ) -> BenchmarkResult:
     """Train every model on every cell with each seed (resumable) and write the tables and plot.
+
+    With a reference (``config.reference`` other than ``none`` and ``reference_table``), every
+    model runs histone-only (as ``MODEL``) and with the prior (``MODEL+prior``; ``MODEL+fitted``
+    in fitted mode), and the prior alone (``prior``) is a row of every table: what the marks add
+    to what the reference already tells. A deviation benchmark has only the rows with the prior.
 
     Parameters
     ----------
@@ -177,12 +183,18 @@ def run_benchmark(
 
         task = config.task
         primary = PRIMARY_METRIC[task]
+        entries = benchmark_entries(names, config)
+        table_path = "" if reference_table is None else os.path.abspath(reference_table)
         # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
-        keys = [(cell, model, seed) for cell in cells for seed in seed_list for model in names]
+        keys = [(cell, entry, seed) for cell in cells for seed in seed_list for entry in entries]
         units = [
-            TrainingUnit(cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, m, s)), config=dataclasses.replace(config.for_model(m), seed=s).to_dict())
-            for c, m, s in keys
+            TrainingUnit(
+                cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, e, s)),
+                config=dataclasses.replace(config.for_model(entries[e][0]), seed=s, reference=entries[e][1]).to_dict(), reference_table=table_path, entry=e,
+            )  # fmt: skip
+            for c, e, s in keys
         ]
+        names = list(entries)
         events = {"index": 0}
         with progress_bar(len(units), "benchmark", enabled=progress) as advance:
 
@@ -226,6 +238,23 @@ def run_benchmark(
         trained = sum(row["status"] == "trained" for row in rows)
         skipped = sum(row["status"] == "done earlier" for row in rows)
         return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
+
+
+def benchmark_entries(models: Sequence[str], config: TrainConfig) -> dict[str, tuple[str, str]]:
+    """The rows of a benchmark: name -> (model, reference setting).
+
+    Without a reference, each model as it is. With one, each model histone-only and with the
+    prior (``MODEL+prior``, or ``MODEL+fitted``), then ``prior`` (the prior alone); a deviation
+    benchmark has no histone-only rows (its target needs the prior).
+    """
+    if config.reference == "none":
+        return {m: (m, "none") for m in models if m not in PRIOR_ONLY_MODELS}
+    suffix = "+prior" if config.reference == "new-cell" else "+fitted"
+    marks_models = [m for m in models if m not in PRIOR_ONLY_MODELS]
+    entries = {} if get_task(config.task).needs_reference else {m: (m, "none") for m in marks_models}
+    entries |= {f"{m}{suffix}": (m, config.reference) for m in marks_models}
+    entries["prior" if config.reference == "new-cell" else "prior+fitted"] = ("prior", config.reference)
+    return entries
 
 
 def run_directory(out_dir: str | Path, cell: str, model: str, seed: int) -> Path:

@@ -21,6 +21,8 @@ only ever written whole); the results are the same as the serial run's.
 
 from __future__ import annotations
 
+import functools
+
 import json
 import logging
 import os
@@ -64,12 +66,19 @@ class TrainingUnit:
         Where the run directory is written.
     config
         :meth:`TrainConfig.to_dict` of the run's settings (model, seed and task included).
+    reference_table
+        The reference-expression table a unit with ``config['reference']`` other than ``none``
+        reads (a path every worker can read); empty otherwise.
+    entry
+        How tables name the unit's model when it is not the model's name (``attentivechrome+prior``).
     """
 
     cell: str
     data_dirs: tuple[str, ...]
     run_dir: str
     config: dict = field(hash=False)
+    reference_table: str = ""
+    entry: str = ""
 
     @property
     def label(self) -> str:
@@ -230,8 +239,9 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         config = TrainConfig.from_dict(unit.config)
         cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
         trained = train(
-            next(iter(cells.values())) if len(cells) == 1 else cells,
+            cells,  # by name: a cell's name says which column of a reference is its own
             config,
+            reference=_reference_table(unit.reference_table) if config.reference != "none" else None,
             out_dir=Path(unit.run_dir),
             data_source=", ".join(unit.data_dirs),
             on_epoch=None if on_epoch is None else (lambda record: on_epoch(unit, record["epoch"])),
@@ -370,4 +380,14 @@ def run_unit_on_worker(unit: TrainingUnit) -> dict:
 
 
 def _identity(unit: TrainingUnit) -> dict:
-    return {"cell": unit.cell, "model": unit.config["model"], "seed": unit.config["seed"], "task": unit.config["task"], "run_dir": unit.run_dir}
+    return {"cell": unit.cell, "model": unit.entry or unit.config["model"], "seed": unit.config["seed"], "task": unit.config["task"], "run_dir": unit.run_dir}
+
+
+@functools.lru_cache(maxsize=2)
+def _reference_table(path: str):
+    """The reference-expression table of ``path``, read once per process (a worker trains many units on it)."""
+    from ..data.reference import read_reference
+
+    if not path:
+        raise ValueError("the unit reads a reference prior but names no reference-expression table")
+    return read_reference(path)

@@ -40,6 +40,7 @@ _SETTING_KEYS = ("model", "task", "seed", *TRAINING_FIELDS)
 SCORE_COLUMNS = {
     "classification": ("valid_auroc", "test_auroc", "test_aupr"),
     "regression": ("valid_pearson", "test_pearson", "test_spearman", "test_mse"),
+    "deviation": ("valid_pearson", "test_pearson", "test_spearman", "test_mse", "test_expression_pearson"),
 }
 #: Summary columns, in order, per task.
 SUMMARY_COLUMNS = {task: ("cell", "status", "best_epoch", *scores, "minutes", "run_dir", "error") for task, scores in SCORE_COLUMNS.items()}
@@ -72,6 +73,7 @@ def train_many(
     restart: bool = False,
     progress: bool | None = None,
     on_cell: Callable[[dict], None] | None = None,
+    reference_table: str | Path | None = None,
 ) -> TrainManyResult:
     """Train ``config``'s model on every cell directory; skip cells finished by an earlier call.
 
@@ -122,7 +124,8 @@ def train_many(
             restart=restart,
             hint="use the same settings to continue, another --out, or --restart to train every cell again",
         )
-        units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict()) for name, path in cells.items()]
+        table = "" if reference_table is None else os.path.abspath(reference_table)  # each cell's prior leaves out its own column
+        units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict(), reference_table=table) for name, path in cells.items()]
         to_train = sum(1 for unit in units if restart or not (Path(unit.run_dir) / RESULT_FILE).is_file())
         # Epochs move the bar when cells train here; units, when they train on Dask workers.
         n_jobs = min(jobs or default_jobs(to_train, config.device), max(1, to_train))  # as the runner decides

@@ -245,13 +245,14 @@ def _checked_metadata(metadata: dict, bad) -> dict:
     from ..config import TrainConfig
     from ..data.normalize import Normalization
     from ..data.schema import NORMALIZATIONS, TASKS
+    from ..tasks import get_task
 
     task = metadata.get("task", "classification")
     if task not in TASKS:
         raise bad(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     scale = metadata.get("target_scale")
-    if task == "regression" and scale is None:
-        raise bad("a regression model without target_scale (the mean and std of its training targets): its predictions could not be put back on the log1p-expression scale")
+    if get_task(task).regresses and scale is None:
+        raise bad(f"a {task} model without target_scale (the mean and std of its training targets): its predictions could not be put back on the log1p-expression scale")
     if scale is not None:
         if not isinstance(scale, dict) or not all(_is_number(scale.get(k)) for k in ("mean", "std")):
             raise bad(f"target_scale must be {{'mean': number, 'std': number}}, got {scale!r}")

@@ -32,7 +32,7 @@ def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[s
     _curves(page, {run_dir.name: run_dir}, task)
     if metrics.get("history"):
         page.heading("Learning curves")
-        page.figure(_figures.learning_curves({run_dir.name: metrics["history"]}, "pearson" if task == "regression" else "auroc"))
+        page.figure(_figures.learning_curves({run_dir.name: metrics["history"]}, "auroc" if get_task(task).binary else "pearson"))
     _attention_sections(page, run_dir, config, task, max_genes, genes, bin_size)
     return page
 
@@ -53,7 +53,7 @@ def train_many_page(out_dir: Path) -> Page:
             histories[cell] = read_run_metrics(metrics_path).get("history", [])
     if any(histories.values()):
         page.heading("Learning curves")
-        page.figure(_figures.learning_curves(histories, "pearson" if task == "regression" else "auroc"), height=480)
+        page.figure(_figures.learning_curves(histories, "auroc" if get_task(task).binary else "pearson"), height=480)
     page.note("Each cell's own page, with its class-average attention and a gene search: attentivechrome report " + str(out_dir / "CELL"))
     return page
 
@@ -71,7 +71,7 @@ def _curves(page: Page, runs: dict[str, Path], task: str) -> None:
                     curves[f"{name}: {cell}"] = (part["label"].to_numpy(), part["probability"].to_numpy())
     if not curves:
         return
-    if task == "regression":
+    if get_task(task).regresses:
         page.heading("Predictions")
         page.figure(_figures.prediction_scatter(curves))
         return
@@ -115,23 +115,25 @@ def _test_data_paths(run_dir: Path, config: dict) -> dict[str, Path] | None:
 
 
 def _read_test_genes(model, paths: dict[str, Path]):
-    """The test genes prepared for the model; a pooled run's are each cell's own, named ``GENE (CELL)``."""
-    from ..data.csv_io import read_csv
-    from ..data.dataset import HistoneData
+    """The test genes prepared for the model; a pooled run's are each cell's own, named ``GENE (CELL)``.
 
+    A reference-informed model reads each cell's prior from the table it recorded.
+    """
+    import dataclasses
+
+    from ..data.csv_io import read_csv
+    from ..data.reference import read_reference
+    from ..training.pooling import concat_data
+
+    table = read_reference(model.reference["source"]) if model.reads_reference else None
     parts = []
     for cell, path in paths.items():
-        data = model.prepare(read_csv(path))  # the marks in the model's order (normalised from the cell's own input)
+        bound = model if table is None else model.with_reference(table, cell or model.reference.get("cells", [None])[0])
+        data = bound.prepare(read_csv(path))  # the marks in the model's order (normalised from the cell's own input)
         if cell:
-            data = HistoneData(gene_ids=np.array([f"{g} ({cell})" for g in data.gene_ids], dtype=object), counts=data.counts, labels=data.labels, marks=data.marks, source=data.source)
+            data = dataclasses.replace(data, gene_ids=np.array([f"{g} ({cell})" for g in data.gene_ids], dtype=object))
         parts.append(data)
-    if len(parts) == 1:
-        return parts[0]
-    labels = None if any(p.labels is None for p in parts) else np.concatenate([p.labels for p in parts])
-    return HistoneData(
-        gene_ids=np.concatenate([p.gene_ids for p in parts]), counts=np.concatenate([p.counts for p in parts]), labels=labels, marks=parts[0].marks,
-        source=", ".join(str(p) for p in paths.values()),
-    )
+    return concat_data(parts)
 
 
 def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_genes: int, genes: list[str] | None, bin_size: int) -> None:
@@ -173,7 +175,7 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
     index = choose_genes(data.gene_ids, max_genes, genes)
     gene_set = GeneSet(
         gene_ids=data.gene_ids[index], marks=tuple(data.marks), bin_size=bin_size, values=values[index],
-        value_label="predicted log1p expression" if task == "regression" else "P(high)", counts=data.counts[index].transpose(0, 2, 1),
+        value_label="P(high)" if get_task(task).binary else f"predicted {get_task(task).meaning}", counts=data.counts[index].transpose(0, 2, 1),
         labels=None if data.labels is None else data.labels[index], alpha=None if predictions.alpha is None else predictions.alpha[index],
         beta=None if predictions.beta is None else predictions.beta[index], n_total=data.n_genes,
         hint="report --genes ID adds it; attentivechrome interpret gives every attribution map",

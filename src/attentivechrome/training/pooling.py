@@ -74,12 +74,13 @@ def pool_cells(cells: Mapping[str, Splits], config: TrainConfig) -> PooledData:
     # The reference of the normalisation: every training cell's input (no labels are read).
     normalization = Normalization.fit(config.normalize, [aligned[n][s].counts for n in names for s in SPLITS], marks)
     normalized = {name: {split: normalization.apply(aligned[name][split], stats_from=list(aligned[name].values())) for split in SPLITS} for name in names}
-    pooled = {split: _concat([normalized[name][split] for name in names]) for split in SPLITS}
+    pooled = {split: concat_data([normalized[name][split] for name in names]) for split in SPLITS}
     test_cells = np.concatenate([np.full(normalized[name]["test"].n_genes, name, dtype=object) for name in names])
     return PooledData(splits=pooled, marks=marks, normalization=normalization, cells=tuple(names), test_cells=test_cells)
 
 
-def _concat(parts: list[HistoneData]) -> HistoneData:
+def concat_data(parts: list[HistoneData]) -> HistoneData:
+    """The genes of ``parts`` in order, one data set (labels and priors kept where every part has them)."""
     if len(parts) == 1:
         return parts[0]
     def joined(name: str):  # an optional per-gene array: kept only when every cell has it
