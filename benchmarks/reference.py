@@ -56,6 +56,7 @@ def done_keys(results: Path) -> set[str]:
 def run_units(args: argparse.Namespace) -> None:
     from attentivechrome.config import TrainConfig
     from attentivechrome.data.layout import load_splits
+    from attentivechrome.data.marks import align_marks
     from attentivechrome.data.reference import parse_exclude, read_reference
     from attentivechrome.training.trainer import train
 
@@ -80,6 +81,8 @@ def run_units(args: argparse.Namespace) -> None:
                         source_cell = args.transfer_from or cell
                         train_splits = load_splits(SHARED / source_cell, task=label_task, cache=True)
                         splits = splits or load_splits(SHARED / cell, task=label_task, cache=True)
+                        if args.transfer_from:  # the source cell's marks that the target cell has (E012's five -> E087's four)
+                            train_splits = {k: align_marks(v, splits["train"].marks).data for k, v in train_splits.items()}
                         config = TrainConfig(model=model, task=task, seed=seed, reference=reference, reference_exclude=exclude, device="cpu")
                         started = time.perf_counter()
                         trained = train(train_splits, config, reference=table if reference != "none" else None, cell=source_cell, progress=False)

@@ -26,7 +26,7 @@ def benchmark(
         None, "--reference-expression", help=opt.REFERENCE_EXPRESSION_HELP + " Each model then runs histone-only and with the prior (MODEL+prior), beside the prior alone."
     ),
     reference_mode: str = opt.REFERENCE_MODE,
-    reference_exclude: str = opt.REFERENCE_EXCLUDE,
+    excluded_references: str = opt.REFERENCE_EXCLUDE,
     preset: str = opt.PRESET,
     lr: Optional[float] = opt.LR,
     batch_size: Optional[int] = opt.BATCH_SIZE,
@@ -73,7 +73,7 @@ def benchmark(
     settings = dict(
         preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias, clip=clip,
         transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
-        **training_reference(reference_expression, reference_mode, reference_exclude),
+        **training_reference(reference_expression, reference_mode, excluded_references),
     )  # fmt: skip
     read_table(reference_expression)  # a bad table stops here, before any run
     if cross_cell:

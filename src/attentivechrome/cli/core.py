@@ -52,7 +52,7 @@ def train(
     mark_dropout: float = opt.MARK_DROPOUT,
     reference_expression: Optional[Path] = opt.REFERENCE_EXPRESSION,
     reference_mode: str = opt.REFERENCE_MODE,
-    reference_exclude: str = opt.REFERENCE_EXCLUDE,
+    excluded_references: str = opt.REFERENCE_EXCLUDE,
     cell: Optional[str] = opt.CELL,
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
@@ -79,7 +79,7 @@ def train(
     config = training_settings(
         model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
-        **training_reference(reference_expression, reference_mode, reference_exclude),
+        **training_reference(reference_expression, reference_mode, excluded_references),
     )  # fmt: skip
     if cell and len(data_dirs) > 1:
         raise UsageProblem("--cell names the cell of one directory; pooled cells are named by their directories")

@@ -44,7 +44,7 @@ def train_many(
     task: str = opt.TASK,
     reference_expression: Optional[Path] = opt.REFERENCE_EXPRESSION,
     reference_mode: str = opt.REFERENCE_MODE,
-    reference_exclude: str = opt.REFERENCE_EXCLUDE,
+    excluded_references: str = opt.REFERENCE_EXCLUDE,
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
 ) -> None:
@@ -64,7 +64,7 @@ def train_many(
     config = training_settings(
         model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
         clip=clip, seed=seed, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
-        **training_reference(reference_expression, reference_mode, reference_exclude),
+        **training_reference(reference_expression, reference_mode, excluded_references),
     )  # fmt: skip
     read_table(reference_expression)  # a bad table stops here, before any cell trains
     primary, label = ("test_auroc", "AUROC") if get_task(task).binary else ("test_pearson", "Pearson")

@@ -146,6 +146,7 @@ def guard_settings(out: Path, settings_file: str, settings: dict, record: dict, 
         Naming each differing setting, old -> new.
     """
     path = out / settings_file
+    settings = json.loads(json.dumps(settings))  # as the record reads back: tuples are lists
     if path.is_file() and not restart:
         remedy = f"delete it to continue {out} with this call's settings" + (", or pass --restart" if "--restart" in hint else "")
         previous = _recorded_settings(path, hint=remedy)
