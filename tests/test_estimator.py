@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -20,12 +18,6 @@ QUICK = {"epochs": 1, "batch_size": 32, "lr": 3e-3, "transform": "log1p", "devic
 def small():
     data, _ = simulate(120, 10, seed=3)
     return data
-
-
-def test_doctest_examples():
-    import attentivechrome.estimator as module
-
-    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
 
 def test_fit_predict_save_load(tmp_path):
