@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from attentivechrome.config import DEFAULTS, ORIGINAL_SETTINGS, PRESET_FIELDS, TrainConfig, preset_settings
-from attentivechrome.models.catalog import MODEL_CATALOG
+from attentivechrome.model_catalog import MODEL_CATALOG
 from attentivechrome.estimator import AttentiveChromeClassifier
 
 

@@ -152,7 +152,7 @@ def test_models_lists_the_registry():
     assert columns[0] == "model" and {"lr", "batch_size", "epochs", "patience"} <= set(columns)
     table = {row.split()[0]: dict(zip(columns, row.split())) for row in rows}
     assert sorted(table) == sorted(MODEL_REGISTRY)
-    from attentivechrome.models.catalog import MODEL_CATALOG
+    from attentivechrome.model_catalog import MODEL_CATALOG
 
     for model, shown in table.items():  # each row is that model's preset, as TrainConfig fills it in
         settings = preset_settings(model)

@@ -39,7 +39,7 @@ from .._progress import progress_bar
 from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
-from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG
+from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG
 from ..exceptions import InputFormatError
 from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
