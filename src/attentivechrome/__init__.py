@@ -51,7 +51,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "explain": (".trained", "explain"),
     # trained models
     "TrainedModel": (".trained", "TrainedModel"),
-    "TrainResult": (".trained", "TrainedModel"),  # the former name, kept as an alias
     "load_model": (".trained", "load_model"),
     "load_checkpoint": (".trained", "load_checkpoint"),
     # training
@@ -92,5 +91,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .model_catalog import available_models
     from .models.checkpoint import save_checkpoint
     from .trained import TrainedModel, explain, load_checkpoint, load_model
-    from .trained import TrainedModel as TrainResult
     from .training.trainer import train

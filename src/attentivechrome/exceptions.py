@@ -54,6 +54,10 @@ class OutputWriteError(AttentiveChromeError, OSError):
         return f"{self.path}: cannot write ({self.reason})"
 
 
+class RunSettingsError(AttentiveChromeError, ValueError):
+    """An output directory holds runs trained with other settings than this call's (train-many, benchmark)."""
+
+
 class DirectoryLockedError(AttentiveChromeError):
     """Another process is writing to the same output directory."""
 

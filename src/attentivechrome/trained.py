@@ -148,11 +148,6 @@ class TrainedModel:
     # ------------------------------------------------------------------ what it is
 
     @property
-    def model(self) -> nn.Module:
-        """The module (the name the loaded checkpoints of earlier versions used)."""
-        return self.module
-
-    @property
     def handles_missing_marks(self) -> bool:
         """Whether the model was trained to be told that marks are absent (``--mark-dropout``)."""
         return bool(getattr(self.module, "missing_marks", False))
@@ -162,7 +157,7 @@ class TrainedModel:
         """The input transform the module applies to raw counts (``none`` or ``log1p``)."""
         return getattr(self.module, "transform", "none")
 
-    # The scores of a model returned by train(), as TrainResult carried them.
+    # The scores of a model returned by train() (its record); a loaded model has none.
     @property
     def best_epoch(self) -> int:
         return self._record().best_epoch
@@ -364,10 +359,6 @@ class TrainedModel:
             source=contents.source,
             legacy=contents.legacy,
         )
-
-
-#: The name earlier versions gave :func:`attentivechrome.train`'s result.
-TrainResult = TrainedModel
 
 
 def load_model(reference: str | Path) -> TrainedModel:

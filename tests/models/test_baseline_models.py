@@ -180,7 +180,7 @@ def test_classical_checkpoint_round_trip(name, easy_splits, tmp_path):
     loaded = load_checkpoint(tmp_path / "m.pt")
     assert loaded.model_name == name
     x = torch.from_numpy(va.counts)
-    assert torch.equal(loaded.model(x).logits, model(x).logits)
+    assert torch.equal(loaded.module(x).logits, model(x).logits)
     with pytest.raises(ValueError, match="fitted on .* features"):
         model(x[:, :12])
 

@@ -19,9 +19,9 @@ def test_round_trip_keeps_weights_and_description(tmp_path):
     save_checkpoint(model, tmp_path / "m.pt", n_bins=50, metadata={"epoch": 3})
     loaded = load_checkpoint(tmp_path / "m.pt")
     assert loaded.model_name == "attentivechrome" and loaded.n_bins == 50 and not loaded.legacy
-    assert loaded.model.transform == "log1p" and loaded.epoch == 3 and loaded.task == "classification" and loaded.config is None
+    assert loaded.module.transform == "log1p" and loaded.epoch == 3 and loaded.task == "classification" and loaded.config is None
     x = torch.rand(4, 50, 5) * 10
-    torch.testing.assert_close(loaded.model(x).logits, model.eval()(x).logits)
+    torch.testing.assert_close(loaded.module(x).logits, model.eval()(x).logits)
     assert list(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no temporary file left
 
 
@@ -29,7 +29,7 @@ def test_bare_state_dict_is_read_as_original_checkpoint(tmp_path):
     model = AttentiveChrome(bin_hidden=16, mark_hidden=8)
     torch.save(model.state_dict(), tmp_path / "orig.pt", _use_new_zipfile_serialization=False)
     loaded = load_checkpoint(tmp_path / "orig.pt")
-    assert loaded.legacy and loaded.model.bin_hidden == 16 and loaded.model.mark_hidden == 8
+    assert loaded.legacy and loaded.module.bin_hidden == 16 and loaded.module.mark_hidden == 8
 
 
 def test_wrong_shapes_are_named(tmp_path):

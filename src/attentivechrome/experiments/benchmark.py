@@ -41,7 +41,7 @@ from ..data.layout import cell_name  # noqa: F401 - part of this module's docume
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG
 from ..exceptions import InputFormatError
-from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
+from .runner import RESULT_FILE, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
@@ -60,8 +60,6 @@ RUNS_DIR = "runs"
 _SETTING_KEYS = ("task", *TRAINING_FIELDS, "eval_batch_size")
 
 
-#: The settings error's earlier name.
-BenchmarkSettingsError = RunSettingsError
 #: Columns of ``runs.csv`` before the task's test metrics.
 _RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds", "peak_memory_mb")
 
@@ -149,7 +147,7 @@ def run_benchmark(
 
     Raises
     ------
-    BenchmarkSettingsError
+    RunSettingsError
         When ``out_dir`` holds a benchmark with other training settings.
     """
     config = config or TrainConfig()
