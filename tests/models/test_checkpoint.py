@@ -23,6 +23,12 @@ def test_round_trip_keeps_weights_and_description(tmp_path):
     x = torch.rand(4, 50, 5) * 10
     torch.testing.assert_close(loaded.module(x).logits, model.eval()(x).logits)
     assert list(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no temporary file left
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert payload["format_version"] == 2 and payload["epoch"] == 3 and "extra" not in payload  # no copy for version 1 readers
+    payload["extra"] = {"epoch": 9, "task": "regression", "target_mean": 1.0, "target_std": 2.0}  # as 0.1 wrote beside the fields
+    torch.save(payload, tmp_path / "v01.pt")
+    again = load_checkpoint(tmp_path / "v01.pt")
+    assert (again.epoch, again.task, again.target_scale) == (3, "classification", None)  # a version 2 file is read from its fields
 
 
 def test_bare_state_dict_is_read_as_original_checkpoint(tmp_path):
