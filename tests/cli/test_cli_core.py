@@ -66,11 +66,11 @@ def test_predict_unlabelled_input(shared_data, tmp_path):
 @pytest.mark.parametrize(
     "case,fragment",
     [
-        # the command-line processes that load PyTorch (seconds each) are slow; the usage errors are not
+        # the command-line processes that load PyTorch (seconds each) are slow; the usage errors are not (test_startup)
         pytest.param("bad-csv", "bad.csv:2: expected 8 fields like line 1, got 3", marks=pytest.mark.slow),
         pytest.param("missing-model", "no such run directory or checkpoint file", marks=pytest.mark.slow),
         pytest.param("not-a-checkpoint", "not a PyTorch checkpoint", marks=pytest.mark.slow),
-        ("missing-data-dir", "is not a directory"),
+        pytest.param("missing-data-dir", "is not a directory", marks=pytest.mark.slow),
         pytest.param("one-class-input", "one.csv: AUROC is undefined: all 1 labels are 1", marks=pytest.mark.slow),
         pytest.param("zero-batch", "--batch-size must be at least 1, got 0", marks=pytest.mark.slow),
         ("unknown-option", "attentivechrome: error: No such option: --bogus"),
