@@ -73,7 +73,9 @@ def test_fit_refuses_labels_of_one_or_three_classes(small):
     with pytest.raises(ValueError, match="exactly two classes, got 3"):
         clf.fit(small.counts, np.arange(120) % 3)
     with pytest.raises(ValueError, match="needs labels"):
-        clf.fit(small.counts[:, :, :])
+        clf.fit(small.counts)
+    with pytest.raises(TypeError, match="both must be HistoneData"):
+        clf.fit(small.counts, small)
 
 
 def test_grid_search_clones_fits_and_scores(small):

@@ -90,9 +90,13 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
         ------
         ValueError
             When the labels do not hold exactly two classes, or a setting is not valid.
+        TypeError
+            In the split form, when the training genes are not :class:`HistoneData`.
         """
         config = TrainConfig(**{name: getattr(self, name) for name in _TRAIN_SETTINGS})
         if isinstance(y, HistoneData):
+            if not isinstance(X, HistoneData):
+                raise TypeError(f"fit(train_data, valid_data): both must be HistoneData, got {type(X).__name__} for the training genes")
             train_data, valid_data, classes = X, y, np.array([0, 1])
         else:
             train_data, valid_data, classes = self._split(X, y)
