@@ -162,9 +162,10 @@ def test_interpretation_of_a_cell_lacking_a_mark(tmp_path, pyplot):
     model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=20)
     data, _ = ac.simulate(8, 20, seed=1)
     fewer = _with_marks(data, [4, 0, 1, 3], source="four.csv")  # no H3K4me1, another order
-    result = write_interpretation(model, fewer, tmp_path / "out", methods="attention,saliency", batch_size=4, tsv=False, progress=False)
+    result = write_interpretation(model, fewer, tmp_path / "out", methods="attention,saliency", batch_size=4, tsv=False, max_gene_plots=1, progress=False)
     with np.load(tmp_path / "out" / "explanations.npz") as npz:
         assert npz["marks"].tolist() == list(ac.MARKS)  # the model's marks, in its order
         assert npz["saliency"].shape == (8, 5, 20) and not npz["saliency"][:, 2].any() and np.isfinite(npz["saliency"]).all()
         np.testing.assert_allclose(npz["beta"][:, 2], 0.0)
     assert result.n_genes == 8 and (tmp_path / "out" / "figures" / "class_profiles.png").is_file()
+    assert len(list((tmp_path / "out" / "figures").glob("gene_*.png"))) == 2  # one gene pictured (absent mark included), with its methods

@@ -95,6 +95,7 @@ def roadmap_slices(shared_data):
     return cells
 
 
+@pytest.mark.slow  # reads nine full Roadmap files (its fixture) and trains on them
 def test_real_cells_pool_with_masked_marks_and_depth_normalisation(roadmap_slices):
     config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu", mark_dropout=0.2, normalize="depth")
     trained = ac.train({"e028": roadmap_slices["roadmap-e028"], "e087": roadmap_slices["roadmap-e087"]}, config, progress=False)
