@@ -164,7 +164,7 @@ def _is_import_module(node: ast.AST) -> bool:
     return (isinstance(func, ast.Attribute) and func.attr == "import_module") or (isinstance(func, ast.Name) and func.id == "import_module")
 
 
-def _anchor(call: ast.Call, module: str, is_package: bool) -> str | None:
+def _anchor(call: ast.Call, module: str, is_package: bool, path: Path) -> str | None:
     """The package a relative name given to this ``import_module`` call is resolved in (None: absolute only)."""
     arg = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "package"), None)
     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -175,7 +175,7 @@ def _anchor(call: ast.Call, module: str, is_package: bool) -> str | None:
         return module if is_package else module.rpartition(".")[0]
     if arg is None:
         return None
-    raise UnreadableImport(f"import_module's package argument is {ast.unparse(arg)}")
+    raise UnreadableImport(f"{path}:{call.lineno}: import_module's package argument is {ast.unparse(arg)}, not __name__, __package__ or a string")
 
 
 def _resolve_name(name: str, anchor: str | None) -> str | None:
@@ -198,7 +198,7 @@ def _dynamic_imports(module: str, is_package: bool, path: Path, tree: ast.AST, p
     strings = [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
     found = []
     for call, in_function in calls:
-        anchor = _anchor(call, module, is_package)
+        anchor = _anchor(call, module, is_package, path)
         first = call.args[0] if call.args else None
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             named = [(_resolve_name(first.value, anchor), first)]
