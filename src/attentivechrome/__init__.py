@@ -84,11 +84,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .data.synthetic import load_truth, simulate, write_simulation
     from .estimator import AttentiveChromeClassifier
     from .exceptions import AttentiveChromeError, CheckpointError, InputFormatError, NotFittedError
-    from .inference import Predictions, predict
+    from .inference import Predictions
     from .interpret.explain import Explanation
     from .metrics.classification import aupr, auroc, classification_report
     from .models import AttentiveChrome, ModelOutput, get_model
     from .model_catalog import available_models
     from .models.checkpoint import save_checkpoint
-    from .trained import TrainedModel, explain, load_checkpoint, load_model
+    from .trained import TrainedModel, explain, load_checkpoint, load_model, predict
     from .training.trainer import train
