@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help="options passed to every `train` (after --)")
     args = parser.parse_args(argv)
 
-    from attentivechrome.models.catalog import MODEL_CATALOG
+    from attentivechrome.model_catalog import MODEL_CATALOG
 
     models = list(MODEL_CATALOG) if args.models == "all" else args.models.split(",")
     models = ["gbt", *[m for m in models if m != "gbt"]]  # the reference first

@@ -46,9 +46,17 @@ def pyplot():
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache_dir(tmp_path_factory):
-    """Keep the suite's cache files (compiled kernels, binary CSV copies) out of the user's cache."""
+    """Keep the suite's cache files (compiled kernels, binary CSV copies) out of the user's cache.
+
+    The processes of one ``-n`` run share one cache (the directory above each one's base
+    temporary directory), so each kernel is compiled and each CSV converted once per run, not
+    once per process; entries are written atomically, so processes may race for one safely.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-cache"
+    shared.mkdir(exist_ok=True)
     previous = os.environ.get("ATTENTIVECHROME_CACHE_DIR")
-    os.environ["ATTENTIVECHROME_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["ATTENTIVECHROME_CACHE_DIR"] = str(shared)
     yield
     if previous is None:
         os.environ.pop("ATTENTIVECHROME_CACHE_DIR", None)

@@ -5,6 +5,12 @@ module-level imports and imports inside functions count -- a function-level impo
 the two modules together, it only delays the cost. Imports under ``if TYPE_CHECKING:`` do not
 count: they never run.
 
+Calls of ``importlib.import_module`` count too (a lazy ``__getattr__`` imports this way): a
+string argument is the module imported; any other argument (a name looked up in a table) may be
+any module that a string of the calling module names, relative to the call's anchor
+(``__name__`` or ``__package__``) or absolute. A call whose module names no such string is
+reported: the test cannot see what it imports.
+
 An import of a package means its ``__init__``; ``from P import x`` means ``P.x`` when that is a
 module, and ``P`` otherwise. Importing ``a.b.c`` is recorded as an edge to ``a.b.c`` only, not to
 the ``__init__`` of ``a`` and ``a.b`` that Python also runs, so a package ``__init__`` importing
@@ -31,9 +37,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("attentivechrome._version", "attentivechrome.exceptions", "attentivechrome._io", "attentivechrome._cache",
          "attentivechrome._progress", "attentivechrome._settings", "attentivechrome.cluster")),
     (1, ("attentivechrome.metrics",)),
-    # models.catalog is plain data (names, where each class lives): config reads it to check a model name.
     # tasks: what each task predicts and scores (metrics, schema), read by config-level code and everything above.
-    (2, ("attentivechrome.data", "attentivechrome.config", "attentivechrome.featurize", "attentivechrome.models.catalog", "attentivechrome.tasks")),
+    (2, ("attentivechrome.data", "attentivechrome.config", "attentivechrome.model_catalog", "attentivechrome.featurize", "attentivechrome.tasks")),
     (3, ("attentivechrome.models",)),
     (4, ("attentivechrome.inference",)),
     (5, ("attentivechrome.interpret",)),
@@ -58,6 +63,8 @@ class Import:
     line: int
     in_function: bool
     exists: bool = True
+    #: Made by ``importlib.import_module`` (the target read from a string of the module).
+    dynamic: bool = False
 
     def where(self) -> str:
         scope = "in a function" if self.in_function else "at module level"
@@ -81,13 +88,12 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _import_nodes(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
-    """(import statement, inside a function?) for every import, skipping ``if TYPE_CHECKING:`` bodies."""
+def _nodes(tree: ast.AST, kinds: tuple[type, ...]) -> Iterator[tuple[ast.AST, bool]]:
+    """(node, inside a function?) for every node of ``kinds`` that runs: ``if TYPE_CHECKING:`` bodies are skipped."""
 
-    def walk(node: ast.AST, in_function: bool) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+    def walk(node: ast.AST, in_function: bool) -> Iterator[tuple[ast.AST, bool]]:
+        if isinstance(node, kinds):
             yield node, in_function
-            return
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             children: list[ast.AST] = list(node.orelse)
         else:
@@ -97,6 +103,11 @@ def _import_nodes(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, 
             yield from walk(child, nested)
 
     yield from walk(tree, False)
+
+
+def _import_nodes(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+    """(import statement, inside a function?) for every import that runs."""
+    return _nodes(tree, (ast.Import, ast.ImportFrom))
 
 
 def _resolve_base(module: str, is_package: bool, level: int, name: str | None) -> str:
@@ -141,7 +152,69 @@ def read_imports(modules: dict[str, Path], package: str = PACKAGE, namespaces: s
             for target in targets:
                 if (target == package or target.startswith(package + ".")) and target != module:
                     found.append(Import(module, target, path, node.lineno, in_function, target in known))
+        found.extend(_dynamic_imports(module, is_package, path, tree, package, known))
     return list(dict.fromkeys(found))  # one record for `from m import a, b`
+
+
+class UnreadableImport(Exception):
+    """An ``import_module`` call whose module cannot be read from the source."""
+
+
+def _is_import_module(node: ast.AST) -> bool:
+    func = node.func if isinstance(node, ast.Call) else None
+    return (isinstance(func, ast.Attribute) and func.attr == "import_module") or (isinstance(func, ast.Name) and func.id == "import_module")
+
+
+def _anchor(call: ast.Call, module: str, is_package: bool, path: Path) -> str | None:
+    """The package a relative name given to this ``import_module`` call is resolved in (None: absolute only)."""
+    arg = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "package"), None)
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    if isinstance(arg, ast.Name) and arg.id == "__name__":
+        return module
+    if isinstance(arg, ast.Name) and arg.id == "__package__":
+        return module if is_package else module.rpartition(".")[0]
+    if arg is None:
+        return None
+    raise UnreadableImport(f"{path}:{call.lineno}: import_module's package argument is {ast.unparse(arg)}, not __name__, __package__ or a string")
+
+
+def _resolve_name(name: str, anchor: str | None) -> str | None:
+    """``name`` as ``importlib.import_module(name, anchor)`` resolves it (None: a relative name without an anchor)."""
+    if not name.startswith("."):
+        return name
+    if anchor is None:
+        return None
+    level = len(name) - len(name.lstrip("."))
+    base = anchor.rsplit(".", level - 1)[0] if level > 1 else anchor
+    rest = name[level:]
+    return f"{base}.{rest}" if rest else base
+
+
+def _dynamic_imports(module: str, is_package: bool, path: Path, tree: ast.AST, package: str, known: set[str]) -> list[Import]:
+    """The imports made by ``import_module`` calls in one module (see the module docstring)."""
+    calls = [(node, in_function) for node, in_function in _nodes(tree, (ast.Call,)) if _is_import_module(node)]
+    if not calls:
+        return []
+    strings = [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    found = []
+    for call, in_function in calls:
+        anchor = _anchor(call, module, is_package, path)
+        first = call.args[0] if call.args else None
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            named = [(_resolve_name(first.value, anchor), first)]
+        else:  # the name comes from a table: any string of this module naming a module of the package
+            named = [(_resolve_name(node.value, anchor), node) for node in strings]
+            named = [(target, node) for target, node in named if target in known and target != package]  # not a bare "attentivechrome"
+            if not named:
+                raise UnreadableImport(
+                    f"{path}:{call.lineno}: import_module({ast.unparse(first) if first else ''}) names no module of {package} in a string of "
+                    f"{module}; write the module names in this module (a table of strings) so the layer test sees them"
+                )
+        for target, node in named:
+            if target is not None and (target == package or target.startswith(package + ".")) and target != module:
+                found.append(Import(module, target, path, node.lineno, in_function, target in known, dynamic=True))
+    return found
 
 
 # --------------------------------------------------------------------------- layers and cycles
@@ -269,6 +342,28 @@ def test_imported_modules_exist(imports):
     assert not missing, f"{len(missing)} import(s) of modules that do not exist:\n" + "\n".join(missing)
 
 
+def folder_of(module: str) -> str:
+    """The top-level module or subpackage (folder) of the package that ``module`` belongs to."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_cycles_between_folders(resolved):
+    """Modules may form no cycle, and neither may the folders they lie in (``models/`` and ``config`` say)."""
+    edges: dict[str, set[str]] = {}
+    for imp in resolved:
+        source, target = folder_of(imp.source), folder_of(imp.target)
+        if source != target and imp.source != PACKAGE:  # the package's own __init__ sits on top of everything
+            edges.setdefault(source, set()).add(target)
+    cycles = find_cycles(edges)
+    lines = []
+    for cycle in cycles:
+        lines.append(" -> ".join(cycle))
+        for source, target in zip(cycle, cycle[1:]):
+            first = next(imp for imp in resolved if folder_of(imp.source) == source and folder_of(imp.target) == target)
+            lines.append(f"    {first.source} imports {first.target} at {first.where()}")
+    assert not cycles, f"{len(cycles)} cycle(s) between folders:\n" + "\n".join(lines)
+
+
 def test_no_import_cycles(resolved):
     cycles = find_cycles(_edges(resolved))
     lines = []
@@ -321,6 +416,32 @@ def test_reader_resolves_relative_imports_and_skips_type_checking(tmp_path):
         ("pkg.sub.deep", "pkg.low", 1, False),
         ("pkg.sub.deep", "pkg.low", 2, False),
     }
+
+
+def test_reader_sees_import_module_calls(tmp_path):
+    root = tmp_path / "pkg"
+    (root / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "import importlib\n_EXPORTS = {'a': ('.sub.deep', 'a'), 'b': ('.other', 'b')}\n"
+        "def __getattr__(name):\n    return getattr(importlib.import_module(_EXPORTS[name][0], __name__), name)\n",
+        "other.py": "from importlib import import_module\nPLUGINS = ['pkg.sub.deep', 'pkg']\nfor p in PLUGINS:\n    import_module(p)\n",
+        "sub/__init__.py": "import importlib\ndef f():\n    return importlib.import_module('..other', __package__)\n",
+        "sub/deep.py": "import importlib\nif False:\n    pass\nx = importlib.import_module('.sub', package='pkg')\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    found = read_imports(module_files(root, "pkg"), "pkg")
+    assert all(imp.dynamic and imp.exists for imp in found)
+    assert {(imp.source, imp.target, imp.line, imp.in_function) for imp in found} == {
+        ("pkg", "pkg.sub.deep", 2, True),  # strings of the table that __getattr__'s call looks names up in
+        ("pkg", "pkg.other", 2, True),
+        ("pkg.other", "pkg.sub.deep", 2, False),  # the bare package name is no module imported from a table
+        ("pkg.sub", "pkg.other", 3, True),  # relative to __package__, from a function
+        ("pkg.sub.deep", "pkg.sub", 4, False),  # package= given by keyword
+    }
+    (root / "other.py").write_text("import importlib\ndef load(name):\n    return importlib.import_module(name)\n")
+    with pytest.raises(UnreadableImport, match=r"other.py:3: import_module\(name\) names no module of pkg"):
+        read_imports(module_files(root, "pkg"), "pkg")
 
 
 def test_cycle_finder_reports_the_path():

@@ -41,7 +41,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # models
     "AttentiveChrome": (".models", "AttentiveChrome"),
     "ModelOutput": (".models", "ModelOutput"),
-    "available_models": (".models.catalog", "available_models"),
+    "available_models": (".model_catalog", "available_models"),
     "get_model": (".models", "get_model"),
     "save_checkpoint": (".models.checkpoint", "save_checkpoint"),
     # prediction and explanation
@@ -51,7 +51,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "explain": (".trained", "explain"),
     # trained models
     "TrainedModel": (".trained", "TrainedModel"),
-    "TrainResult": (".trained", "TrainedModel"),  # the former name, kept as an alias
     "load_model": (".trained", "load_model"),
     "load_checkpoint": (".trained", "load_checkpoint"),
     # training
@@ -85,12 +84,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .data.synthetic import load_truth, simulate, write_simulation
     from .estimator import AttentiveChromeClassifier
     from .exceptions import AttentiveChromeError, CheckpointError, InputFormatError, NotFittedError
-    from .inference import Predictions, predict
+    from .inference import Predictions
     from .interpret.explain import Explanation
     from .metrics.classification import aupr, auroc, classification_report
     from .models import AttentiveChrome, ModelOutput, get_model
-    from .models.catalog import available_models
+    from .model_catalog import available_models
     from .models.checkpoint import save_checkpoint
-    from .trained import TrainedModel, explain, load_checkpoint, load_model
-    from .trained import TrainedModel as TrainResult
+    from .trained import TrainedModel, explain, load_checkpoint, load_model, predict
     from .training.trainer import train

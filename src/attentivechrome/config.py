@@ -16,7 +16,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
-from .models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
+from .model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
 
 #: The named sets of defaults: ``tuned`` (each model's validated settings) and ``original``
 #: (the AttentiveChrome paper's settings, the same for every model, as the original code trained).

@@ -1,28 +1,40 @@
-"""A scikit-learn-shaped estimator over the model, the trainer and inference."""
+"""A scikit-learn estimator over the model, the trainer and inference."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
 
 from .config import DEFAULTS, TrainConfig
 from .data.dataset import HistoneData
 from .exceptions import NotFittedError
+from .interpret.explain import as_histone_data
 from .trained import TrainedModel
 from .training.trainer import train
 
-#: The constructor's parameters: the training settings a user sets (the rest keep TrainConfig's defaults).
-_PARAMS = ("model", "preset", "lr", "batch_size", "epochs", "clip", "seed", "transform", "device")
+#: The constructor's parameters that are training settings (the rest keep TrainConfig's defaults).
+_TRAIN_SETTINGS = ("model", "preset", "lr", "batch_size", "epochs", "clip", "seed", "transform", "device")
 
 
-class AttentiveChromeClassifier:
-    """Train AttentiveChrome and query it like a scikit-learn classifier.
+class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
+    """Train AttentiveChrome and query it as a scikit-learn classifier.
 
-    The constructor only stores the training settings (see :class:`TrainConfig`; those left
-    ``None`` take the model's ``preset`` defaults, see ``attentivechrome models``); :meth:`fit` validates them, trains, and sets
-    ``trained_`` (the :class:`~attentivechrome.trained.TrainedModel`), ``model_``, ``marks_``
-    and ``result_``.
+    The constructor only stores its arguments, so :func:`sklearn.base.clone`, ``set_params``
+    and :class:`~sklearn.model_selection.GridSearchCV` work. The training settings are those of
+    :class:`~attentivechrome.config.TrainConfig`; those left ``None`` take the model's
+    ``preset`` defaults (see ``attentivechrome models``). :meth:`fit` validates them, trains,
+    and sets ``trained_`` (the :class:`~attentivechrome.trained.TrainedModel`), ``classes_``,
+    ``model_``, ``marks_``, ``n_bins_`` and ``result_``.
+
+    Parameters
+    ----------
+    validation_fraction
+        Share of the genes :meth:`fit` holds out (stratified, drawn with ``seed``) to select the
+        epoch, when it is given no validation genes. Default 0.2.
 
     Examples
     --------
@@ -31,14 +43,22 @@ class AttentiveChromeClassifier:
     >>> clf = ac.AttentiveChromeClassifier(epochs=1, device="cpu")
     >>> clf = clf.fit(data.subset(slice(0, 30)), data.subset(slice(30, 60)), data.subset(slice(60, 90)), progress=False)
     >>> clf.predict_proba(data.subset(slice(0, 4))).shape
-    (4,)
+    (4, 2)
+    >>> clf.classes_
+    array([0, 1])
     >>> clf.attention(data.subset(slice(0, 4)))[0].shape
     (4, 5, 20)
+
+    Plain arrays of counts (genes, bins, marks) and labels work too:
+
+    >>> clf = ac.AttentiveChromeClassifier(epochs=1, device="cpu").fit(data.counts, data.labels, progress=False)
+    >>> clf.predict(data.counts[:4]).shape
+    (4,)
     """
 
     def __init__(self, *, model: str = DEFAULTS.model, preset: str = DEFAULTS.preset, lr: float | None = None, batch_size: int | None = None,
                  epochs: int | None = None, clip: float = DEFAULTS.clip, seed: int = DEFAULTS.seed,
-                 transform: str | None = None, device: str = DEFAULTS.device) -> None:
+                 transform: str | None = None, device: str = DEFAULTS.device, validation_fraction: float = 0.2) -> None:  # fmt: skip
         self.model = model
         self.preset = preset
         self.lr = lr
@@ -48,48 +68,87 @@ class AttentiveChromeClassifier:
         self.seed = seed
         self.transform = transform
         self.device = device
+        self.validation_fraction = validation_fraction
 
-    def get_params(self) -> dict:
-        """The constructor arguments."""
-        return {k: getattr(self, k) for k in _PARAMS}
+    def fit(self, X, y=None, test_data: HistoneData | None = None, *, out_dir: str | Path | None = None,
+            progress: bool | None = None) -> AttentiveChromeClassifier:  # fmt: skip
+        """Train, keeping the epoch with the best validation AUROC.
 
-    def fit(self, train_data: HistoneData, valid_data: HistoneData, test_data: HistoneData | None = None,
-            *, out_dir: str | Path | None = None, progress: bool | None = None) -> AttentiveChromeClassifier:
-        """Train on ``train_data``, keep the epoch with the best AUROC on ``valid_data``.
+        Two forms:
 
-        ``test_data`` is scored at every epoch when given (the validation set stands in otherwise).
-        """
-        config = TrainConfig(**self.get_params())
-        splits = {"train": train_data, "valid": valid_data, "test": test_data if test_data is not None else valid_data}
-        self._set_fitted(train(splits, config, out_dir=out_dir, progress=progress))
-        return self
+        - ``fit(X, y)``: ``X`` holds the counts of the training genes (an array of shape
+          (genes, bins, marks), or a :class:`HistoneData`), ``y`` their labels (any two
+          classes; default: the labels of ``X``). ``validation_fraction`` of the genes are held
+          out to select the epoch.
+        - ``fit(train_data, valid_data, test_data=None)``: three :class:`HistoneData` with 0/1
+          labels; the epoch is selected on ``valid_data``. ``test_data`` is scored once, for the
+          selected epoch (``result_.scores``); the validation genes stand in when it is absent.
 
-    def predict_proba(self, data: HistoneData) -> np.ndarray:
-        """Probability of high expression, shape (genes,).
+        ``out_dir``: a run directory to write (see :func:`attentivechrome.train`).
 
         Raises
         ------
         ValueError
-            For a model trained with ``task='regression'`` (it predicts log1p expression, not a class).
+            When the labels do not hold exactly two classes, or a setting is not valid.
+        TypeError
+            In the split form, when the training genes are not :class:`HistoneData`.
+        """
+        config = TrainConfig(**{name: getattr(self, name) for name in _TRAIN_SETTINGS})
+        if isinstance(y, HistoneData):
+            if not isinstance(X, HistoneData):
+                raise TypeError(f"fit(train_data, valid_data): both must be HistoneData, got {type(X).__name__} for the training genes")
+            train_data, valid_data, classes = X, y, np.array([0, 1])
+        else:
+            train_data, valid_data, classes = self._split(X, y)
+        splits = {"train": train_data, "valid": valid_data, "test": test_data if test_data is not None else valid_data}
+        self._set_fitted(train(splits, config, out_dir=out_dir, progress=progress), classes)
+        return self
+
+    def _split(self, X, y) -> tuple[HistoneData, HistoneData, np.ndarray]:
+        """Labelled training and validation genes from ``X`` and ``y``, and the classes of ``y``."""
+        data = as_histone_data(X)
+        labels = data.labels if y is None else np.asarray(y)
+        if labels is None:
+            raise ValueError("fit needs labels: pass y, or HistoneData with labels")
+        check_classification_targets(labels)
+        classes, encoded = np.unique(labels, return_inverse=True)
+        if len(classes) != 2:
+            raise ValueError(f"AttentiveChromeClassifier needs labels of exactly two classes, got {len(classes)}: {classes[:5]}")
+        data = HistoneData(gene_ids=data.gene_ids, counts=data.counts, labels=encoded.astype(np.float32), marks=data.marks, source=data.source)
+        train_index, valid_index = train_test_split(
+            np.arange(data.n_genes), test_size=self.validation_fraction, random_state=self.seed, stratify=encoded
+        )
+        return data.subset(np.sort(train_index)), data.subset(np.sort(valid_index)), classes
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of each class (columns in the order of ``classes_``), shape (genes, 2).
+
+        ``X``: :class:`HistoneData`, counts of shape (genes, bins, marks), or a CSV path.
+
+        Raises
+        ------
+        ValueError
+            For a regression model (it predicts log1p expression, not a class).
         """
         trained = self._fitted()
         if trained.task != "classification":
             raise ValueError(f"{trained.source or 'this model'} is a regression model: it predicts log1p expression, not probabilities; use TrainedModel.predict")
-        return trained.predict(data, with_attention=False).probabilities
+        high = trained.predict(X, with_attention=False).probabilities
+        return np.column_stack([1 - high, high])
 
-    def predict(self, data: HistoneData) -> np.ndarray:
-        """0/1 predictions at probability 0.5, shape (genes,)."""
-        return (self.predict_proba(data) >= 0.5).astype(np.int64)
+    def predict(self, X) -> np.ndarray:
+        """The more probable class of each gene, shape (genes,)."""
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)]
 
-    def attention(self, data: HistoneData) -> tuple[np.ndarray, np.ndarray]:
+    def attention(self, X) -> tuple[np.ndarray, np.ndarray]:
         """alpha (genes, marks, bins) and beta (genes, marks)."""
-        out = self._fitted().predict(data, with_attention=True)
+        out = self._fitted().predict(X, with_attention=True)
         if out.alpha is None or out.beta is None:
             raise ValueError(f"model {self.model!r} has no alpha/beta attention")
         return out.alpha, out.beta
 
     def save(self, path: str | Path) -> None:
-        """Write the fitted model to one checkpoint file."""
+        """Write the fitted model to one checkpoint file (``classes_`` are not kept: a loaded model predicts 0/1)."""
         self._fitted().save(path)
 
     @classmethod
@@ -97,12 +156,14 @@ class AttentiveChromeClassifier:
         """A fitted classifier from a checkpoint file, run directory or original state_dict."""
         trained = TrainedModel.load(path)
         settings = trained.config.to_dict() if trained.config is not None else {"model": trained.model_name, "transform": trained.transform}
-        clf = cls(**{k: v for k, v in settings.items() if k in _PARAMS})
-        clf._set_fitted(trained)
+        clf = cls(**{k: v for k, v in settings.items() if k in _TRAIN_SETTINGS})
+        clf._set_fitted(trained, np.array([0, 1]))
         return clf
 
-    def _set_fitted(self, trained: TrainedModel) -> None:
+    def _set_fitted(self, trained: TrainedModel, classes: np.ndarray) -> None:
         self.trained_ = trained
+        if trained.task == "classification":
+            self.classes_ = classes
         self.model_ = trained.module
         self.marks_ = trained.marks
         self.n_bins_ = trained.n_bins

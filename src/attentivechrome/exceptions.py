@@ -58,6 +58,10 @@ class RunsFailedError(AttentiveChromeError, RuntimeError):
     """Every run of a benchmark failed, so there is nothing to tabulate; the message gives the first run's error."""
 
 
+class RunSettingsError(AttentiveChromeError, ValueError):
+    """An output directory holds runs trained with other settings than this call's (train-many, benchmark)."""
+
+
 class DirectoryLockedError(AttentiveChromeError):
     """Another process is writing to the same output directory."""
 

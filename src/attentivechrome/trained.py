@@ -161,11 +161,6 @@ class TrainedModel:
     # ------------------------------------------------------------------ what it is
 
     @property
-    def model(self) -> nn.Module:
-        """The module (the name the loaded checkpoints of earlier versions used)."""
-        return self.module
-
-    @property
     def task_spec(self) -> Task:
         """The :class:`~attentivechrome.tasks.Task` object of :attr:`task`."""
         return get_task(self.task)
@@ -211,7 +206,7 @@ class TrainedModel:
         """The input transform the module applies to raw counts (``none`` or ``log1p``)."""
         return getattr(self.module, "transform", "none")
 
-    # The scores of a model returned by train(), as TrainResult carried them.
+    # The scores of a model returned by train() (its record); a loaded model has none.
     @property
     def best_epoch(self) -> int:
         return self._record().best_epoch
@@ -427,10 +422,6 @@ class TrainedModel:
             legacy=contents.legacy,
             reference=meta.get("reference"),
         )
-
-
-#: The name earlier versions gave :func:`attentivechrome.train`'s result.
-TrainResult = TrainedModel
 
 
 def load_model(reference: str | Path) -> TrainedModel:

@@ -47,12 +47,14 @@ def test_simulate_train_evaluate_predict(tmp_path):
         assert list(npz["marks"])[3] == "H3K4me3"
 
 
+@pytest.mark.slow  # a command-line process that loads PyTorch
 def test_evaluate_reference_checkpoint(shared_data):
     result = run("evaluate", "--model", shared_data / "reference-checkpoint-E003.pt",
                  "--input", shared_data / "remc-e003" / "classification" / "test.csv")
     assert "AUROC     0.8972" in result.stdout and "genes     200" in result.stdout
 
 
+@pytest.mark.slow  # a command-line process that loads PyTorch
 def test_predict_unlabelled_input(shared_data, tmp_path):
     rows = (shared_data / "toy" / "classification" / "test.csv").read_text().splitlines()
     (tmp_path / "new.csv").write_text("\n".join(r.rsplit(",", 1)[0] for r in rows) + "\n")
@@ -64,12 +66,13 @@ def test_predict_unlabelled_input(shared_data, tmp_path):
 @pytest.mark.parametrize(
     "case,fragment",
     [
-        ("bad-csv", "bad.csv:2: expected 8 fields like line 1, got 3"),
-        ("missing-model", "no such run directory or checkpoint file"),
-        ("not-a-checkpoint", "not a PyTorch checkpoint"),
-        ("missing-data-dir", "is not a directory"),
-        ("one-class-input", "one.csv: AUROC is undefined: all 1 labels are 1"),
-        ("zero-batch", "--batch-size must be at least 1, got 0"),
+        # the command-line processes that load PyTorch (seconds each) are slow; the usage errors are not (test_startup)
+        pytest.param("bad-csv", "bad.csv:2: expected 8 fields like line 1, got 3", marks=pytest.mark.slow),
+        pytest.param("missing-model", "no such run directory or checkpoint file", marks=pytest.mark.slow),
+        pytest.param("not-a-checkpoint", "not a PyTorch checkpoint", marks=pytest.mark.slow),
+        pytest.param("missing-data-dir", "is not a directory", marks=pytest.mark.slow),
+        pytest.param("one-class-input", "one.csv: AUROC is undefined: all 1 labels are 1", marks=pytest.mark.slow),
+        pytest.param("zero-batch", "--batch-size must be at least 1, got 0", marks=pytest.mark.slow),
         ("unknown-option", "attentivechrome: error: No such option: --bogus"),
         ("missing-argument", "attentivechrome: error: Missing argument 'data_dir' (see `attentivechrome train --help`)"),
         ("unknown-command", "attentivechrome: error: No such command 'trian'"),
@@ -104,6 +107,7 @@ def test_errors_exit_2_with_one_line(tmp_path, shared_data, case, fragment):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc, where no file can be created")
+@pytest.mark.slow  # a command-line process that loads PyTorch
 def test_predict_writes_both_files_or_neither(shared_data, tmp_path):
     attention = tmp_path / "att.npz"
     result = run("predict", "--model", shared_data / "reference-checkpoint-E003.pt", "--input",
@@ -152,7 +156,7 @@ def test_models_lists_the_registry():
     assert columns[0] == "model" and {"lr", "batch_size", "epochs", "patience"} <= set(columns)
     table = {row.split()[0]: dict(zip(columns, row.split())) for row in rows}
     assert sorted(table) == sorted(MODEL_REGISTRY)
-    from attentivechrome.models.catalog import MODEL_CATALOG
+    from attentivechrome.model_catalog import MODEL_CATALOG
 
     for model, shown in table.items():  # each row is that model's preset, as TrainConfig fills it in
         settings = preset_settings(model)

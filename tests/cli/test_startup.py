@@ -96,6 +96,6 @@ def test_public_names_resolve():
 
     missing = [name for name in attentivechrome.__all__ if not hasattr(attentivechrome, name)]
     assert not missing, f"attentivechrome.__all__ names that cannot be imported: {missing}"
-    assert attentivechrome.TrainResult is attentivechrome.TrainedModel
+    assert "TrainResult" not in attentivechrome.__all__ and not hasattr(attentivechrome, "TrainResult")  # 0.1's name for TrainedModel, removed
     with pytest.raises(AttributeError):
         attentivechrome.no_such_name  # noqa: B018

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attentivechrome.exceptions import RunSettingsError
 from attentivechrome.experiments.benchmark import (
     RESULT_FILE,
-    BenchmarkSettingsError,
     cell_name,
     cell_table,
     resolve_models,
@@ -113,7 +113,7 @@ def test_resume_skips_finished_runs_and_redoes_only_missing_ones(tiny_cells, tmp
     assert [(e["cell"], e["model"], e["seed"]) for e in events if e["status"] == "trained"] == [("cellB", "deepchrome", 2)]
     assert resumed.trained == 1
 
-    with pytest.raises(BenchmarkSettingsError, match="epochs 1 -> 2"):
+    with pytest.raises(RunSettingsError, match="epochs 1 -> 2"):
         run_benchmark(tiny_cells, out, models="linear", seeds=1, config=TrainConfig(**{**TINY.to_dict(), "epochs": 2}))
 
 

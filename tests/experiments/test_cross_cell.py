@@ -49,6 +49,7 @@ def test_matrix_rows_columns_and_the_diagonal(cells, tmp_path):
     assert (tmp_path / "xc" / "matrix.png").stat().st_size > 1000 and "| c1 | **" in (tmp_path / "xc" / "matrix.md").read_text()
 
 
+@pytest.mark.slow  # six trainings, then the resume
 def test_pooled_rows_with_mark_dropout(cells, tmp_path):
     config = dataclasses.replace(QUICK, mark_dropout=0.2, normalize="depth")
     result = run_cross_cell(cells, tmp_path / "xc", config=config)

@@ -40,6 +40,7 @@ def _results(out, cells) -> list[dict]:
     return [{k: v for k, v in read_result(out / c.name).items() if k in SCORES} for c in cells]
 
 
+@pytest.mark.slow  # starts a Dask cluster and trains on it
 def test_a_local_cluster_gives_the_serial_results(cells, serial, tmp_path):
     on_cluster = train_many(cells, tmp_path / "out", CONFIG, jobs=2, progress=False)
     assert on_cluster.failed == [] and on_cluster.trained == 3

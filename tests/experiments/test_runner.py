@@ -10,7 +10,8 @@ import pytest
 from attentivechrome.config import TrainConfig
 from attentivechrome.exceptions import InputFormatError
 from attentivechrome.experiments.benchmark import run_benchmark, run_directory
-from attentivechrome.experiments.runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, read_result, run_units
+from attentivechrome.exceptions import AttentiveChromeError, RunSettingsError
+from attentivechrome.experiments.runner import RESULT_FILE, TrainingUnit, guard_settings, read_result, run_units
 from attentivechrome.experiments.train_many import SUMMARY_FILE, train_many
 
 QUICK = TrainConfig(epochs=1, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
@@ -46,6 +47,7 @@ def test_units_resume_and_a_damaged_result_is_trained_again(cells, tmp_path):
     changed = [TrainingUnit(cell=u.cell, data_dirs=u.data_dirs, run_dir=u.run_dir, config={**u.config, "lr": 1e-2}) for u in units]
     with pytest.raises(RunSettingsError, match=r"cellA: finished with other settings than this call gives it \(lr 0.003 -> 0.01\)"):
         run_units(changed, jobs=1)
+    assert issubclass(RunSettingsError, AttentiveChromeError)  # one of the errors users catch (and the CLI turns into one line)
     moved = [TrainingUnit(cell=u.cell, data_dirs=u.data_dirs, run_dir=u.run_dir, config={**u.config, "device": "auto"}) for u in units]
     assert [r["status"] for r in run_units(moved, jobs=1)] == ["done earlier", "done earlier"]  # the device is no setting of the result
 

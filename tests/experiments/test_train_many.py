@@ -13,9 +13,9 @@ import pytest
 
 from attentivechrome.data import write_csv
 from attentivechrome.data.synthetic import simulate
-from attentivechrome.exceptions import InputFormatError
+from attentivechrome.exceptions import InputFormatError, RunSettingsError
 from attentivechrome.config import TrainConfig
-from attentivechrome.experiments.train_many import RESULT_FILE, SUMMARY_FILE, TrainManySettingsError, summary_text, train_many
+from attentivechrome.experiments.train_many import RESULT_FILE, SUMMARY_FILE, summary_text, train_many
 
 QUICK = dict(epochs=1, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 
@@ -58,7 +58,7 @@ def test_trains_each_cell_then_resumes(cells, tmp_path):
     assert again.summary["test_auroc"].tolist() == pytest.approx(result.summary["test_auroc"].tolist())
     assert "mean" in summary_text(again.summary)
 
-    with pytest.raises(TrainManySettingsError, match=r"other settings \(batch_size 32 -> 16\).*--restart"):
+    with pytest.raises(RunSettingsError, match=r"other settings \(batch_size 32 -> 16\).*--restart"):
         train_many(cells, out, TrainConfig(**{**QUICK, "batch_size": 16}), jobs=1, progress=False)
     restarted = train_many(cells[:1], out, TrainConfig(**{**QUICK, "batch_size": 16}), jobs=1, restart=True, progress=False)
     assert restarted.trained == 1

@@ -184,6 +184,7 @@ def test_installed_entry_point_reports_bad_input(tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.slow  # starts a Dask cluster
 def test_marks_counted_on_a_local_dask_cluster_equal_the_serial_count(dataset_files, tmp_path):
     serial, parallel = tmp_path / "serial.csv", tmp_path / "parallel.csv"
     assert cli("featurize", *mark_args(dataset_files), "--genes", dataset_files["gtf"], "--out", serial, "-q") == 0

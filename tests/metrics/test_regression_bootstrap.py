@@ -112,7 +112,7 @@ def test_regression_training_writes_its_run(sim_dir, tmp_path):
     scale = loaded.target_scale
     assert loaded.task == "regression" and scale.std > 0 and loaded.epoch == metrics["best_epoch"]
     with torch.no_grad():
-        raw = loaded.model(torch.from_numpy(splits["test"].counts)).logits.numpy()
+        raw = loaded.module(torch.from_numpy(splits["test"].counts)).logits.numpy()
     np.testing.assert_allclose(raw * scale.std + scale.mean, predictions["log1p_expression"], rtol=1e-4, atol=1e-4)
     # TrainedModel.predict decodes, so every entry point gets log1p expression, never a sigmoid of it.
     decoded = loaded.predict(splits["test"], with_attention=False)

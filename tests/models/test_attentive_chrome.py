@@ -115,7 +115,7 @@ def test_reference_checkpoint_matches_original_computation(e003, shared_data):
     state = torch.load(shared_data / "reference-checkpoint-E003.pt", weights_only=True)
     expected = torch.sigmoid(_original_forward(state, counts)).numpy()
     with torch.no_grad():
-        got = torch.sigmoid(e003.model(torch.from_numpy(counts)).logits).numpy()
+        got = torch.sigmoid(e003.module(torch.from_numpy(counts)).logits).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
 
 
@@ -123,5 +123,5 @@ def test_reference_checkpoint_matches_original_computation(e003, shared_data):
 def test_reference_checkpoint_test_auroc(e003, shared_data, cell, expected):
     test = read_csv(shared_data / cell / "classification" / "test.csv")
     with torch.no_grad():
-        logits = e003.model(torch.from_numpy(test.counts)).logits.numpy()
+        logits = e003.module(torch.from_numpy(test.counts)).logits.numpy()
     assert auroc(test.labels, logits) == pytest.approx(expected, abs=5e-5)

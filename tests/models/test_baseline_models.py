@@ -90,7 +90,7 @@ def test_neural_output_contract_and_rebuild(name):
 
 
 def test_the_catalog_names_exactly_the_models_built_of_lstms():
-    from attentivechrome.models.catalog import RECURRENT_MODELS
+    from attentivechrome.model_catalog import RECURRENT_MODELS
 
     built_of_lstms = {name for name in MODEL_REGISTRY if any(isinstance(m, torch.nn.LSTM) for m in get_model(name, n_marks=5).modules())}
     assert built_of_lstms == set(RECURRENT_MODELS)  # forget_bias reaches these (TrainConfig.for_model reads the catalog)
@@ -180,7 +180,7 @@ def test_classical_checkpoint_round_trip(name, easy_splits, tmp_path):
     loaded = load_checkpoint(tmp_path / "m.pt")
     assert loaded.model_name == name
     x = torch.from_numpy(va.counts)
-    assert torch.equal(loaded.model(x).logits, model(x).logits)
+    assert torch.equal(loaded.module(x).logits, model(x).logits)
     with pytest.raises(ValueError, match="fitted on .* features"):
         model(x[:, :12])
 

@@ -19,17 +19,23 @@ def test_round_trip_keeps_weights_and_description(tmp_path):
     save_checkpoint(model, tmp_path / "m.pt", n_bins=50, metadata={"epoch": 3})
     loaded = load_checkpoint(tmp_path / "m.pt")
     assert loaded.model_name == "attentivechrome" and loaded.n_bins == 50 and not loaded.legacy
-    assert loaded.model.transform == "log1p" and loaded.epoch == 3 and loaded.task == "classification" and loaded.config is None
+    assert loaded.module.transform == "log1p" and loaded.epoch == 3 and loaded.task == "classification" and loaded.config is None
     x = torch.rand(4, 50, 5) * 10
-    torch.testing.assert_close(loaded.model(x).logits, model.eval()(x).logits)
+    torch.testing.assert_close(loaded.module(x).logits, model.eval()(x).logits)
     assert list(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no temporary file left
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert payload["format_version"] == 2 and payload["epoch"] == 3 and "extra" not in payload  # no copy for version 1 readers
+    payload["extra"] = {"epoch": 9, "task": "regression", "target_mean": 1.0, "target_std": 2.0}  # as 0.1 wrote beside the fields
+    torch.save(payload, tmp_path / "v01.pt")
+    again = load_checkpoint(tmp_path / "v01.pt")
+    assert (again.epoch, again.task, again.target_scale) == (3, "classification", None)  # a version 2 file is read from its fields
 
 
 def test_bare_state_dict_is_read_as_original_checkpoint(tmp_path):
     model = AttentiveChrome(bin_hidden=16, mark_hidden=8)
     torch.save(model.state_dict(), tmp_path / "orig.pt", _use_new_zipfile_serialization=False)
     loaded = load_checkpoint(tmp_path / "orig.pt")
-    assert loaded.legacy and loaded.model.bin_hidden == 16 and loaded.model.mark_hidden == 8
+    assert loaded.legacy and loaded.module.bin_hidden == 16 and loaded.module.mark_hidden == 8
 
 
 def test_wrong_shapes_are_named(tmp_path):

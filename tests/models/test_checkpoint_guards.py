@@ -36,8 +36,9 @@ def test_the_intact_regression_checkpoint_keeps_its_scale(regression_checkpoint)
     [
         (lambda p: p.update(format_version=99), "format_version 99 is newer than this version of attentivechrome reads (1 to 2)"),
         (lambda p: p.update(target_scale=None), "a regression model without target_scale"),
-        (lambda p: (p.update(format_version=1), p["extra"].pop("target_mean"), p["extra"].pop("target_std")), "a regression model without target_scale"),
-        (lambda p: (p.update(format_version=1), p["extra"].pop("target_mean"), p["extra"].update(target_std="x")), "target_scale must be {'mean': number, 'std': number}, got {'mean': None, 'std': 'x'}"),
+        # Version 1 kept the task and target scale in an ``extra`` dict.
+        (lambda p: p.update(format_version=1, extra={"task": "regression"}), "a regression model without target_scale"),
+        (lambda p: p.update(format_version=1, extra={"task": "regression", "target_std": "x"}), "target_scale must be {'mean': number, 'std': number}, got {'mean': None, 'std': 'x'}"),
     ],
     ids=["version-99", "v2-no-scale", "v1-no-scale", "v1-std-x"],
 )

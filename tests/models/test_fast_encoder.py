@@ -102,7 +102,7 @@ def test_input_gradients_match_reference():
 def test_published_weights_give_the_same_predictions(shared_data):
     from attentivechrome.data import read_csv
 
-    model = load_checkpoint(shared_data / "reference-checkpoint-E003.pt").model
+    model = load_checkpoint(shared_data / "reference-checkpoint-E003.pt").module
     x = torch.from_numpy(read_csv(shared_data / "remc-e003" / "classification" / "test.csv").counts)
     with torch.no_grad():
         model.encoder = "reference"

@@ -35,6 +35,7 @@ def test_two_ranks_train_the_weights_of_one_process(tmp_path, free_port):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "sim", "two"]  # rank 1 wrote nothing, no staging left
 
 
+@pytest.mark.slow  # a command-line process
 def test_distributed_outside_torchrun_is_a_usage_error(tmp_path):
     write_simulation(tmp_path / "sim", 60, 20, seed=3)
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}

@@ -14,7 +14,7 @@ import attentivechrome as ac
 from attentivechrome.config import TrainConfig
 from attentivechrome.data.layout import load_splits
 from attentivechrome.exceptions import ModelDataMismatchError
-from attentivechrome.training.trainer import drop_marks
+from attentivechrome.training.trainer import mark_dropout_mask
 
 QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 FOUR = ("H3K27me3", "H3K36me3", "H3K4me3", "H3K9me3")  # a cell without H3K4me1
@@ -68,15 +68,17 @@ def test_pooled_regression(sim_dir):
     assert trained.record.cell_scores["a"] == pytest.approx(trained.record.cell_scores["b"])  # the same cell twice
 
 
-def test_drop_marks_hides_marks_but_keeps_one_per_gene():
-    generator = torch.Generator().manual_seed(0)
-    x = torch.rand(2000, 10, 5)
-    x[:5, :, 1] = float("nan")  # already absent: stays absent
-    dropped = drop_marks(x, 0.5, generator)
-    absent = torch.isnan(dropped).all(dim=1)
-    assert absent[:5, 1].all() and (~absent).any(dim=1).all()
-    assert 0.45 < absent[5:].float().mean() < 0.52  # about p, a little less for the genes kept with one mark
-    assert torch.equal(torch.isnan(dropped).any(dim=1), absent)  # whole marks, never single bins
+def test_mark_dropout_hides_marks_but_keeps_one_per_gene():
+    present = torch.ones(2000, 5, dtype=torch.bool)
+    present[:5, 1] = False  # already absent: never hidden again
+    present[5:10, 1:] = False  # a gene with one mark keeps it
+    hide = mark_dropout_mask(present, 0.5, torch.Generator().manual_seed(0))
+    assert hide.shape == present.shape and hide.dtype == torch.bool
+    assert not (hide & ~present).any() and (present & ~hide).any(dim=1).all()
+    assert not hide[5:10].any()
+    assert 0.45 < hide[10:].float().mean() < 0.52  # about p, a little less for the genes kept with one mark
+    again = mark_dropout_mask(present, 0.5, torch.Generator().manual_seed(0))
+    assert torch.equal(hide, again)  # the generator alone decides: DDP ranks sharing it hide the same marks
     with pytest.raises(ValueError, match="mark_dropout needs a model that can be told a mark is absent"):
         TrainConfig(model="deepchrome", mark_dropout=0.1)
 
@@ -93,6 +95,7 @@ def roadmap_slices(shared_data):
     return cells
 
 
+@pytest.mark.slow  # reads nine full Roadmap files (its fixture) and trains on them
 def test_real_cells_pool_with_masked_marks_and_depth_normalisation(roadmap_slices):
     config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu", mark_dropout=0.2, normalize="depth")
     trained = ac.train({"e028": roadmap_slices["roadmap-e028"], "e087": roadmap_slices["roadmap-e087"]}, config, progress=False)

@@ -61,6 +61,7 @@ def _same_run(a, b) -> None:
     assert (a / "test_predictions.tsv").read_bytes() == (b / "test_predictions.tsv").read_bytes()
 
 
+@pytest.mark.slow  # trains in a command-line process it signals
 def test_killed_run_resumes_bit_identical(reference, tmp_path, capsys):
     out = tmp_path / "run"
     stopped = _start_and_stop(reference / "data", out, signal.SIGKILL)
@@ -74,6 +75,7 @@ def test_killed_run_resumes_bit_identical(reference, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [out] and "resume.pt" not in {p.name for p in out.iterdir()}
 
 
+@pytest.mark.slow  # trains in a command-line process it signals
 def test_ctrl_c_says_what_was_kept(reference, tmp_path):
     out = tmp_path / "run"
     stopped = _start_and_stop(reference / "data", out, signal.SIGINT)

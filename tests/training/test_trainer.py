@@ -44,7 +44,7 @@ def test_short_run_learns_and_writes_run_directory(sim_dir, tmp_path):
     # The saved model is the selected one: it reproduces the saved test predictions.
     loaded = load_checkpoint(run)
     with torch.no_grad():
-        probabilities = torch.sigmoid(loaded.model(torch.from_numpy(splits["test"].counts)).logits).numpy()
+        probabilities = torch.sigmoid(loaded.module(torch.from_numpy(splits["test"].counts)).logits).numpy()
     np.testing.assert_allclose(probabilities, predictions["probability"], atol=1e-5)
 
 
@@ -71,7 +71,7 @@ def test_same_seed_same_result_other_seed_differs(sim_dir):
     b = train(splits, TrainConfig(**short, seed=5))
     c = train(splits, TrainConfig(**short, seed=6))
     assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
-    for (name, pa), pb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+    for (name, pa), pb in zip(a.module.state_dict().items(), b.module.state_dict().values()):
         assert torch.equal(pa, pb), name
     assert a.history[0]["train_loss"] != c.history[0]["train_loss"]
 
@@ -107,7 +107,7 @@ def test_early_stopping_stops_after_patience_epochs_and_keeps_the_best(sim_dir, 
     # the best epoch's weights were restored, not the last epoch's
     loaded = load_checkpoint(tmp_path / "run")
     with torch.no_grad():
-        logits = loaded.model(torch.from_numpy(splits["valid"].counts)).logits.numpy()
+        logits = loaded.module(torch.from_numpy(splits["valid"].counts)).logits.numpy()
     from attentivechrome.metrics.classification import auroc
 
     assert auroc(splits["valid"].labels, logits) == pytest.approx(result.scores["valid_auroc"], abs=1e-6)
@@ -124,7 +124,7 @@ def test_weight_average_is_what_is_scored_and_saved(sim_dir, tmp_path):
     assert averaged.scores["valid_auroc"] != plain.scores["valid_auroc"]  # judged with other weights
     loaded = load_checkpoint(tmp_path / "ema")
     with torch.no_grad():
-        logits = loaded.model(torch.from_numpy(splits["valid"].counts)).logits.numpy()
+        logits = loaded.module(torch.from_numpy(splits["valid"].counts)).logits.numpy()
     from attentivechrome.metrics.classification import auroc
 
     assert auroc(splits["valid"].labels, logits) == pytest.approx(averaged.scores["valid_auroc"], abs=1e-6)

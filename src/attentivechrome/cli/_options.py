@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ..config import DEFAULTS, PRESETS, defaults_table
-from ..models.catalog import MODEL_CATALOG
+from ..model_catalog import MODEL_CATALOG
 
 PER_MODEL = "Default: the model's (see `attentivechrome models`)."
 

@@ -301,7 +301,7 @@ def demo(
 def list_models() -> None:
     """List the model names that `train --model` and `benchmark --models` accept, with each model's default settings."""
     from ..config import PRESET_FIELDS, defaults_table
-    from ..models.catalog import MODEL_CATALOG
+    from ..model_catalog import MODEL_CATALOG
 
     for name in sorted(MODEL_CATALOG):
         typer.echo(f"{name:<16} {MODEL_CATALOG[name].description}")

@@ -39,10 +39,10 @@ from .._progress import progress_bar
 from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
-from ..models.catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
+from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
 from ..exceptions import InputFormatError, RunsFailedError
 from ..tasks import get_task
-from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, guard_settings, plan_cells, run_units, status_text
+from .runner import RESULT_FILE, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,6 @@ RUNS_DIR = "runs"
 _SETTING_KEYS = ("task", *TRAINING_FIELDS, "eval_batch_size")
 
 
-#: The settings error's earlier name.
-BenchmarkSettingsError = RunSettingsError
 #: Columns of ``runs.csv`` before the task's test metrics.
 _RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds", "peak_memory_mb")
 
@@ -156,7 +154,7 @@ def run_benchmark(
 
     Raises
     ------
-    BenchmarkSettingsError
+    RunSettingsError
         When ``out_dir`` holds a benchmark with other training settings.
     """
     config = config or TrainConfig()

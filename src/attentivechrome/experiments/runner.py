@@ -36,7 +36,7 @@ from .._io import write_text_atomic
 from ..cluster import map_units
 from ..config import TrainConfig
 from ..data.layout import cell_name, split_paths
-from ..exceptions import InputFormatError
+from ..exceptions import InputFormatError, RunSettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,6 @@ ORIGINAL = TrainConfig(preset="original")
 
 #: Written into a unit's run directory once it finished: its scores and time.
 RESULT_FILE = "result.json"
-
-
-class RunSettingsError(ValueError):
-    """The output directory holds runs trained with other settings."""
 
 
 @dataclass(frozen=True)

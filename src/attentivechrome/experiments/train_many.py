@@ -30,7 +30,7 @@ import pandas as pd
 from .._io import atomic_open, exclusive_lock
 from .._progress import progress_bar
 from ..config import TRAINING_FIELDS, TrainConfig
-from .runner import RESULT_FILE, RunSettingsError, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
+from .runner import RESULT_FILE, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
 
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
@@ -45,10 +45,7 @@ SCORE_COLUMNS = {
 #: Summary columns, in order, per task.
 SUMMARY_COLUMNS = {task: ("cell", "status", "best_epoch", *scores, "minutes", "run_dir", "error") for task, scores in SCORE_COLUMNS.items()}
 
-#: The settings error's earlier name.
-TrainManySettingsError = RunSettingsError
-
-__all__ = ["RESULT_FILE", "SETTINGS_FILE", "SUMMARY_FILE", "TrainManyResult", "TrainManySettingsError", "summary_text", "train_many"]
+__all__ = ["RESULT_FILE", "SETTINGS_FILE", "SUMMARY_FILE", "TrainManyResult", "summary_text", "train_many"]
 
 
 @dataclass
@@ -106,7 +103,7 @@ def train_many(
 
     Raises
     ------
-    TrainManySettingsError
+    RunSettingsError
         When ``out_dir`` holds runs trained with other settings (and ``restart`` is False).
     """
     config = config or TrainConfig()

@@ -32,5 +32,6 @@ def bin_centres_kb(n_bins: int, bin_size: int = DEFAULT_BIN_SIZE) -> np.ndarray:
     >>> bin_centres_kb(4, 100).tolist()
     [-0.15, -0.05, 0.05, 0.15]
     """
-    edges = bin_edges_kb(n_bins, bin_size)
-    return (edges[:-1] + edges[1:]) / 2
+    bin_edges_kb(n_bins, bin_size)  # checks the arguments
+    # In bp first and divided once, so a centre is the nearest float to its value (no sum of rounded edges).
+    return (np.arange(n_bins) + 0.5 - n_bins / 2) * bin_size / 1000.0

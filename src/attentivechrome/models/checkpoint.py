@@ -10,9 +10,8 @@ Our checkpoint is one torch zip file holding a plain dict (format version 2)::
      "train_config": {...} | None, "epoch": int | None}
 
 Version 1 files kept the task, target scale and epoch in an ``extra`` dict; they are read into
-the same fields. Version 2 files still carry that ``extra`` dict, a copy for package versions
-that read only version 1 (so they decode a regression model as one); this version ignores it. Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is
-ever unpickled. :class:`attentivechrome.trained.TrainedModel` is the object users hold; this
+the same fields (version 2 files written by 0.1 also carry a copy of it, which is ignored).
+Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is ever unpickled. :class:`attentivechrome.trained.TrainedModel` is the object users hold; this
 module only reads and writes the file.
 """
 
@@ -89,7 +88,6 @@ def save_checkpoint(
         "n_bins": n_bins,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **{key: (metadata or {}).get(key) for key in METADATA_KEYS},
-        "extra": _version_1_extra(metadata or {}),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -319,15 +317,6 @@ def _build(name: str, params: dict, state: dict[str, torch.Tensor], path: Path) 
         raise CheckpointError(f"{path}: model_params do not build the {name} model ({type(err).__name__}: {err})") from None
     _load_state(model, state, path)
     return model
-
-
-def _version_1_extra(metadata: dict) -> dict:
-    """What a version 1 reader needs of the metadata: the epoch, and the task and target scale of a regression model."""
-    extra = {} if metadata.get("epoch") is None else {"epoch": metadata["epoch"]}
-    scale = metadata.get("target_scale")
-    if metadata.get("task") == "regression" and scale is not None:
-        extra |= {"task": "regression", "target_mean": scale["mean"], "target_std": scale["std"]}
-    return extra
 
 
 def _metadata(payload: dict) -> dict:

@@ -1,21 +1,28 @@
-"""The registry: model names to classes (built from :data:`attentivechrome.models.MODEL_CATALOG`)."""
+"""The registry: model names (:data:`attentivechrome.model_catalog.MODEL_CATALOG`) to classes."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 
 from torch import nn
 
-from .catalog import MODEL_CATALOG, check_model_name
+from ..model_catalog import MODEL_CATALOG, check_model_name
 from .attentive_chrome import AttentiveChrome
 from .base import ModelOutput
+from .classical import GradientBoostingBaseline, LinearBaseline, PriorBaseline
+from .cnn import CNNAlphaBeta, CNNAttention, DeepChrome
+from .lstm import LSTMAlpha, LSTMBaseline
 from .reference import ReferenceInformed
+from .transformer import TransformerBaseline
+
+#: Every model class by its class name (the catalog's ``cls``).
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls
+    for cls in (AttentiveChrome, CNNAlphaBeta, CNNAttention, DeepChrome, GradientBoostingBaseline, LinearBaseline, LSTMAlpha, LSTMBaseline, PriorBaseline, TransformerBaseline)
+}
 
 #: Every model the package can build, by name. The CLI, checkpoints and benchmarks read this.
-MODEL_REGISTRY: dict[str, type[nn.Module]] = {
-    name: getattr(importlib.import_module(entry.module, __package__), entry.cls) for name, entry in MODEL_CATALOG.items()
-}
+MODEL_REGISTRY: dict[str, type[nn.Module]] = {name: MODEL_CLASSES[entry.cls] for name, entry in MODEL_CATALOG.items()}
 
 
 def get_model(name: str, **params) -> nn.Module:
@@ -44,4 +51,4 @@ def model_name_of(model: nn.Module) -> str:
     raise ValueError(f"{type(model).__name__} is not a registered model")
 
 
-__all__ = ["AttentiveChrome", "MODEL_REGISTRY", "ModelOutput", "get_model", "model_name_of"]
+__all__ = ["MODEL_CLASSES", "MODEL_REGISTRY", "ModelOutput", "get_model", "model_name_of", *MODEL_CLASSES]

@@ -605,15 +605,6 @@ def mark_dropout_mask(present: torch.Tensor, p: float, generator: torch.Generato
     return drop
 
 
-def drop_marks(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """Hide each present mark of each gene with probability ``p`` (as NaN, "absent"), keeping at least one per gene.
-
-    ``x`` is (genes, bins, marks); marks already absent (all NaN) stay absent.
-    """
-    present = ~torch.isnan(x).all(dim=1).cpu()  # (genes, marks)
-    return x.masked_fill(mark_dropout_mask(present, p, generator).to(x.device).unsqueeze(1), float("nan"))
-
-
 def _cell_scores(trained: TrainedModel, pooled: PooledData, test_predictions: np.ndarray) -> dict[str, dict[str, float]]:
     """The selected model's test metrics per cell (empty for a single cell: the pooled metrics are that cell's)."""
     if len(pooled.cells) < 2:
