@@ -77,9 +77,7 @@ def benchmark(
     )  # fmt: skip
     read_table(reference_expression)  # a bad table stops here, before any run
     if cross_cell:
-        if reference_expression is not None:
-            raise UsageProblem("--cross-cell does not take --reference-expression yet; see docs/reference.md for the transfer figures beside the prior")
-        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings)
+        _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings, reference_expression)
         return
     config = training_settings(model=next((n for n in names if n != "prior"), names[0]), **settings)  # each model's runs take its own defaults for the settings not given
     metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
@@ -108,7 +106,7 @@ def benchmark(
         raise typer.Exit(1)
 
 
-def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, scheduler, quiet: bool, settings: dict) -> None:
+def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, scheduler, quiet: bool, settings: dict, reference_table=None) -> None:
     from ..experiments.cross_cell import run_cross_cell
 
     if len(names) != 1:
@@ -125,7 +123,8 @@ def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, 
     if not quiet:
         say(f"cross-cell benchmark of {names[0]}: {len(cell_dirs)} cell(s) x {seeds} seed(s) into {out}")
     result = run_cross_cell(
-        cell_dirs, out, config=config, seeds=seeds, pooled=pooled, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report
+        cell_dirs, out, config=config, seeds=seeds, pooled=pooled, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report,
+        reference_table=reference_table,
     )
     say(f"matrix, scores and heatmap in {out}" + (f"; {len(result.failed)} training(s) failed" if result.failed else ""))
     typer.echo((out / "matrix.md").read_text(encoding="utf-8"), nl=False)

@@ -430,7 +430,7 @@ def _settings_lines(models: list[str], config: TrainConfig) -> list[str]:
     keys = PRESET_FIELDS
     lines = ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for model in models:
-        resolved = config.for_model(model)
+        resolved = config.for_model(model.split("+")[0])  # an entry "MODEL+prior" trains MODEL's settings
         lines.append(f"| {model} | " + " | ".join("-" if getattr(resolved, k) is None else f"{getattr(resolved, k):g}" if isinstance(getattr(resolved, k), float) else str(getattr(resolved, k)) for k in keys) + " |")
     return lines
 

@@ -37,7 +37,11 @@ from .runner import seed_list as seeds_of
 SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
 #: The metric of the matrix, per task.
-MATRIX_METRIC = {"classification": "auroc", "regression": "pearson"}
+MATRIX_METRIC = {"classification": "auroc", "regression": "pearson", "deviation": "pearson"}
+#: The rows of the prior alone: ``prior: CELL`` is the prior model trained on CELL.
+PRIOR_ROW = "prior: "
+#: The rows of the model without the reference: ``marks only: CELL``.
+MARKS_ONLY_ROW = "marks only: "
 _SETTING_KEYS = ("model", "task", *TRAINING_FIELDS, "eval_batch_size")
 
 
@@ -49,6 +53,25 @@ class CrossCellResult:
     matrix: pd.DataFrame
     out_dir: Path
     failed: list[tuple[str, int, str]]
+
+
+def marks_only_name(cell: str) -> str:
+    """The row of the model trained on ``cell`` without the reference (a cross-cell benchmark with a reference)."""
+    return f"{MARKS_ONLY_ROW}{cell}"
+
+
+def _row_config(name: str, config: TrainConfig, seed: int) -> TrainConfig:
+    """The settings of a row: the prior model for ``prior:`` rows, no reference for ``marks only:`` rows, else ``config``."""
+    if name.startswith(PRIOR_ROW):
+        config = dataclasses.replace(config, mark_dropout=0.0).for_model("prior")  # the prior reads no marks to drop
+    elif name.startswith(MARKS_ONLY_ROW):
+        config = dataclasses.replace(config, reference="none", reference_exclude=())
+    return dataclasses.replace(config, seed=seed)
+
+
+def prior_name(cell: str) -> str:
+    """The row of the prior alone trained on ``cell`` (a cross-cell benchmark with a reference)."""
+    return f"{PRIOR_ROW}{cell}"
 
 
 def pooled_name(left_out: str) -> str:
@@ -67,6 +90,7 @@ def run_cross_cell(
     scheduler: str | None = None,
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
+    reference_table: str | Path | None = None,
 ) -> CrossCellResult:
     """Train per cell (and pooled, leaving each cell out), score every cell's test split, write the matrix.
 
@@ -87,6 +111,11 @@ def run_cross_cell(
         Address of a running Dask scheduler to train on instead (see :mod:`attentivechrome.cluster`).
     on_run
         Called with each training's row (``status``: ``done earlier``, ``trained`` or ``failed``).
+    reference_table
+        The reference-expression table of a config that reads one (``config.reference``): every
+        model then reads, for each test cell, that cell's prior (its own column left out), and a
+        row ``prior: CELL`` per cell (the prior alone, trained on CELL) stands beside every
+        transfer figure: the baseline a histone model must beat on a new cell.
     """
     from ..data.layout import load_splits
     from ..trained import load_model
@@ -105,13 +134,19 @@ def run_cross_cell(
         hint="use another --out or the same settings to continue it",
         what="a cross-cell benchmark",
     )
+    if config.reference != "none" and reference_table is None:
+        raise ValueError(f"reference {config.reference!r} needs the reference-expression table (reference_table)")
+    table_path = "" if reference_table is None else os.path.abspath(reference_table)
     trainings = {name: (name,) for name in cells}
     if pooled and len(cells) >= 3:
         trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
+    if config.reference != "none":  # beside the model with the prior: the marks alone and the prior alone, trained on each cell
+        trainings |= {marks_only_name(c): (c,) for c in cells} if config.task != "deviation" else {}
+        trainings |= {prior_name(c): (c,) for c in cells}
     units = [
         TrainingUnit(
-            cell=name, data_dirs=tuple(str(cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name / f"seed-{seed}"),
-            config=dataclasses.replace(config, seed=seed).to_dict(),
+            cell=name, data_dirs=tuple(str(cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name.replace(": ", "-").replace(" ", "-") / f"seed-{seed}"),
+            config=_row_config(name, config, seed).to_dict(), reference_table=table_path,
         )
         for name, members in trainings.items()
         for seed in seed_list
@@ -127,6 +162,11 @@ def run_cross_cell(
 
     metric = MATRIX_METRIC[config.task]
     data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
+    table = None
+    if reference_table is not None:
+        from ..data.reference import read_reference
+
+        table = read_reference(reference_table)
     records, failed = [], []
     for unit, row in zip(units, rows):
         seed = unit.config["seed"]
@@ -135,7 +175,7 @@ def run_cross_cell(
             continue
         model = load_model(unit.run_dir)
         for test_cell, splits in data.items():
-            value, note = _score(model, splits, metric)
+            value, note = _score(model, splits, metric, table, test_cell)
             records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in trainings[unit.cell], metric: value, "note": note})
     if failed and len(failed) == len(units):
         first = failed[0]
@@ -147,8 +187,8 @@ def run_cross_cell(
     return CrossCellResult(scores=scores, matrix=matrix, out_dir=out, failed=failed)
 
 
-def _score(model, splits: dict, metric: str) -> tuple[float, str]:
-    """The model's metric on a cell's test split, normalised from the cell's whole input; NaN and why when it cannot."""
+def _score(model, splits: dict, metric: str, table=None, cell: str | None = None) -> tuple[float, str]:
+    """The model's metric on a cell's test split, normalised from the cell's whole input (with the cell's own prior); NaN and why when it cannot."""
     import warnings
 
     from ..metrics.classification import auroc
@@ -157,11 +197,14 @@ def _score(model, splits: dict, metric: str) -> tuple[float, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # extra marks: ignored, as the matrix notes say
+            if model.reads_reference:
+                model = model.with_reference(table, cell)
             predictions = model.predict(splits["test"], with_attention=False, stats_from=list(splits.values()))
     except AttentiveChromeError as err:
         return float("nan"), str(err).split(": ", 1)[-1]
+    targets = predictions.labels if predictions.baseline is None else predictions.labels - predictions.baseline  # deviation: the cell-specific part
     try:
-        value = auroc(predictions.labels, predictions.values) if metric == "auroc" else pearson(predictions.labels, predictions.values)
+        value = auroc(targets, predictions.values) if metric == "auroc" else pearson(targets, predictions.values)
     except UndefinedMetricError as err:
         return float("nan"), str(err)
     extra = [m for m in splits["test"].marks if m.lower() not in {k.lower() for k in model.marks}]
@@ -195,15 +238,21 @@ def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: s
     for name, row in matrix.iterrows():
         cells = [("n/a" if np.isnan(v) else (f"**{v:.4f}**" if name == col else f"{v:.4f}")) for col, v in row.items()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", f"#### Transfer to each cell (test {label})", "", "| test cell | within-cell | best other single cell | pooled, cell left out | best transfer - within |", "|---|---|---|---|---|"]
+    with_prior = any(str(r).startswith(PRIOR_ROW) for r in matrix.index)
+    lines += [
+        "", f"#### Transfer to each cell (test {label})", "",
+        "| test cell | within-cell | best other single cell | pooled, cell left out | best transfer - within |" + (" the prior alone (within-cell) |" if with_prior else ""),
+        "|---|---|---|---|---|" + ("---|" if with_prior else ""),
+    ]  # fmt: skip
     for cell in matrix.columns:
         within = matrix.loc[cell, cell] if cell in matrix.index else float("nan")
         others = matrix.loc[[r for r in matrix.index if r != cell and r in matrix.columns], cell].dropna()
         pooled = matrix.loc[pooled_name(cell), cell] if pooled_name(cell) in matrix.index else float("nan")
         best_other = f"{others.max():.4f} ({others.idxmax()})" if len(others) else "n/a"
         best = np.nanmax([others.max() if len(others) else np.nan, pooled]) if (len(others) or not np.isnan(pooled)) else np.nan
+        prior = f" {_fmt(matrix.loc[prior_name(cell), cell])} |" if with_prior and prior_name(cell) in matrix.index else (" n/a |" if with_prior else "")
         lines.append(
-            f"| {cell} | {_fmt(within)} | {best_other} | {_fmt(pooled)} | {'n/a' if np.isnan(best) or np.isnan(within) else f'{best - within:+.4f}'} |"
+            f"| {cell} | {_fmt(within)} | {best_other} | {_fmt(pooled)} | {'n/a' if np.isnan(best) or np.isnan(within) else f'{best - within:+.4f}'} |{prior}"
         )
     notes = scores[scores["note"].astype(str) != ""].drop_duplicates(["trained_on", "test_cell"])
     if len(notes):
