@@ -12,6 +12,8 @@ import pytest
 
 TABLE = "roadmap-expression/rpkm.tsv.gz"
 
+pytestmark = pytest.mark.slow  # each test starts the command line (PyTorch's import) a few times
+
 
 def run(*args, check=True):
     result = subprocess.run([sys.executable, "-m", "attentivechrome", *map(str, args)], capture_output=True, text=True)
@@ -80,7 +82,6 @@ def test_the_prior_model_and_fitted_mode(shared_data, tmp_path):
     assert 0.5 < prior_metrics["test_auroc"] <= 1.0
 
 
-@pytest.mark.slow
 def test_interpret_contrast_explains_the_difference(shared_data, deviation_run, tmp_path):
     a = shared_data / "remc-e123" / "classification" / "test.csv"
     b = shared_data / "remc-e003" / "classification" / "test.csv"

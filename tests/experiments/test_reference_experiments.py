@@ -34,6 +34,7 @@ def test_benchmark_with_a_reference_has_every_row(shared_data, tmp_path):
     assert again.trained == 0 and again.skipped == 5
 
 
+@pytest.mark.slow
 def test_cross_cell_with_a_reference_puts_the_prior_beside_every_transfer(shared_data, tmp_path):
     config = TrainConfig(model="linear", reference="new-cell")
     result = run_cross_cell([shared_data / "remc-e123", shared_data / "remc-e003"], tmp_path / "xc", config=config, reference_table=shared_data / TABLE)
