@@ -94,3 +94,16 @@ def test_interpret_contrast_explains_the_difference(shared_data, deviation_run, 
     assert (tmp_path / "c" / "contrast_profiles.png").stat().st_size > 0 and "remc-e123 and remc-e003" in (tmp_path / "c" / "contrast.md").read_text()
     result = run("interpret", "--model", deviation_run, "--out", tmp_path / "x", check=False)
     assert result.returncode == 2 and "--contrast" in result.stderr
+    run("report", tmp_path / "c", "--out", tmp_path / "c.html")
+    page = (tmp_path / "c.html").read_text()
+    assert "Contrast: remc-e123 against remc-e003" in page and "genes that differ most" in page and str(frame.loc[frame["difference"].abs().idxmax(), "gene_id"]) in page
+
+
+def test_interpret_a_deviation_model_shows_prior_prediction_and_observed(shared_data, deviation_run, tmp_path):
+    test = shared_data / "remc-e123" / "classification" / "test.csv"
+    run("interpret", "--model", deviation_run, "--input", test, "--out", tmp_path / "i", "--methods", "attention,saliency", "--genes", "ENSG00000000003,ENSG00000000005")
+    table = pd.read_csv(tmp_path / "i" / "predictions.tsv", sep="\t")
+    assert list(table.columns) == ["gene_id", "deviation", "prior", "log1p_expression", "observed_log1p_expression", "observed_deviation", "label"]
+    np.testing.assert_allclose(table["observed_log1p_expression"] - table["prior"], table["observed_deviation"], atol=1e-4)
+    run("report", tmp_path / "i", "--out", tmp_path / "i.html")
+    assert "reference prior" in (tmp_path / "i.html").read_text()

@@ -32,6 +32,7 @@ KINDS: dict[str, str] = {
     "benchmark": "per_cell.csv",
     "cross-cell": "matrix.csv",
     "train-many": "train-many.json",
+    "contrast": "contrast.tsv",
     "run": "metrics.json",
 }
 
@@ -96,6 +97,10 @@ def write_report(
         from ._runs import train_many_page
 
         page = train_many_page(path)
+    elif kind == "contrast":
+        from ._contrast import contrast_page
+
+        page = contrast_page(path)
     elif kind == "interpret":
         from ._interpretation import interpretation_page
 

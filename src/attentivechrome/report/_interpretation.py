@@ -26,13 +26,14 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
         marks = tuple(npz["marks"].astype(str))
         methods = [str(m) for m in npz["methods"]]
         bin_size = int(npz["bin_size"]) if "bin_size" in keys else DEFAULT_BIN_SIZE
-        regression = "log1p_expression" in keys
+        value_key = next(k for k in ("probability", "log1p_expression", "deviation") if k in keys)  # the task's prediction
+        regression = value_key != "probability"
         index = choose_genes(gene_ids, max_genes, genes)
 
         def rows(key):  # the chosen genes of one array (each member is read whole, one at a time)
             return npz[key][index] if key in keys else None
 
-        values = rows("log1p_expression" if regression else "probability")
+        values = rows(value_key)
         labels = rows("label")
         counts = rows("input")
         alpha, beta = rows("alpha"), rows("beta")
@@ -41,11 +42,21 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
 
     predictions = pd.read_csv(out_dir / PREDICTIONS_TSV, sep="\t", dtype={"gene_id": str})
     page.heading("Predictions")
-    value_name = "log1p_expression" if regression else "probability"
+    value_name = value_key
     summary = {"genes": len(predictions), "marks": ", ".join(marks), "bins": f"{alpha.shape[2] if alpha is not None else '?'} of {bin_size} bp"}
     if not regression:
         summary["predicted high (P >= 0.5)"] = int((predictions[value_name] >= 0.5).sum())
     page.metrics(summary)
+    if "prior" in predictions:  # a reference-informed model: its prior, and the observed values where known
+        page.note(
+            "The model reads each gene's reference prior (its expression in other cell types) beside the marks; the maps hold the "
+            "prior fixed, so they show what the marks add to it. predictions.tsv has the prior, the prediction and the observed value."
+        )
+        observed = [(c, p) for c, p in (("observed_deviation", "deviation"), ("observed_log1p_expression", "log1p_expression")) if c in predictions and p in predictions]
+        for column, predicted in observed:
+            known = predictions[column].notna()
+            if known.sum() > 1:
+                page.figure(_figures.prediction_scatter({"these genes": (predictions.loc[known, column].to_numpy(), predictions.loc[known, predicted].to_numpy())}, f"predicted {predicted}"))
     if "label" in predictions and not regression and predictions["label"].nunique() == 2:
         roc, pr = _figures.roc_pr({"these genes": (predictions["label"].to_numpy(), predictions[value_name].to_numpy())})
         page.figure(roc, height=420)
@@ -72,7 +83,7 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
         return page
     gene_set = GeneSet(
         gene_ids=gene_ids[index], marks=marks, bin_size=bin_size, values=values,
-        value_label="predicted log1p expression" if regression else "P(high)", counts=counts, labels=labels, alpha=alpha, beta=beta,
+        value_label=f"predicted {value_key}" if regression else "P(high)", counts=counts, labels=labels, alpha=alpha, beta=beta,
         maps=maps, n_total=len(gene_ids), hint="report --genes ID adds it",
     )  # fmt: skip
     page.heading("Gene search")
