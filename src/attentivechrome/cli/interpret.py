@@ -67,7 +67,7 @@ def interpret(
     if (input is None) == (contrast is None):
         raise UsageProblem("give --input FILE to explain its genes, or --contrast A.csv B.csv to explain how they differ between two cells")
     if contrast is not None:
-        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch)
+        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file))
         return
     method_names = check_methods(methods)
     if by not in ("predicted", "rank", "label"):
@@ -193,7 +193,7 @@ def _observed_expression(input_path: Path, expression: Path | None):
     return np.log1p(read_expression(expression))
 
 
-def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch) -> None:
+def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch, wanted=None) -> None:
     """``interpret --contrast A B``: the genes both files hold, the difference of their predictions attributed to marks and bins."""
     import numpy as np
 
@@ -215,6 +215,11 @@ def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch
     common = np.intersect1d(data_a.gene_ids, data_b.gene_ids)
     if not len(common):
         raise UsageProblem(f"{file_a} and {file_b} share no gene id; --contrast compares the same genes in two cells")
+    if wanted:  # --genes: only these (each must be in both files)
+        absent = [g for g in wanted if g not in set(common)]
+        if absent:
+            raise UsageProblem(f"--genes: {', '.join(absent[:3])} not in both {file_a} and {file_b}")
+        common = np.array(wanted)
     keep_a = np.isin(data_a.gene_ids, common)
     order_b = {gene: i for i, gene in enumerate(data_b.gene_ids)}
     data_a = data_a.subset(np.flatnonzero(keep_a))
