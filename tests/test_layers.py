@@ -43,7 +43,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (4, ("attentivechrome.inference",)),
     (5, ("attentivechrome.interpret",)),
     (6, ("attentivechrome.trained",)),
-    (7, ("attentivechrome.training",)),
+    # Workflows that take a TrainedModel and hand its module, prepared input and output scale to interpret's core.
+    (7, ("attentivechrome.training", "attentivechrome.workflows")),
     (8, ("attentivechrome.experiments",)),
     (9, ("attentivechrome.estimator", "attentivechrome.report")),
     # The command line and the top-level package (whose lazy names may point anywhere) sit on top.

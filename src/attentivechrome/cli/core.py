@@ -144,12 +144,13 @@ def train(
             ddp.stop()
     if not speaks:
         return
-    for cell, scores in result.record.cell_scores.items():
+    trained, record = result
+    for cell, scores in record.cell_scores.items():
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
         say(f"  {cell}: test {shown}")
-    if result.record.stop_reason == "patience":
-        say(f"stopped after epoch {len(result.record.history)}: no better validation score in {config.patience} epochs (--patience)")
-    say(f"best epoch {result.best_epoch}: {result.task_spec.summary(result.scores)} ({result.seconds:.1f}s); run written to {out}")
+    if record.stop_reason == "patience":
+        say(f"stopped after epoch {len(record.history)}: no better validation score in {config.patience} epochs (--patience)")
+    say(f"best epoch {record.best_epoch}: {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
     say_report(out)
 
 
@@ -274,7 +275,7 @@ def demo(
     result = run_training(
         load_splits(data_dir), config, out_dir=run_dir, data_source=str(data_dir), on_epoch=lambda r: say(epoch_summary(r, epochs))
     )
-    say(f"2/3 trained AttentiveChrome into {run_dir} (best epoch {result.best_epoch})")
+    say(f"2/3 trained AttentiveChrome into {run_dir} (best epoch {result.record.best_epoch})")
     loaded = load_model(run_dir)
     test = read_csv(data_dir / "test.csv")
     predictions = loaded.predict(test)
@@ -373,14 +374,14 @@ def _run_model(
     if batch_size < 1:
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = bind(load_model(model_ref), reference_expression, input_path, cell)
-    loaded.allow_bin_mismatch = allow_bin_mismatch
     if cell_input and (loaded.normalization is None or loaded.normalization.kind == "none"):
         raise UsageProblem(f"--cell-input: {model_ref} does not normalise its input (trained with --normalize none), so it reads no cell statistics; drop --cell-input")
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)
     with warnings_said():
         predictions = loaded.predict(
-            data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention, stats_from=stats_from
+            data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention, stats_from=stats_from,
+            allow_bin_mismatch=allow_bin_mismatch,
         )
     return predictions, loaded
 

@@ -235,7 +235,7 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     try:
         config = TrainConfig.from_dict(unit.config)
         cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
-        trained = train(
+        _, record = train(
             cells,  # by name: a cell's name says which column of a reference is its own
             config,
             reference=_reference_table(unit.reference_table) if config.reference != "none" else None,
@@ -250,11 +250,11 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
     seconds = time.perf_counter() - started
     result = {
-        **base, "best_epoch": trained.best_epoch, "epochs_run": len(trained.record.history), "stop_reason": trained.record.stop_reason,
-        **trained.scores, "seconds": seconds, "minutes": seconds / 60, "peak_memory_mb": _settings.peak_memory_mb(),
+        **base, "best_epoch": record.best_epoch, "epochs_run": len(record.history), "stop_reason": record.stop_reason,
+        **record.scores, "seconds": seconds, "minutes": seconds / 60, "peak_memory_mb": _settings.peak_memory_mb(),
     }  # fmt: skip
-    if trained.record.cell_scores:
-        result["cells"] = trained.record.cell_scores
+    if record.cell_scores:
+        result["cells"] = record.cell_scores
     write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     return {**result, "status": "trained"}
 

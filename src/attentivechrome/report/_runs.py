@@ -148,12 +148,10 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
     from ..interpret.attention import class_legend
     from ..trained import load_model
 
-    from ..inference import predict
-
     model = load_model(run_dir)
     data = _read_test_genes(model, test_paths)
-    predictions = predict(model.module, data, with_attention=True)
-    values = model.decode(predictions.logits)
+    predictions = model.predict_prepared(data, with_attention=True)  # the cells' genes, each prepared by its cell's binding
+    values = predictions.logits  # decoded for the task
     if task == "classification":
         values = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
     if predictions.alpha is not None:

@@ -1,8 +1,8 @@
 """The training loop: Adam, gradient clipping, model selection on validation AUROC.
 
-:func:`train` returns a :class:`~attentivechrome.trained.TrainedModel` (the selected module
-with its marks, bins, task, target scale and settings) whose ``record`` holds the selected
-epoch, its scores and the history.
+:func:`train` returns a :class:`~attentivechrome.training.result.TrainingResult`: the
+:class:`~attentivechrome.trained.TrainedModel` (the selected module with its marks, bins, task,
+target scale and settings) and beside it the record of the selected epoch, its scores and the history.
 
 A run directory receives these files once the run is complete (they are written in a staging
 directory beside it and moved in at the end, so a failed or interrupted run writes nothing):
@@ -53,7 +53,8 @@ from ..models.classical import is_fitted_once
 from ..models.registry import MODEL_REGISTRY, get_model
 from ..data.reference import ReferenceTable
 from ..tasks import Task, get_task
-from ..trained import TargetScale, TrainedModel, TrainingRecord
+from ..trained import TargetScale, TrainedModel
+from .result import TrainingRecord, TrainingResult
 from . import distributed
 from .distributed import Ranks
 from .fingerprint import data_fingerprint, describe_difference
@@ -97,7 +98,7 @@ def train(
     resume: bool = False,
     reference: ReferenceTable | None = None,
     cell: str | None = None,
-) -> TrainedModel:
+) -> TrainingResult:
     """Train a model on ``splits['train']``, select it on ``splits['valid']``, score ``splits['test']``.
 
     The model trains with the PyTorch threads :func:`attentivechrome._settings.training_threads` gives it.
@@ -140,8 +141,9 @@ def train(
 
     Returns
     -------
-    TrainedModel
-        The selected model; ``record`` holds its epoch, validation and test scores and the history.
+    TrainingResult
+        ``model``: the selected :class:`~attentivechrome.trained.TrainedModel`; ``record``: its
+        epoch, validation and test scores and the history (``model, record = train(...)``).
     """
     config = config or TrainConfig()
     started = time.perf_counter()
@@ -190,7 +192,7 @@ def _train_model(
     ranks: Ranks | None,
     resume: bool,
     reference_record: dict | None = None,
-) -> TrainedModel:
+) -> TrainingResult:
     """:func:`train` once the model is built: fit it (epochs, or once for scikit-learn models), select, score and write."""
     splits = pooled.splits
     train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
@@ -250,11 +252,11 @@ def _train_model(
             move_files(stage, out)
 
     trained.epoch = best["epoch"]
-    trained.record = TrainingRecord(
+    record = TrainingRecord(
         best_epoch=best["epoch"], scores=_metric_fields(best), history=history, seconds=time.perf_counter() - started, out_dir=out,
         cell_scores=cell_scores, stop_reason=stop_reason,
     )  # fmt: skip
-    return trained
+    return TrainingResult(trained, record)
 
 
 def _train_epochs(
@@ -708,7 +710,7 @@ def _fit_once(
     on_epoch: Callable[[dict], None] | None,
     started: float,
     device: torch.device,
-) -> TrainedModel:
+) -> TrainingResult:
     """Fit a scikit-learn baseline once (it selects its own complexity on valid) and score it like an epoch."""
     model, config, task = trained.module, trained.config, trained.task_spec
     splits = pooled.splits
@@ -750,8 +752,8 @@ def _fit_once(
     if on_epoch is not None:
         on_epoch(record)
     logger.info(_epoch_line(record, 1, task))
-    trained.record = TrainingRecord(
+    record = TrainingRecord(
         best_epoch=1, scores=_metric_fields(record), history=[record], seconds=time.perf_counter() - started, out_dir=out, cell_scores=cell_scores,
         stop_reason="fitted once",
     )  # fmt: skip
-    return trained
+    return TrainingResult(trained, record)
