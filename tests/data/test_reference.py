@@ -13,7 +13,7 @@ from attentivechrome.config import TrainConfig
 from attentivechrome.data.layout import load_splits
 from attentivechrome.data.reference import ES_EPIGENOMES, epigenome_of, parse_exclude, read_reference, usable_columns
 from attentivechrome.exceptions import InputFormatError, ModelDataMismatchError, ReferenceWarning
-from attentivechrome.trained import TrainedModel, load_model
+from attentivechrome.trained import load_model
 from attentivechrome.training.trainer import train
 
 TABLE = "roadmap-expression/rpkm.tsv.gz"

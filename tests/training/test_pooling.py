@@ -14,7 +14,7 @@ import attentivechrome as ac
 from attentivechrome.config import TrainConfig
 from attentivechrome.data.layout import load_splits
 from attentivechrome.exceptions import ModelDataMismatchError
-from attentivechrome.training.trainer import mark_dropout_mask
+from attentivechrome.training.tensors import mark_dropout_mask
 
 QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 FOUR = ("H3K27me3", "H3K36me3", "H3K4me3", "H3K9me3")  # a cell without H3K4me1

@@ -129,11 +129,11 @@ def test_weight_average_is_what_is_scored_and_saved(sim_dir, tmp_path):
 
 
 def test_cosine_schedule_sets_each_steps_rate_from_lr_down_towards_zero(sim_dir, monkeypatch):
-    from attentivechrome.training import trainer
+    from attentivechrome.training import callbacks
 
     rates = []
-    real = trainer.set_learning_rate
-    monkeypatch.setattr(trainer, "set_learning_rate", lambda optimizer, lr: (rates.append(lr), real(optimizer, lr)))
+    real = callbacks.set_learning_rate
+    monkeypatch.setattr(callbacks, "set_learning_rate", lambda optimizer, lr: (rates.append(lr), real(optimizer, lr)))
     splits = load_splits(sim_dir)
     config = TrainConfig(**FAST, schedule="cosine")
     train(splits, config, progress=False)
@@ -230,6 +230,6 @@ def test_a_one_class_split_is_named_before_any_epoch(split, monkeypatch):
     data, _ = ac.simulate(30, 10, seed=0)
     splits = {name: data.subset(np.arange(10 * i, 10 * (i + 1))) for i, name in enumerate(("train", "valid", "test"))}
     splits[split] = dataclasses.replace(splits[split], labels=np.ones(10, dtype=np.int64), source=f"cell/{split}.csv")
-    monkeypatch.setattr(trainer, "_train_epochs", lambda *a, **k: pytest.fail("trained before checking the splits"))
+    monkeypatch.setattr(trainer, "_train_model", lambda *a, **k: pytest.fail("trained before checking the splits"))
     with pytest.raises(UndefinedMetricError, match=rf"the {split} split \(cell/{split}.csv\): its 10 genes all have label 1, so AUROC is undefined"):
         trainer.train(splits, ac.TrainConfig(epochs=1, device="cpu"))

@@ -37,6 +37,7 @@ from ..cluster import map_units
 from ..config import TrainConfig
 from ..data.layout import cell_name, split_paths
 from ..exceptions import InputFormatError, RunSettingsError
+from ..run_directory import RunDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 ORIGINAL = TrainConfig(preset="original")
 
 #: Written into a unit's run directory once it finished: its scores and time.
-RESULT_FILE = "result.json"
+RESULT_FILE = RunDirectory.RESULT
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,8 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     }  # fmt: skip
     if record.cell_scores:
         result["cells"] = record.cell_scores
-    write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")
+    run = RunDirectory(unit.run_dir)
+    run.write_json(run.result, result)
     return {**result, "status": "trained"}
 
 
@@ -266,7 +268,7 @@ def settings_changed(unit: TrainingUnit) -> list[str]:
     device is not compared. A run directory without a readable record gives no differences.
     """
     try:
-        recorded = json.loads((Path(unit.run_dir) / "config.json").read_text(encoding="utf-8"))["train"]
+        recorded = RunDirectory(unit.run_dir).read_config()["train"]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     if not isinstance(recorded, dict):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .._io import write_text_atomic
 from ..data.schema import DEFAULT_BIN_SIZE
+from ..run_directory import RunDirectory
 from ._limits import DEFAULT_MAX_GENES
 
 #: The kinds of directory a report is made for, and a file that tells each one apart (checked in this order).
@@ -32,7 +33,7 @@ KINDS: dict[str, str] = {
     "benchmark": "per_cell.csv",
     "cross-cell": "matrix.csv",
     "train-many": "train-many.json",
-    "run": "metrics.json",
+    "run": RunDirectory.METRICS,
 }
 
 #: The page's file name inside DIR when no ``out`` is given.
