@@ -85,9 +85,9 @@ def run_units(args: argparse.Namespace) -> None:
                             train_splits = {k: align_marks(v, splits["train"].marks).data for k, v in train_splits.items()}
                         config = TrainConfig(model=model, task=task, seed=seed, reference=reference, reference_exclude=exclude, device="cpu")
                         started = time.perf_counter()
-                        trained = train(train_splits, config, reference=table if reference != "none" else None, cell=source_cell, progress=False)
+                        trained, record = train(train_splits, config, reference=table if reference != "none" else None, cell=source_cell, progress=False)
                         seconds = time.perf_counter() - started
-                        scores = trained.scores
+                        scores = record.scores
                         model_for_cell = trained if reference == "none" else trained.with_reference(table, cell)
                         predictions = model_for_cell.predict(splits["test"], with_attention=False)
                         test = splits["test"]
@@ -96,7 +96,7 @@ def run_units(args: argparse.Namespace) -> None:
                         metrics = model_for_cell.task_spec.scores("test", targets, predictions.logits, baseline)
                         row = {
                             "key": key, "cell": cell, "task": task, "model": model, "reference": reference, "seed": seed, "exclude": args.exclude,
-                            "trained_on": source_cell, "best_epoch": trained.best_epoch, "valid": {k: v for k, v in scores.items() if k.startswith("valid_")},
+                            "trained_on": source_cell, "best_epoch": record.best_epoch, "valid": {k: v for k, v in scores.items() if k.startswith("valid_")},
                             **metrics, "seconds": round(seconds, 2),
                         }  # fmt: skip
                         frame = pd.DataFrame({"gene_id": test.gene_ids, "value": predictions.logits, "target": targets})

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for reference in ("none", "new-cell"):
                 config = TrainConfig(model=model, reference=reference, epochs=args.epochs, patience=0, device="cpu")
-                trained = train(splits, config, reference=table if reference != "none" else None, cell=args.cell, progress=False)
-                seconds[reference] += [record["seconds"] for record in trained.history]
+                record = train(splits, config, reference=table if reference != "none" else None, cell=args.cell, progress=False).record
+                seconds[reference] += [epoch["seconds"] for epoch in record.history]
         without, with_prior = statistics.median(seconds["none"]), statistics.median(seconds["new-cell"])
         print(f"| {model} | {without:.2f} | {with_prior:.2f} | {with_prior / without:.2f} |", flush=True)
     return 0

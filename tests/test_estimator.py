@@ -64,7 +64,7 @@ def test_fit_on_arrays_with_any_two_labels(small):
     assert set(predicted) <= {"high", "low"}
     np.testing.assert_array_equal(predicted, np.where(proba[:, 1] >= 0.5, "low", "high"))
     # 30 of the 120 genes selected the epoch, both classes among them
-    assert clf.trained_.record.scores["valid_auroc"] == clf.trained_.record.scores["test_auroc"]
+    assert clf.result_.scores["valid_auroc"] == clf.result_.scores["test_auroc"]
     assert 0 <= clf.score(small.counts, names) <= 1
 
 

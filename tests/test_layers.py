@@ -34,8 +34,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 #: (the name itself, or the name followed by a dot). A module may import modules of its own
 #: layer or of lower layers, never of a higher one. Edit this table when a layer is added.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
+    # run_directory: the layout of a run directory, read from the checkpoint reader up to the command line.
     (0, ("attentivechrome._version", "attentivechrome.exceptions", "attentivechrome._io", "attentivechrome._cache",
-         "attentivechrome._progress", "attentivechrome._settings", "attentivechrome.cluster")),
+         "attentivechrome._progress", "attentivechrome._settings", "attentivechrome.cluster", "attentivechrome.run_directory")),
     (1, ("attentivechrome.metrics",)),
     # tasks: what each task predicts and scores (metrics, schema), read by config-level code and everything above.
     (2, ("attentivechrome.data", "attentivechrome.config", "attentivechrome.model_catalog", "attentivechrome.featurize", "attentivechrome.tasks")),
@@ -43,7 +44,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (4, ("attentivechrome.inference",)),
     (5, ("attentivechrome.interpret",)),
     (6, ("attentivechrome.trained",)),
-    (7, ("attentivechrome.training",)),
+    # Workflows that take a TrainedModel and hand its module, prepared input and output scale to interpret's core.
+    (7, ("attentivechrome.training", "attentivechrome.workflows")),
     (8, ("attentivechrome.experiments",)),
     (9, ("attentivechrome.estimator", "attentivechrome.report")),
     # The command line and the top-level package (whose lazy names may point anywhere) sit on top.

@@ -20,20 +20,27 @@ QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 
 
 @pytest.fixture(scope="module")
-def regression_run(sim_dir, tmp_path_factory):
+def regression_training(sim_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("reg") / "run"
-    trained = ac.train(load_splits(sim_dir, task="regression"), TrainConfig(model="attentivechrome", task="regression", **QUICK), out_dir=out, progress=False)
-    return trained, out
+    return ac.train(load_splits(sim_dir, task="regression"), TrainConfig(model="attentivechrome", task="regression", **QUICK), out_dir=out, progress=False), out
 
 
-def test_train_returns_the_trained_model_with_its_record(regression_run, sim_dir):
-    trained, out = regression_run
+@pytest.fixture(scope="module")
+def regression_run(regression_training):
+    result, out = regression_training
+    return result.model, out
+
+
+def test_train_returns_the_trained_model_beside_its_record(regression_training):
+    (trained, record), out = regression_training
     assert isinstance(trained, TrainedModel) and trained.task == "regression"
     assert trained.config.task == "regression" and trained.config.epochs == 2
-    assert trained.best_epoch == trained.epoch and trained.out_dir == out
-    assert trained.scores["test_pearson"] > 0.2 and np.isnan(trained.test_auroc)
+    assert record.best_epoch == trained.epoch and record.out_dir == out
+    assert record.scores["test_pearson"] > 0.2 and np.isnan(record.test_auroc)
     assert trained.marks == ac.MARKS and trained.n_bins == 100 and trained.transform == "log1p"
     assert not hasattr(ac, "TrainResult") and not hasattr(trained, "model")  # the 0.1 names are gone: TrainedModel, .module
+    assert not hasattr(trained, "record") and not hasattr(trained, "scores")  # the record is returned beside the model, not set on it
+    assert not hasattr(ac, "load_checkpoint") and not hasattr(TrainedModel, "load")  # one loader: load_model
 
 
 def test_regression_predictions_are_decoded_through_every_entry_point(regression_run, sim_dir):
@@ -63,6 +70,28 @@ def test_regression_explanations_are_in_log1p_expression_units(regression_run, s
     np.testing.assert_allclose(ex["integrated_gradients"], bare["integrated_gradients"] * std, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(ex["attention"], bare["attention"], atol=1e-7)  # attention is not an output: unscaled
     np.testing.assert_allclose(ex.convergence_delta["integrated_gradients"], bare.convergence_delta["integrated_gradients"] * std, rtol=1e-4, atol=1e-6)
+
+
+def test_the_module_level_core_refuses_a_trained_model(regression_run, sim_dir, tmp_path):
+    """interpret.explain(trained_model) once stripped the model to its module: a classifier's probabilities, standardised maps."""
+    from attentivechrome import interpret
+
+    trained, _ = regression_run
+    test = ac.read_csv(sim_dir / "test.csv").subset(slice(0, 4))
+    with pytest.raises(TypeError, match=r"not explained by the module-level core.*call model.explain\(data\)"):
+        interpret.explain(trained, test, "attention")
+    with pytest.raises(TypeError, match=r"workflows.interpret_model\(model, data, out_dir\)"):
+        interpret.write_interpretation(trained, test, tmp_path / "out")
+    truth = ac.load_truth(sim_dir)
+    with pytest.raises(TypeError, match=r"workflows.benchmark_model\(model, data, truth\)"):
+        interpret.run_benchmark(trained, test, truth)
+    # The core given the module, the prepared input and the output scale says what the model says.
+    core = interpret.explain(trained.module, trained.prepare(test), ["attention", "saliency"], output=trained.output_scale)
+    ex = trained.explain(test, ["attention", "saliency"])
+    assert core.task == ex.task == "regression"
+    np.testing.assert_allclose(core.logits, ex.logits, rtol=1e-6)
+    np.testing.assert_allclose(core["saliency"], ex["saliency"], rtol=1e-5, atol=1e-7)
+    assert abs(ex.values.mean() - trained.target_scale.mean) < 3 * trained.target_scale.std  # log1p values, not probabilities near 0.5
 
 
 def _with_marks(data, order, names=None, source="cell.csv"):
@@ -95,9 +124,13 @@ def test_check_is_the_one_place_for_model_and_data_rules():
         model.predict(longer)
     with pytest.warns(BinCountWarning, match="has 30 bins per gene; the model was trained on 20"):
         model.check(longer, allow_bin_mismatch=True)
-    model.allow_bin_mismatch = True
     with pytest.warns(BinCountWarning, match="has 30 bins per gene"):
-        assert model.predict(longer).logits.shape == (6,)
+        assert model.predict(longer, allow_bin_mismatch=True).logits.shape == (6,)  # a per-call option: the model is not changed
+    assert not hasattr(model, "allow_bin_mismatch")
+    with pytest.raises(ModelDataMismatchError, match="has 30 bins per gene"):
+        model.explain(longer)
+    with pytest.warns(BinCountWarning):
+        assert model.explain(longer, allow_bin_mismatch=True).alpha.shape == (6, 5, 30)
 
 
 def test_a_model_trained_for_missing_marks_takes_a_subset():
@@ -124,13 +157,12 @@ def test_save_load_round_trip_keeps_every_field(tmp_path):
     config = TrainConfig(model="cnn-attn", task="regression", epochs=3)
     model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=100, task="regression", target_scale=TargetScale(2.0, 0.5), config=config, epoch=3)
     model.save(tmp_path / "m.pt")
-    loaded = TrainedModel.load(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
     for name in ("model_name", "marks", "n_bins", "task", "target_scale", "config", "epoch"):
         assert getattr(loaded, name) == getattr(model, name), name
     x = torch.rand(3, 100, 5)
     torch.testing.assert_close(loaded.module(x).logits, module.eval()(x).logits)
-    with pytest.raises(AttributeError, match="was loaded, not trained in this session"):
-        loaded.best_epoch
+    assert not hasattr(loaded, "best_epoch")  # a training record is returned by train(), beside the model; a model holds none
 
 
 def test_format_1_checkpoints_are_read_into_typed_fields(tmp_path):
@@ -156,13 +188,13 @@ def test_the_published_checkpoint_is_a_legacy_classifier(shared_data):
 
 
 def test_interpretation_of_a_cell_lacking_a_mark(tmp_path, pyplot):
-    from attentivechrome.interpret import write_interpretation
+    from attentivechrome.workflows import interpret_model
 
     module = ac.get_model("attentivechrome", bin_hidden=4, mark_hidden=2, missing_marks=True)
     model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=20)
     data, _ = ac.simulate(8, 20, seed=1)
     fewer = _with_marks(data, [4, 0, 1, 3], source="four.csv")  # no H3K4me1, another order
-    result = write_interpretation(model, fewer, tmp_path / "out", methods="attention,saliency", batch_size=4, tsv=False, max_gene_plots=1, progress=False)
+    result = interpret_model(model, fewer, tmp_path / "out", methods="attention,saliency", batch_size=4, tsv=False, max_gene_plots=1, progress=False)
     with np.load(tmp_path / "out" / "explanations.npz") as npz:
         assert npz["marks"].tolist() == list(ac.MARKS)  # the model's marks, in its order
         assert npz["saliency"].shape == (8, 5, 20) and not npz["saliency"][:, 2].any() and np.isfinite(npz["saliency"]).all()

@@ -52,9 +52,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # trained models
     "TrainedModel": (".trained", "TrainedModel"),
     "load_model": (".trained", "load_model"),
-    "load_checkpoint": (".trained", "load_checkpoint"),
     # training
     "train": (".training.trainer", "train"),
+    "TrainingResult": (".training.result", "TrainingResult"),
     "AttentiveChromeClassifier": (".estimator", "AttentiveChromeClassifier"),
 }
 
@@ -90,5 +90,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .models import AttentiveChrome, ModelOutput, get_model
     from .model_catalog import available_models
     from .models.checkpoint import save_checkpoint
-    from .trained import TrainedModel, explain, load_checkpoint, load_model, predict
+    from .trained import TrainedModel, explain, load_model, predict
+    from .training.result import TrainingResult
     from .training.trainer import train

@@ -13,7 +13,7 @@ from .config import DEFAULTS, TrainConfig
 from .data.dataset import HistoneData
 from .exceptions import NotFittedError
 from .interpret.explain import as_histone_data
-from .trained import TrainedModel
+from .trained import TrainedModel, load_model
 from .training.trainer import train
 
 #: The constructor's parameters that are training settings (the rest keep TrainConfig's defaults).
@@ -28,7 +28,7 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
     :class:`~attentivechrome.config.TrainConfig`; those left ``None`` take the model's
     ``preset`` defaults (see ``attentivechrome models``). :meth:`fit` validates them, trains,
     and sets ``trained_`` (the :class:`~attentivechrome.trained.TrainedModel`), ``classes_``,
-    ``model_``, ``marks_``, ``n_bins_`` and ``result_``.
+    ``model_``, ``marks_``, ``n_bins_`` and, after :meth:`fit`, ``result_`` (the training record).
 
     Parameters
     ----------
@@ -101,7 +101,9 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
         else:
             train_data, valid_data, classes = self._split(X, y)
         splits = {"train": train_data, "valid": valid_data, "test": test_data if test_data is not None else valid_data}
-        self._set_fitted(train(splits, config, out_dir=out_dir, progress=progress), classes)
+        result = train(splits, config, out_dir=out_dir, progress=progress)
+        self._set_fitted(result.model, classes)
+        self.result_ = result.record
         return self
 
     def _split(self, X, y) -> tuple[HistoneData, HistoneData, np.ndarray]:
@@ -154,7 +156,7 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | Path) -> AttentiveChromeClassifier:
         """A fitted classifier from a checkpoint file, run directory or original state_dict."""
-        trained = TrainedModel.load(path)
+        trained = load_model(path)
         settings = trained.config.to_dict() if trained.config is not None else {"model": trained.model_name, "transform": trained.transform}
         clf = cls(**{k: v for k, v in settings.items() if k in _TRAIN_SETTINGS})
         clf._set_fitted(trained, np.array([0, 1]))
@@ -167,8 +169,6 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = trained.module
         self.marks_ = trained.marks
         self.n_bins_ = trained.n_bins
-        if trained.record is not None:
-            self.result_ = trained
 
     def _fitted(self) -> TrainedModel:
         if not hasattr(self, "trained_"):

@@ -2,12 +2,14 @@
 
 A :class:`TrainedModel` carries the ``nn.Module`` together with the marks and bin count it reads,
 its task, how its outputs are decoded (the regression target scale) and the settings it was
-trained with. :func:`attentivechrome.train` returns one, :func:`load_model` reads one from a run
-directory, a checkpoint file or a published cell name, and the estimator, the command line,
-``interpret``, ``benchmark`` and ``train-many`` all go through it. Its :meth:`~TrainedModel.check`
-is the one place that decides whether data fit the model, and :meth:`~TrainedModel.predict`
-and :meth:`~TrainedModel.explain` return outputs on the task's own scale (probabilities, or
-log1p expression for regression).
+trained with. :func:`attentivechrome.train` returns one (beside its training record),
+:func:`load_model` -- the one loader -- reads one from a run directory, a checkpoint file or a
+published cell name, and the estimator, the command line, the workflows of
+:mod:`attentivechrome.workflows`, ``benchmark`` and ``train-many`` all go through it. Its
+:meth:`~TrainedModel.check` is the one place that decides whether data fit the model, and
+:meth:`~TrainedModel.predict` and :meth:`~TrainedModel.explain` return outputs on the task's own
+scale (probabilities, or log1p expression for regression). Per-call options (another bin count
+than the model's) are arguments of those calls, never state of the model.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import dataclasses
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,8 @@ from .data.schema import TASKS
 from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
 from .inference import INFERENCE_BATCH_SIZE, Predictions
 from .inference import predict as predict_module
-from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, as_histone_data, iter_explanations
-from .models.checkpoint import CheckpointContents, read_checkpoint, resolve_checkpoint, save_checkpoint
+from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, OutputScale, as_histone_data, iter_explanations
+from .models.checkpoint import CheckpointContents, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
 from .tasks import Task, get_task
 
@@ -77,21 +79,6 @@ class TargetScale:
 
 
 @dataclass
-class TrainingRecord:
-    """How a model came out of :func:`attentivechrome.train`: the selected epoch, its scores and the history."""
-
-    best_epoch: int
-    scores: dict[str, float] = field(default_factory=dict)
-    history: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    out_dir: Path | None = None
-    #: For a model pooled over cells: each cell's test metrics.
-    cell_scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: Why training ended: ``epochs`` (every epoch ran), ``patience`` (early stopping) or ``fitted once``.
-    stop_reason: str = "epochs"
-
-
-@dataclass
 class TrainedModel:
     """A network ready to use: the module and what it reads, predicts and was trained with.
 
@@ -121,11 +108,6 @@ class TrainedModel:
         Where the model was loaded from, for messages.
     legacy
         Whether it came from an original AttentiveChrome state_dict.
-    record
-        Set by :func:`attentivechrome.train`: the selected epoch's scores and the history.
-    allow_bin_mismatch
-        Let :meth:`check` pass data with another bin count than the model's, with a
-        :class:`BinCountWarning` (the command line's ``--allow-bin-mismatch``). Default: refused.
     reference
         For a reference-informed model: what it read from the reference-expression table (the
         table's checksum, the mode, the excluded epigenomes, the columns and features; see
@@ -146,8 +128,6 @@ class TrainedModel:
     epoch: int | None = None
     source: str = ""
     legacy: bool = False
-    record: TrainingRecord | None = None
-    allow_bin_mismatch: bool = False
     reference: dict | None = None
     prior: ReferencePrior | None = None
 
@@ -206,55 +186,16 @@ class TrainedModel:
         """The input transform the module applies to raw counts (``none`` or ``log1p``)."""
         return getattr(self.module, "transform", "none")
 
-    # The scores of a model returned by train() (its record); a loaded model has none.
-    @property
-    def best_epoch(self) -> int:
-        return self._record().best_epoch
-
-    @property
-    def scores(self) -> dict[str, float]:
-        """The selected epoch's validation and test metrics."""
-        return self._record().scores
-
-    @property
-    def valid_auroc(self) -> float:
-        return self.scores.get("valid_auroc", float("nan"))
-
-    @property
-    def test_auroc(self) -> float:
-        return self.scores.get("test_auroc", float("nan"))
-
-    @property
-    def test_aupr(self) -> float:
-        return self.scores.get("test_aupr", float("nan"))
-
-    @property
-    def history(self) -> list[dict]:
-        return self._record().history
-
-    @property
-    def seconds(self) -> float:
-        return self._record().seconds
-
-    @property
-    def out_dir(self) -> Path | None:
-        return self._record().out_dir
-
-    def _record(self) -> TrainingRecord:
-        if self.record is None:
-            raise AttributeError(f"{self.source or 'this model'} was loaded, not trained in this session; its training scores are in its run directory")
-        return self.record
-
     # ------------------------------------------------------------------ using it
 
-    def check(self, data: HistoneData, *, allow_bin_mismatch: bool | None = None) -> HistoneData:
+    def check(self, data: HistoneData, *, allow_bin_mismatch: bool = False) -> HistoneData:
         """Check that ``data`` fit the model and return them with the model's marks, in its order.
 
         This is the one place that decides. Marks are matched by name (case-insensitively):
         marks in another order are reordered; extra marks are dropped with an
         :class:`ExtraMarksWarning`; missing marks are passed as absent to a model trained for
         missing marks and refused otherwise. Another bin count than the model was trained on is
-        refused, unless ``allow_bin_mismatch`` (default: the attribute of that name), when it gives
+        refused, unless ``allow_bin_mismatch`` (the command line's ``--allow-bin-mismatch``), when it gives
         a :class:`BinCountWarning`: the model then reads bins at other distances from the TSS than
         it learned.
 
@@ -281,8 +222,7 @@ class TrainedModel:
                 warnings.warn(f"{where}: the marks {', '.join(match.extra)} are not among the model's ({', '.join(self.marks)}) and are ignored", ExtraMarksWarning, stacklevel=2)
             matched = match.data
         if self.n_bins is not None and data.n_bins != self.n_bins:
-            allowed = self.allow_bin_mismatch if allow_bin_mismatch is None else allow_bin_mismatch
-            if not allowed:
+            if not allow_bin_mismatch:
                 raise ModelDataMismatchError(
                     f"{where}: has {data.n_bins} bins per gene but the model was trained on {self.n_bins}; its bins would lie at other "
                     "distances from the TSS than the model learned (pass --allow-bin-mismatch, or allow_bin_mismatch=True, to predict anyway)"
@@ -290,20 +230,22 @@ class TrainedModel:
             warnings.warn(f"{where} has {data.n_bins} bins per gene; the model was trained on {self.n_bins}", BinCountWarning, stacklevel=2)
         return matched
 
-    def prepare(self, data: HistoneData, stats_from: HistoneData | Sequence[HistoneData] | None = None) -> HistoneData:
+    def prepare(
+        self, data: HistoneData, stats_from: HistoneData | Sequence[HistoneData] | None = None, *, allow_bin_mismatch: bool = False
+    ) -> HistoneData:
         """``data`` as the module reads them: checked (:meth:`check`), then normalised per cell.
 
         The cell's normalisation statistics come from ``stats_from`` (the cell's whole input,
         when ``data`` is a part of it), by default from ``data`` itself.
         """
-        data = self._with_prior(self.check(data))
+        data = self._with_prior(self.check(data, allow_bin_mismatch=allow_bin_mismatch))
         if self.normalization is None or self.normalization.kind == "none":
             return data
         if stats_from is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # said once, for data
                 sources = [stats_from] if isinstance(stats_from, HistoneData) else list(stats_from)
-                stats_from = [self.check(source) for source in sources]
+                stats_from = [self.check(source, allow_bin_mismatch=allow_bin_mismatch) for source in sources]
         return self.normalization.apply(data, stats_from)
 
     def _with_prior(self, data: HistoneData) -> HistoneData:
@@ -329,6 +271,7 @@ class TrainedModel:
         device: str | torch.device = "cpu",
         with_attention: bool = True,
         stats_from: HistoneData | Sequence[HistoneData] | None = None,
+        allow_bin_mismatch: bool = False,
     ) -> Predictions:
         """Predict every gene of ``data`` (prepared by :meth:`prepare`), decoded for the task.
 
@@ -336,7 +279,13 @@ class TrainedModel:
         expression (regression); alpha and beta come back when the model has them.
         ``stats_from``: where the cell's normalisation statistics come from (default ``data``).
         """
-        data = self.prepare(as_histone_data(data), stats_from)
+        data = self.prepare(as_histone_data(data), stats_from, allow_bin_mismatch=allow_bin_mismatch)
+        return self.predict_prepared(data, batch_size=batch_size, device=device, with_attention=with_attention)
+
+    def predict_prepared(
+        self, data: HistoneData, *, batch_size: int = INFERENCE_BATCH_SIZE, device: str | torch.device = "cpu", with_attention: bool = True
+    ) -> Predictions:
+        """Like :meth:`predict`, for data already :meth:`prepare`-d (e.g. several cells' prepared genes joined)."""
         raw = predict_module(self.module, data, batch_size=batch_size, device=device, with_attention=with_attention)
         return Predictions(
             gene_ids=raw.gene_ids,
@@ -349,28 +298,29 @@ class TrainedModel:
         )
 
     def explain(self, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
-        """Attention and attribution maps of every gene of ``data`` (see :func:`attentivechrome.interpret.explain`).
+        """Attention and attribution maps of every gene of ``data`` (options of :func:`attentivechrome.interpret.explain`).
 
         For a regression model the attributions explain the predicted log1p expression (maps in
         its units) and ``Explanation.logits`` holds the decoded predictions.
         """
         return Explanation.concat(list(self.iter_explanations(data, method, **options)))
 
-    def iter_explanations(self, data, method: str | Sequence[str] = "attention", *, stats_from=None, **options):
+    def iter_explanations(self, data, method: str | Sequence[str] = "attention", *, stats_from=None, allow_bin_mismatch: bool = False, **options):
         """Like :meth:`explain`, one :class:`Explanation` per batch of genes (memory stays flat).
 
         The maps refer to the data as the model reads them: marks in the model's order, absent
         marks NaN (their maps are 0), values normalised per cell.
         """
-        data = self.prepare(as_histone_data(data), stats_from)
+        data = self.prepare(as_histone_data(data), stats_from, allow_bin_mismatch=allow_bin_mismatch)
         options.setdefault("batch_size", DEFAULT_BATCH_SIZE)
-        return iter_explanations(self.module, data, method, **self.output_decoding(), **options)
+        return iter_explanations(self.module, data, method, output=self.output_scale, **options)
 
-    def output_decoding(self) -> dict:
-        """How :func:`~attentivechrome.interpret.iter_explanations` puts this model's outputs on its task's scale."""
+    @property
+    def output_scale(self) -> OutputScale:
+        """How the module's raw outputs read on the task's scale, for the module-level core of :mod:`attentivechrome.interpret`."""
         if not self.task_spec.regresses:
-            return {}
-        return {"task": self.task, "output_scale": self.target_scale.std, "output_offset": self.target_scale.mean}
+            return OutputScale()
+        return OutputScale(task=self.task, scale=self.target_scale.std, offset=self.target_scale.mean)
 
     # ------------------------------------------------------------------ files
 
@@ -385,17 +335,6 @@ class TrainedModel:
             "reference": self.reference,
         }
         save_checkpoint(self.module, path, marks=self.marks, n_bins=self.n_bins, metadata=metadata)
-
-    @classmethod
-    def load(cls, path: str | Path) -> TrainedModel:
-        """A model from a run directory, one of our checkpoint files, or an original state_dict.
-
-        Raises
-        ------
-        CheckpointError
-            When the file is missing, is not a checkpoint, or its tensors do not fit the model.
-        """
-        return cls._from_contents(read_checkpoint(path))
 
     @classmethod
     def from_module(cls, module: nn.Module, *, marks: Sequence[str], n_bins: int | None = None, **fields) -> TrainedModel:
@@ -425,24 +364,27 @@ class TrainedModel:
 
 
 def load_model(reference: str | Path) -> TrainedModel:
-    """Load a model named by the user: a run directory, a checkpoint file, or a cell name
-    (``E003``) whose published weights ``attentivechrome download weights`` cached.
+    """The one loader: a model from a run directory, one of our checkpoint files, an original
+    AttentiveChrome state_dict, or a cell name (``E003``) whose published weights
+    ``attentivechrome download weights`` cached.
 
     Raises
     ------
     CheckpointError
-        When nothing by that name exists or the file is not a checkpoint.
+        When nothing by that name exists, the file is not a checkpoint, or its tensors do not fit the model.
     """
-    if isinstance(reference, TrainedModel):
-        return reference
     if not isinstance(reference, (str, Path)):
-        raise TypeError(f"model must be an nn.Module or a TrainedModel (or the path of a run directory or checkpoint), got {type(reference).__name__}")
+        raise TypeError(f"load_model takes the path of a run directory or checkpoint, or a cell name; got {type(reference).__name__}")
     return TrainedModel._from_contents(resolve_checkpoint(reference))
 
 
-def load_checkpoint(path: str | Path) -> TrainedModel:
-    """A model from a run directory, one of our checkpoint files, or an original state_dict."""
-    return TrainedModel.load(path)
+def _as_trained(model) -> TrainedModel:
+    """A :class:`TrainedModel` as it is, or loaded from the path or cell name that names one."""
+    if isinstance(model, TrainedModel):
+        return model
+    if not isinstance(model, (str, Path)):
+        raise TypeError(f"model must be an nn.Module or a TrainedModel (or the path of a run directory or checkpoint), got {type(model).__name__}")
+    return load_model(model)
 
 
 def predict(model, data, **options) -> Predictions:
@@ -453,17 +395,18 @@ def predict(model, data, **options) -> Predictions:
     """
     if isinstance(model, nn.Module):
         return predict_module(model, as_histone_data(data), **options)
-    return load_model(model).predict(data, **options)
+    return _as_trained(model).predict(data, **options)
 
 
 def explain(model, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
     """Explain ``data`` with a :class:`TrainedModel`, a run directory / checkpoint path or cell name, or a bare module.
 
-    See :func:`attentivechrome.interpret.explain` for the methods and options.
+    See :func:`attentivechrome.interpret.explain` for the methods and options. A bare module's
+    outputs are read as log-odds; a :class:`TrainedModel` (or a path) decodes its own.
     """
     if isinstance(model, nn.Module):
         return Explanation.concat(list(iter_explanations(model, data, method, **options)))
-    return load_model(model).explain(data, method, **options)
+    return _as_trained(model).explain(data, method, **options)
 
 
 def _placeholder_names(marks: Sequence[str]) -> bool:

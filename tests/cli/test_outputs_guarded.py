@@ -94,7 +94,7 @@ def test_ctrl_c_says_what_was_kept(tiny_run, tmp_path, monkeypatch, capsys, comm
 
     import attentivechrome.experiments.benchmark as benchmark
     import attentivechrome.experiments.train_many as train_many
-    import attentivechrome.interpret as interpret
+    import attentivechrome.workflows as workflows
 
     out = tmp_path / "out"
 
@@ -108,8 +108,8 @@ def test_ctrl_c_says_what_was_kept(tiny_run, tmp_path, monkeypatch, capsys, comm
 
     monkeypatch.setattr(train_many, "train_many", interrupted)
     monkeypatch.setattr(benchmark, "run_benchmark", interrupted)
-    monkeypatch.setattr(interpret, "write_interpretation", interrupted_early)
-    monkeypatch.setattr(interpret, "run_benchmark", interrupted_early)
+    monkeypatch.setattr(workflows, "interpret_model", interrupted_early)
+    monkeypatch.setattr(workflows, "benchmark_model", interrupted_early)
     data, run = tiny_run / "data", tiny_run / "run"
     args = {
         "train-many": ["train-many", data, "--out", out, "--epochs", 1],

@@ -13,7 +13,7 @@ from attentivechrome.config import TrainConfig
 from attentivechrome.data.layout import load_splits
 from attentivechrome.data.reference import ES_EPIGENOMES, epigenome_of, parse_exclude, read_reference, usable_columns
 from attentivechrome.exceptions import InputFormatError, ModelDataMismatchError, ReferenceWarning
-from attentivechrome.trained import TrainedModel
+from attentivechrome.trained import load_model
 from attentivechrome.training.trainer import train
 
 TABLE = "roadmap-expression/rpkm.tsv.gz"
@@ -55,9 +55,9 @@ def test_the_cells_own_column_changes_nothing_even_when_it_is_the_answer(k562, c
     for model, task in (("linear", "regression"), ("gbt", "deviation"), ("attentivechrome", "classification")):
         data = load_splits(k562, task="classification" if task == "classification" else "regression")
         config = TrainConfig(model=model, task=task, reference="new-cell", preset="original", epochs=2, device="cpu")
-        with_leak = train(data, config, reference=leaky_table, cell="remc-e123", progress=False)
-        without = train(data, config, reference=clean_table, cell="remc-e123", progress=False)
-        assert with_leak.scores == pytest.approx(without.scores, rel=1e-6), model
+        with_leak, leak_record = train(data, config, reference=leaky_table, cell="remc-e123", progress=False)
+        without, clean_record = train(data, config, reference=clean_table, cell="remc-e123", progress=False)
+        assert leak_record.scores == pytest.approx(clean_record.scores, rel=1e-6), model
         np.testing.assert_allclose(
             with_leak.with_reference(leaky_table, "remc-e123").predict(data["test"]).values,
             without.with_reference(clean_table, "remc-e123").predict(data["test"]).values, rtol=1e-5, atol=1e-6,
@@ -70,7 +70,7 @@ def test_fitted_mode_reads_every_other_column_and_refuses_a_cell_it_reads(k562, 
     table = read_reference(shared_data / TABLE)
     data = load_splits(k562)
     config = TrainConfig(model="linear", reference="fitted", reference_exclude=("E003",))
-    trained = train(data, config, reference=table, cell="remc-e123", progress=False)
+    trained = train(data, config, reference=table, cell="remc-e123", progress=False).model
     assert trained.module.n_prior == 1 + len(table.columns) - 2  # the mean, then every column but E123 and E003
     assert "E123" not in trained.reference["columns"] and "E003" not in trained.reference["columns"]
     with pytest.raises(ModelDataMismatchError, match="E012"):
@@ -119,15 +119,15 @@ def test_comma_gzip_and_missing_genes(tmp_path, compendium):
 def test_deviation_targets_and_scores(k562, shared_data):
     table = read_reference(shared_data / TABLE)
     data = load_splits(k562, task="regression")
-    trained = train(data, TrainConfig(model="linear", task="deviation", reference="new-cell"), reference=table, cell="remc-e123", progress=False)
+    trained, record = train(data, TrainConfig(model="linear", task="deviation", reference="new-cell"), reference=table, cell="remc-e123", progress=False)
     bound = trained.with_reference(table, "remc-e123")
     predictions = bound.predict(data["test"])
     prior = table.prior_for("remc-e123").baseline(data["test"].gene_ids)
     np.testing.assert_allclose(predictions.baseline, prior, rtol=1e-5)
     deviation = data["test"].labels - prior
-    assert trained.scores["test_pearson"] == pytest.approx(np.corrcoef(deviation, predictions.values)[0, 1], abs=1e-4)
+    assert record.scores["test_pearson"] == pytest.approx(np.corrcoef(deviation, predictions.values)[0, 1], abs=1e-4)
     rebuilt = np.corrcoef(data["test"].labels, predictions.values + prior)[0, 1]
-    assert trained.scores["test_expression_pearson"] == pytest.approx(rebuilt, abs=1e-4)
+    assert record.scores["test_expression_pearson"] == pytest.approx(rebuilt, abs=1e-4)
     with pytest.raises(ValueError, match="needs a reference-expression table"):
         TrainConfig(task="deviation")
     with pytest.raises(ValueError, match="needs a reference-expression table"):
@@ -139,8 +139,8 @@ def test_reference_models_save_load_and_need_their_table(k562, shared_data, tmp_
     table = read_reference(shared_data / TABLE)
     data = load_splits(k562)
     config = TrainConfig(model=model, reference="new-cell", preset="original", epochs=2, device="cpu")
-    trained = train(data, config, reference=table, cell="remc-e123", out_dir=tmp_path / "run", progress=False)
-    loaded = TrainedModel.load(tmp_path / "run")
+    trained = train(data, config, reference=table, cell="remc-e123", out_dir=tmp_path / "run", progress=False).model
+    loaded = load_model(tmp_path / "run")
     assert loaded.reference["checksum"] == table.checksum and loaded.reference["features"] == ["mean", "sd", "max", "frac_expressed"]
     with pytest.raises(ModelDataMismatchError, match="reads a reference-expression prior"):
         loaded.predict(data["test"])
@@ -161,7 +161,7 @@ def test_explanations_of_a_reference_model_hold_the_prior_fixed(k562, shared_dat
     table = read_reference(shared_data / TABLE)
     data = load_splits(k562, task="regression")
     config = TrainConfig(task="deviation", reference="new-cell", preset="original", epochs=2, device="cpu")
-    bound = train(data, config, reference=table, cell="remc-e123", progress=False).with_reference(table, "remc-e123")
+    bound = train(data, config, reference=table, cell="remc-e123", progress=False).model.with_reference(table, "remc-e123")
     test = data["test"].subset(slice(0, 8))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

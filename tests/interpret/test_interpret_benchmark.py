@@ -8,8 +8,9 @@ import pytest
 
 from attentivechrome.data import read_csv
 from attentivechrome.data.synthetic import load_truth, simulate
-from attentivechrome.interpret import REFERENCES, run_benchmark, score_maps, write_benchmark
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.interpret import REFERENCES, score_maps, write_benchmark
+from attentivechrome.trained import load_model
+from attentivechrome.workflows import benchmark_model
 
 
 def test_perfect_map_ranks_above_random_and_random_sits_at_the_floor():
@@ -36,8 +37,8 @@ def test_perfect_map_ranks_above_random_and_random_sits_at_the_floor():
 @pytest.fixture(scope="module")
 def small_benchmark(sim_dir, tiny_checkpoint):
     data = read_csv(sim_dir / "test.csv")
-    return run_benchmark(
-        load_checkpoint(tiny_checkpoint),
+    return benchmark_model(
+        load_model(tiny_checkpoint),
         data,
         load_truth(sim_dir),
         methods=["attention", "saliency", "occlusion"],
@@ -79,6 +80,6 @@ def test_benchmark_refuses_genes_without_truth(sim_dir, tiny_checkpoint):
     data = read_csv(sim_dir / "test.csv")
     _, other_truth = simulate(10, 100, seed=0)  # ids SIM000000..SIM000009: not the test genes
     with pytest.raises(ValueError, match=r"200 of 200 genes have no ground truth \(e.g. SIM000400"):
-        run_benchmark(load_checkpoint(tiny_checkpoint), data, other_truth, methods="attention", progress=False)
+        benchmark_model(load_model(tiny_checkpoint), data, other_truth, methods="attention", progress=False)
     with pytest.raises(ValueError, match="unknown reference map 'zeros'"):
-        run_benchmark(load_checkpoint(tiny_checkpoint), data, other_truth, references=["zeros"])
+        benchmark_model(load_model(tiny_checkpoint), data, other_truth, references=["zeros"])

@@ -18,7 +18,7 @@ from attentivechrome.metrics.bootstrap import auroc_rows, bootstrap_distribution
 from attentivechrome.metrics.classification import UndefinedMetricError
 from attentivechrome.metrics.regression import mse, pearson, regression_report, spearman
 from attentivechrome.exceptions import InputFormatError
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.trained import load_model
 from attentivechrome.config import TrainConfig
 from attentivechrome.training.trainer import train
 
@@ -97,8 +97,8 @@ def _missing_expression(sim_dir, tmp_path):
 def test_regression_training_writes_its_run(sim_dir, tmp_path):
     splits = load_regression_splits(sim_dir)
     config = TrainConfig(model="cnn-attn", task="regression", epochs=3, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
-    result = train(splits, config, out_dir=tmp_path / "run")
-    assert result.task == "regression" and np.isnan(result.test_auroc)
+    trained, result = train(splits, config, out_dir=tmp_path / "run")
+    assert trained.task == "regression" and np.isnan(result.test_auroc)
     assert result.scores["test_pearson"] > 0.4  # the planted marks drive the simulated expression
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     best = max(metrics["history"], key=lambda r: r["valid_pearson"])  # selection on validation Pearson
@@ -108,7 +108,7 @@ def test_regression_training_writes_its_run(sim_dir, tmp_path):
     assert list(predictions.columns) == ["gene_id", "log1p_expression", "target"]
     assert metrics["test_mse"] == pytest.approx(np.mean((predictions["log1p_expression"] - predictions["target"]) ** 2), rel=1e-4)
     # The checkpoint carries the target scale: model output * std + mean gives the saved predictions.
-    loaded = load_checkpoint(tmp_path / "run")
+    loaded = load_model(tmp_path / "run")
     scale = loaded.target_scale
     assert loaded.task == "regression" and scale.std > 0 and loaded.epoch == metrics["best_epoch"]
     with torch.no_grad():
@@ -123,7 +123,7 @@ def test_regression_training_writes_its_run(sim_dir, tmp_path):
 
 def test_classical_regression_and_binary_targets_refused(sim_dir):
     splits = load_regression_splits(sim_dir)
-    result = train(splits, TrainConfig(model="linear", task="regression", device="cpu"))
+    result = train(splits, TrainConfig(model="linear", task="regression", device="cpu")).record
     assert result.best_epoch == 1 and result.scores["test_pearson"] > 0.4
     with pytest.raises(ValueError, match="regression needs real-valued targets"):
         train(load_splits(sim_dir), TrainConfig(model="linear", task="regression", device="cpu"))

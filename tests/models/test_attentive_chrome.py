@@ -9,7 +9,7 @@ import torch
 from attentivechrome.data import read_csv
 from attentivechrome.metrics.classification import auroc
 from attentivechrome.models import AttentiveChrome
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.trained import load_model
 
 
 def test_output_shapes_and_attention_sums():
@@ -99,11 +99,11 @@ def _original_forward(state, counts):
 
 @pytest.fixture(scope="module")
 def e003(shared_data):
-    return load_checkpoint(shared_data / "reference-checkpoint-E003.pt")
+    return load_model(shared_data / "reference-checkpoint-E003.pt")
 
 
 def test_reference_checkpoint_loads_quietly(shared_data, recwarn):
-    loaded = load_checkpoint(shared_data / "reference-checkpoint-E003.pt")
+    loaded = load_model(shared_data / "reference-checkpoint-E003.pt")
     assert loaded.n_bins == 100  # the original layout, so other bin counts get a warning
     assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
 

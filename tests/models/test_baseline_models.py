@@ -14,7 +14,7 @@ from attentivechrome.data.schema import MARKS
 from attentivechrome.exceptions import NotFittedError
 from attentivechrome.models import MODEL_REGISTRY, get_model
 from attentivechrome.models.checkpoint import save_checkpoint
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.trained import load_model
 from attentivechrome.models.classical import (
     GradientBoostingBaseline,
     LinearBaseline,
@@ -126,7 +126,7 @@ def test_transformer_drops_no_attention_weights_unless_asked():
 @pytest.mark.parametrize("name", NEURAL + CLASSICAL, ids=NEURAL + CLASSICAL)
 def test_each_model_beats_chance_on_an_easy_set(name, easy_splits):
     config = TrainConfig(model=name, epochs=4, batch_size=16, lr=3e-3, transform="log1p", device="cpu", seed=0)
-    result = train(easy_splits, config, progress=False)
+    result = train(easy_splits, config, progress=False).record
     assert result.test_auroc > 0.8, f"{name}: test AUROC {result.test_auroc:.3f}"
 
 
@@ -177,7 +177,7 @@ def test_classical_checkpoint_round_trip(name, easy_splits, tmp_path):
         model(torch.from_numpy(va.counts))
     model.fit(tr.counts, tr.labels, va.counts, va.labels)
     save_checkpoint(model, tmp_path / "m.pt", n_bins=20)
-    loaded = load_checkpoint(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
     assert loaded.model_name == name
     x = torch.from_numpy(va.counts)
     assert torch.equal(loaded.module(x).logits, model(x).logits)

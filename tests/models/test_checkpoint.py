@@ -10,14 +10,14 @@ import torch
 from attentivechrome.exceptions import CheckpointError
 from attentivechrome.models import AttentiveChrome
 from attentivechrome.models.checkpoint import save_checkpoint
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.trained import load_model
 
 
 def test_round_trip_keeps_weights_and_description(tmp_path):
     torch.manual_seed(1)
     model = AttentiveChrome(bin_hidden=8, mark_hidden=4, transform="log1p")
     save_checkpoint(model, tmp_path / "m.pt", n_bins=50, metadata={"epoch": 3})
-    loaded = load_checkpoint(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
     assert loaded.model_name == "attentivechrome" and loaded.n_bins == 50 and not loaded.legacy
     assert loaded.module.transform == "log1p" and loaded.epoch == 3 and loaded.task == "classification" and loaded.config is None
     x = torch.rand(4, 50, 5) * 10
@@ -27,14 +27,14 @@ def test_round_trip_keeps_weights_and_description(tmp_path):
     assert payload["format_version"] == 2 and payload["epoch"] == 3 and "extra" not in payload  # no copy for version 1 readers
     payload["extra"] = {"epoch": 9, "task": "regression", "target_mean": 1.0, "target_std": 2.0}  # as 0.1 wrote beside the fields
     torch.save(payload, tmp_path / "v01.pt")
-    again = load_checkpoint(tmp_path / "v01.pt")
+    again = load_model(tmp_path / "v01.pt")
     assert (again.epoch, again.task, again.target_scale) == (3, "classification", None)  # a version 2 file is read from its fields
 
 
 def test_bare_state_dict_is_read_as_original_checkpoint(tmp_path):
     model = AttentiveChrome(bin_hidden=16, mark_hidden=8)
     torch.save(model.state_dict(), tmp_path / "orig.pt", _use_new_zipfile_serialization=False)
-    loaded = load_checkpoint(tmp_path / "orig.pt")
+    loaded = load_model(tmp_path / "orig.pt")
     assert loaded.legacy and loaded.module.bin_hidden == 16 and loaded.module.mark_hidden == 8
 
 
@@ -43,13 +43,13 @@ def test_wrong_shapes_are_named(tmp_path):
     state["fdiff1_1.weight"] = torch.zeros(1, 30)
     torch.save(state, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match=r"wrong shapes: fdiff1_1.weight \(1, 30\) \(expected \(1, 32\)\)"):
-        load_checkpoint(tmp_path / "bad.pt")
+        load_model(tmp_path / "bad.pt")
 
 
 def test_foreign_state_dict(tmp_path):
     torch.save({"conv.weight": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not an AttentiveChrome checkpoint"):
-        load_checkpoint(tmp_path / "other.pt")
+        load_model(tmp_path / "other.pt")
 
 
 class _Evil:
@@ -71,14 +71,14 @@ def test_non_checkpoints_are_refused(tmp_path, content, fragment, capsys):
     path = tmp_path / "x.pt"
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match=str(path)) as caught:
-        load_checkpoint(path)
+        load_model(path)
     assert fragment in str(caught.value)
     assert "weights_only" not in str(caught.value)  # never advise the unsafe load
     assert "this must never run" not in capsys.readouterr().out
 
 
 def test_missing_file_and_bare_directory(tmp_path):
-    with pytest.raises(CheckpointError, match="no such model file"):
-        load_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(CheckpointError, match="nope.pt: no such run directory or checkpoint file"):  # the one loader's message
+        load_model(tmp_path / "nope.pt")
     with pytest.raises(CheckpointError, match="run directory without model.pt"):
-        load_checkpoint(tmp_path)
+        load_model(tmp_path)

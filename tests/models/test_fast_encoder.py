@@ -12,7 +12,7 @@ import torch
 
 from attentivechrome import _settings
 from attentivechrome.models import AttentiveChrome, _fast_lstm
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.trained import load_model
 
 
 OUT_TOL = dict(atol=1e-5, rtol=0)
@@ -102,7 +102,7 @@ def test_input_gradients_match_reference():
 def test_published_weights_give_the_same_predictions(shared_data):
     from attentivechrome.data import read_csv
 
-    model = load_checkpoint(shared_data / "reference-checkpoint-E003.pt").module
+    model = load_model(shared_data / "reference-checkpoint-E003.pt").module
     x = torch.from_numpy(read_csv(shared_data / "remc-e003" / "classification" / "test.csv").counts)
     with torch.no_grad():
         model.encoder = "reference"

@@ -14,7 +14,7 @@ import attentivechrome as ac
 from attentivechrome.config import TrainConfig
 from attentivechrome.data.layout import load_splits
 from attentivechrome.exceptions import ModelDataMismatchError
-from attentivechrome.training.trainer import mark_dropout_mask
+from attentivechrome.training.tensors import mark_dropout_mask
 
 QUICK = dict(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 FOUR = ("H3K27me3", "H3K36me3", "H3K4me3", "H3K9me3")  # a cell without H3K4me1
@@ -40,18 +40,18 @@ def test_cells_with_other_marks_pool_only_with_mark_dropout(two_cells):
 
 
 def test_pooled_training_reports_each_cell(two_cells, tmp_path):
-    trained = ac.train(two_cells, TrainConfig(**QUICK, mark_dropout=0.2, normalize="depth"), out_dir=tmp_path / "run", progress=False)
+    trained, record = ac.train(two_cells, TrainConfig(**QUICK, mark_dropout=0.2, normalize="depth"), out_dir=tmp_path / "run", progress=False)
     assert trained.marks == ac.MARKS and trained.handles_missing_marks and trained.normalization.kind == "depth"
-    assert set(trained.record.cell_scores) == {"full", "four"}
-    for scores in trained.record.cell_scores.values():
+    assert set(record.cell_scores) == {"full", "four"}
+    for scores in record.cell_scores.values():
         assert 0.5 < scores["test_auroc"] <= 1.0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    for cell, scores in trained.record.cell_scores.items():
+    for cell, scores in record.cell_scores.items():
         assert metrics["cells"][cell] == pytest.approx(scores)
     predictions = pd.read_csv(tmp_path / "run" / "test_predictions.tsv", sep="\t")
     assert list(predictions.columns) == ["cell", "gene_id", "probability", "label"]
     four = predictions[predictions["cell"] == "four"]
-    assert ac.auroc(four["label"], four["probability"]) == pytest.approx(trained.record.cell_scores["four"]["test_auroc"], abs=1e-3)  # TSV: 6 digits
+    assert ac.auroc(four["label"], four["probability"]) == pytest.approx(record.cell_scores["four"]["test_auroc"], abs=1e-3)  # TSV: 6 digits
     # The saved model reads the four-mark cell on its own, with that cell's own normalisation.
     loaded = ac.load_model(tmp_path / "run")
     assert loaded.normalization == trained.normalization
@@ -63,9 +63,9 @@ def test_pooled_training_reports_each_cell(two_cells, tmp_path):
 
 def test_pooled_regression(sim_dir):
     cells = {"a": load_splits(sim_dir, task="regression"), "b": load_splits(sim_dir, task="regression")}
-    trained = ac.train(cells, TrainConfig(model="linear", task="regression", device="cpu"), progress=False)
-    assert set(trained.record.cell_scores) == {"a", "b"} and trained.record.cell_scores["a"]["test_pearson"] > 0.3
-    assert trained.record.cell_scores["a"] == pytest.approx(trained.record.cell_scores["b"])  # the same cell twice
+    trained, record = ac.train(cells, TrainConfig(model="linear", task="regression", device="cpu"), progress=False)
+    assert set(record.cell_scores) == {"a", "b"} and record.cell_scores["a"]["test_pearson"] > 0.3
+    assert record.cell_scores["a"] == pytest.approx(record.cell_scores["b"])  # the same cell twice
 
 
 def test_mark_dropout_hides_marks_but_keeps_one_per_gene():
@@ -98,9 +98,9 @@ def roadmap_slices(shared_data):
 @pytest.mark.slow  # reads nine full Roadmap files (its fixture) and trains on them
 def test_real_cells_pool_with_masked_marks_and_depth_normalisation(roadmap_slices):
     config = TrainConfig(epochs=2, batch_size=32, lr=3e-3, transform="log1p", device="cpu", mark_dropout=0.2, normalize="depth")
-    trained = ac.train({"e028": roadmap_slices["roadmap-e028"], "e087": roadmap_slices["roadmap-e087"]}, config, progress=False)
+    trained, record = ac.train({"e028": roadmap_slices["roadmap-e028"], "e087": roadmap_slices["roadmap-e087"]}, config, progress=False)
     assert trained.marks == ac.MARKS  # the union of the two panels, in the standard order
-    assert trained.record.cell_scores["e028"]["test_auroc"] > 0.7 and trained.record.cell_scores["e087"]["test_auroc"] > 0.7
+    assert record.cell_scores["e028"]["test_auroc"] > 0.7 and record.cell_scores["e087"]["test_auroc"] > 0.7
     # The five-mark cell it never saw, normalised from its own input: every mark present, a useful prediction.
     e012 = roadmap_slices["roadmap-e012"]
     out = trained.predict(e012["test"], stats_from=list(e012.values()))

@@ -17,7 +17,10 @@ from attentivechrome.data import load_splits
 from attentivechrome.data.csv_io import write_csv
 from attentivechrome.data.schema import SPLITS
 from attentivechrome.data.synthetic import write_simulation
-from attentivechrome.training.trainer import RESUME_FILE, TrainingInterrupted, train
+from attentivechrome.run_directory import RunDirectory
+from attentivechrome.training.trainer import TrainingInterrupted, train
+
+RESUME_FILE = RunDirectory.RESUME
 
 #: The CLI options of every run here, and the same settings as a TrainConfig.
 OPTIONS = ["--preset", "original", "--epochs", "3", "--batch-size", "16", "--device", "cpu", "--seed", "5"]

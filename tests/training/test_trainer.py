@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from attentivechrome.data import load_splits
-from attentivechrome.trained import load_checkpoint
+from attentivechrome.trained import load_model
 from attentivechrome.config import TrainConfig
 from attentivechrome.training.trainer import train
 
@@ -20,7 +20,7 @@ FAST = dict(epochs=3, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
 def test_short_run_learns_and_writes_run_directory(sim_dir, tmp_path):
     splits = load_splits(sim_dir)
     records = []
-    result = train(splits, TrainConfig(**FAST), out_dir=tmp_path / "run", on_epoch=records.append)
+    result = train(splits, TrainConfig(**FAST), out_dir=tmp_path / "run", on_epoch=records.append).record
     assert result.test_auroc > 0.75  # planted rules are learnable in a few epochs
     assert np.isfinite(result.test_aupr) and 0 < result.test_aupr <= 1
     assert [r["epoch"] for r in records] == [1, 2, 3]
@@ -42,7 +42,7 @@ def test_short_run_learns_and_writes_run_directory(sim_dir, tmp_path):
     assert list(predictions.columns) == ["gene_id", "probability", "label"]
     assert len(predictions) == splits["test"].n_genes
     # The saved model is the selected one: it reproduces the saved test predictions.
-    loaded = load_checkpoint(run)
+    loaded = load_model(run)
     with torch.no_grad():
         probabilities = torch.sigmoid(loaded.module(torch.from_numpy(splits["test"].counts)).logits).numpy()
     np.testing.assert_allclose(probabilities, predictions["probability"], atol=1e-5)
@@ -67,11 +67,9 @@ def test_a_failed_run_writes_nothing_and_keeps_an_earlier_run(sim_dir, tmp_path,
 def test_same_seed_same_result_other_seed_differs(sim_dir):
     splits = load_splits(sim_dir)
     short = dict(FAST, epochs=1)
-    a = train(splits, TrainConfig(**short, seed=5))
-    b = train(splits, TrainConfig(**short, seed=5))
-    c = train(splits, TrainConfig(**short, seed=6))
+    (model_a, a), (model_b, b), (_, c) = (train(splits, TrainConfig(**short, seed=seed)) for seed in (5, 5, 6))
     assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
-    for (name, pa), pb in zip(a.module.state_dict().items(), b.module.state_dict().values()):
+    for (name, pa), pb in zip(model_a.module.state_dict().items(), model_b.module.state_dict().values()):
         assert torch.equal(pa, pb), name
     assert a.history[0]["train_loss"] != c.history[0]["train_loss"]
 
@@ -95,9 +93,9 @@ def _selected_each_epoch(history: list[dict]) -> list[int]:
 def test_early_stopping_stops_after_patience_epochs_and_keeps_the_best(sim_dir, tmp_path):
     splits = load_splits(sim_dir)
     config = TrainConfig(**dict(FAST, epochs=30, lr=3e-2), patience=2)
-    result = train(splits, config, out_dir=tmp_path / "run")
+    result = train(splits, config, out_dir=tmp_path / "run").record
     history = result.history
-    assert result.record.stop_reason == "patience" and len(history) < 30
+    assert result.stop_reason == "patience" and len(history) < 30
     best_so_far = _selected_each_epoch(history)
     # it ran while the best was recent, and stopped exactly `patience` epochs after the last improvement
     assert all(record["epoch"] - best < 2 for record, best in zip(history[:-1], best_so_far[:-1]))
@@ -105,24 +103,24 @@ def test_early_stopping_stops_after_patience_epochs_and_keeps_the_best(sim_dir, 
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["stop_reason"] == "patience" and metrics["epochs_run"] == len(history) and metrics["best_epoch"] == result.best_epoch
     # the best epoch's weights were restored, not the last epoch's
-    loaded = load_checkpoint(tmp_path / "run")
+    loaded = load_model(tmp_path / "run")
     with torch.no_grad():
         logits = loaded.module(torch.from_numpy(splits["valid"].counts)).logits.numpy()
     from attentivechrome.metrics.classification import auroc
 
     assert auroc(splits["valid"].labels, logits) == pytest.approx(result.scores["valid_auroc"], abs=1e-6)
-    unstopped = train(splits, TrainConfig(**FAST), progress=False)
-    assert unstopped.record.stop_reason == "epochs" and len(unstopped.history) == FAST["epochs"]
+    unstopped = train(splits, TrainConfig(**FAST), progress=False).record
+    assert unstopped.stop_reason == "epochs" and len(unstopped.history) == FAST["epochs"]
 
 
 def test_weight_average_is_what_is_scored_and_saved(sim_dir, tmp_path):
     splits = load_splits(sim_dir)
     short = dict(FAST, epochs=2)
-    averaged = train(splits, TrainConfig(**short, ema=0.9), out_dir=tmp_path / "ema")
-    plain = train(splits, TrainConfig(**short))
+    averaged = train(splits, TrainConfig(**short, ema=0.9), out_dir=tmp_path / "ema").record
+    plain = train(splits, TrainConfig(**short)).record
     assert [r["train_loss"] for r in averaged.history] == [r["train_loss"] for r in plain.history]  # the same steps
     assert averaged.scores["valid_auroc"] != plain.scores["valid_auroc"]  # judged with other weights
-    loaded = load_checkpoint(tmp_path / "ema")
+    loaded = load_model(tmp_path / "ema")
     with torch.no_grad():
         logits = loaded.module(torch.from_numpy(splits["valid"].counts)).logits.numpy()
     from attentivechrome.metrics.classification import auroc
@@ -131,11 +129,11 @@ def test_weight_average_is_what_is_scored_and_saved(sim_dir, tmp_path):
 
 
 def test_cosine_schedule_sets_each_steps_rate_from_lr_down_towards_zero(sim_dir, monkeypatch):
-    from attentivechrome.training import trainer
+    from attentivechrome.training import callbacks
 
     rates = []
-    real = trainer.set_learning_rate
-    monkeypatch.setattr(trainer, "set_learning_rate", lambda optimizer, lr: (rates.append(lr), real(optimizer, lr)))
+    real = callbacks.set_learning_rate
+    monkeypatch.setattr(callbacks, "set_learning_rate", lambda optimizer, lr: (rates.append(lr), real(optimizer, lr)))
     splits = load_splits(sim_dir)
     config = TrainConfig(**FAST, schedule="cosine")
     train(splits, config, progress=False)
@@ -232,6 +230,6 @@ def test_a_one_class_split_is_named_before_any_epoch(split, monkeypatch):
     data, _ = ac.simulate(30, 10, seed=0)
     splits = {name: data.subset(np.arange(10 * i, 10 * (i + 1))) for i, name in enumerate(("train", "valid", "test"))}
     splits[split] = dataclasses.replace(splits[split], labels=np.ones(10, dtype=np.int64), source=f"cell/{split}.csv")
-    monkeypatch.setattr(trainer, "_train_epochs", lambda *a, **k: pytest.fail("trained before checking the splits"))
+    monkeypatch.setattr(trainer, "_train_model", lambda *a, **k: pytest.fail("trained before checking the splits"))
     with pytest.raises(UndefinedMetricError, match=rf"the {split} split \(cell/{split}.csv\): its 10 genes all have label 1, so AUROC is undefined"):
         trainer.train(splits, ac.TrainConfig(epochs=1, device="cpu"))

@@ -10,11 +10,11 @@ def model_files(reference: str) -> tuple[Path, ...]:
 
     Nothing when the reference names nothing on disk (loading it then fails with its own message).
     """
-    from ..models.checkpoint import RUN_MODEL_FILE
+    from ..run_directory import RunDirectory
 
     path = Path(reference)
     if path.is_dir():
-        return (path / RUN_MODEL_FILE,)
+        return (RunDirectory(path).model,)
     if path.exists():
         return (path,)
     from ..data.download import default_cache_dir, published_cell

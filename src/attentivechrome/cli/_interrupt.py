@@ -35,7 +35,9 @@ def nothing_written(out: Path) -> str:
 
 def finished_runs_kept(out: Path) -> str:
     """What an interrupted train-many or benchmark kept: the runs finished so far, which a rerun skips."""
-    finished = sum(1 for _ in out.rglob("result.json")) if out.is_dir() else 0
+    from ..run_directory import RunDirectory
+
+    finished = sum(1 for _ in out.rglob(RunDirectory.RESULT)) if out.is_dir() else 0
     return (
         f"{finished} finished run(s) kept in {out} (a run cut off mid-way starts over); "
         "rerun the same command to continue, finished runs are skipped"

@@ -18,8 +18,6 @@ from . import _options as opt
 from ._app import Interrupted, UsageProblem, app, check_output_file, say, say_report, training_settings
 from ._options import DEVICE_HELP, NORMALIZE_HELP, PER_MODEL
 
-#: The files of a run directory `train` writes; one of them in --out means a run is there.
-RUN_FILES = ("config.json", "model.pt", "metrics.json", "test_predictions.tsv")
 REFERENCE_MODEL_HELP = "The reference-expression table of a model trained with one; default the table it was trained with, when it is still there."
 ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a warning instead of an error)."
 AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell validation."
@@ -72,7 +70,8 @@ def train(
     from ..data.layout import cell_name, load_splits
     from ._reference import read_table, say_prior, training_reference
     from ..training import distributed as ddp
-    from ..training.trainer import TrainingInterrupted, epoch_summary, resumable_stage
+    from ..run_directory import RunDirectory
+    from ..training.trainer import TrainingInterrupted, epoch_summary
     from ..training.trainer import train as run_training
 
     auto = normalize == "auto"
@@ -88,7 +87,7 @@ def train(
         raise UsageProblem(f"{out}: exists and is not a directory")
     if not distributed or os.environ.get("RANK", "0") == "0":  # rank 0 writes a distributed run; the lock is held until the command ends
         ctx.with_resource(exclusive_lock(out, "train", beside=True))  # a second train on this --out refuses
-    existing = [name for name in RUN_FILES if (out / name).exists()]
+    existing = RunDirectory(out).existing_run_files()  # one of them in --out means a run is there
     if existing and not overwrite:
         raise UsageProblem(f"{out}: holds a run already ({', '.join(existing)}); pass --overwrite to replace it, or choose another --out")
     if auto and len(data_dirs) < 2:
@@ -128,8 +127,8 @@ def train(
     splits = cells  # by cell name: the name says which column of a reference is the cell's own
     source = ", ".join(os.path.abspath(d) for d in data_dirs)  # absolute (links kept): a report finds the data from any folder
     if resume and not quiet and speaks:
-        stage = resumable_stage(out)
-        say(f"resuming from {stage}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
+        stage = RunDirectory(out).resumable_stage()
+        say(f"resuming from {stage.path}" if stage is not None else f"nothing to resume for {out}; training from epoch 1")
     try:
         result = run_training(
             splits, config, out_dir=out, data_source=source, on_epoch=on_epoch, progress=not quiet and None, ranks=ranks, resume=resume, reference=table
@@ -144,12 +143,13 @@ def train(
             ddp.stop()
     if not speaks:
         return
-    for cell, scores in result.record.cell_scores.items():
+    trained, record = result
+    for cell, scores in record.cell_scores.items():
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
         say(f"  {cell}: test {shown}")
-    if result.record.stop_reason == "patience":
-        say(f"stopped after epoch {len(result.record.history)}: no better validation score in {config.patience} epochs (--patience)")
-    say(f"best epoch {result.best_epoch}: {result.task_spec.summary(result.scores)} ({result.seconds:.1f}s); run written to {out}")
+    if record.stop_reason == "patience":
+        say(f"stopped after epoch {len(record.history)}: no better validation score in {config.patience} epochs (--patience)")
+    say(f"best epoch {record.best_epoch}: {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
     say_report(out)
 
 
@@ -258,6 +258,7 @@ def demo(
     from ..data.synthetic import write_simulation
     from ..inference import write_attention, write_predictions
     from ..metrics.classification import classification_report
+    from ..run_directory import RunDirectory
     from ..trained import load_model
     from ..training.trainer import epoch_summary
     from ..training.trainer import train as run_training
@@ -274,11 +275,11 @@ def demo(
     result = run_training(
         load_splits(data_dir), config, out_dir=run_dir, data_source=str(data_dir), on_epoch=lambda r: say(epoch_summary(r, epochs))
     )
-    say(f"2/3 trained AttentiveChrome into {run_dir} (best epoch {result.best_epoch})")
+    say(f"2/3 trained AttentiveChrome into {run_dir} (best epoch {result.record.best_epoch})")
     loaded = load_model(run_dir)
     test = read_csv(data_dir / "test.csv")
     predictions = loaded.predict(test)
-    write_predictions(predictions, out / "test_predictions.tsv")
+    write_predictions(predictions, out / RunDirectory.PREDICTIONS)
     write_attention(predictions, loaded.marks, out / "test_attention.npz")
     report = classification_report(test.labels, predictions.probabilities)
     say(f"3/3 evaluated on {report['n_genes']} test genes: AUROC {report['auroc']:.4f}, AUPR {report['aupr']:.4f}")
@@ -373,14 +374,14 @@ def _run_model(
     if batch_size < 1:
         raise UsageProblem(f"--batch-size must be at least 1, got {batch_size}")
     loaded = bind(load_model(model_ref), reference_expression, input_path, cell)
-    loaded.allow_bin_mismatch = allow_bin_mismatch
     if cell_input and (loaded.normalization is None or loaded.normalization.kind == "none"):
         raise UsageProblem(f"--cell-input: {model_ref} does not normalise its input (trained with --normalize none), so it reads no cell statistics; drop --cell-input")
     data = read_csv(input_path)
     stats_from = _cell_input(cell_input)
     with warnings_said():
         predictions = loaded.predict(
-            data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention, stats_from=stats_from
+            data, batch_size=batch_size, device=_settings.resolve_device(device), with_attention=with_attention, stats_from=stats_from,
+            allow_bin_mismatch=allow_bin_mismatch,
         )
     return predictions, loaded
 

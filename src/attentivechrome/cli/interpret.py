@@ -60,8 +60,9 @@ def interpret(
     """
     from .. import _settings
     from ..data import read_csv
-    from ..interpret import check_methods, write_interpretation
+    from ..interpret import check_methods
     from ..trained import load_model
+    from ..workflows import interpret_model
     from ._reference import bind
 
     if (input is None) == (contrast is None):
@@ -81,17 +82,17 @@ def interpret(
     wanted = _gene_list(genes, genes_file)
     started = time.perf_counter()
     loaded = bind(load_model(model), reference_expression, input, cell)
-    loaded.allow_bin_mismatch = allow_bin_mismatch
     data = read_csv(input)
     observed = _observed_expression(input, expression)
     if by == "label" and data.labels is None:
         raise UsageProblem(f"{input}: has no label column; use --by predicted or --by rank")
     with warnings_said():
-        loaded.check(data)  # before any work: marks that do not fit stop here
-        result = write_interpretation(
+        loaded.check(data, allow_bin_mismatch=allow_bin_mismatch)  # before any work: marks that do not fit stop here
+        result = interpret_model(
             loaded,
             data,
             out,
+            allow_bin_mismatch=allow_bin_mismatch,
             methods=method_names,
             genes=wanted,
             by=by,
@@ -142,8 +143,9 @@ def interpret_benchmark(
     from .. import _settings
     from ..data import read_csv, split_paths
     from ..data.synthetic import TRUTH_FILE, load_truth
-    from ..interpret import check_methods, run_benchmark, write_benchmark
+    from ..interpret import check_methods, write_benchmark
     from ..trained import load_model
+    from ..workflows import benchmark_model
 
     method_names = check_methods(methods)
     if split not in ("train", "valid", "test"):
@@ -156,14 +158,14 @@ def interpret_benchmark(
         raise UsageProblem(f"{data}: has no {TRUTH_FILE}; the benchmark needs a directory written by `attentivechrome simulate`")
     started = time.perf_counter()
     loaded = load_model(model)
-    loaded.allow_bin_mismatch = allow_bin_mismatch
     genes = read_csv(paths[split])
     with warnings_said():
-        loaded.check(genes)
-        result = run_benchmark(
+        loaded.check(genes, allow_bin_mismatch=allow_bin_mismatch)
+        result = benchmark_model(
             loaded,
             genes,
             load_truth(truth_path),
+            allow_bin_mismatch=allow_bin_mismatch,
             methods=method_names,
             max_genes=max_genes,
             batch_size=batch_size,
@@ -225,21 +227,15 @@ def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch
     data_a = data_a.subset(np.flatnonzero(keep_a))
     data_b = data_b.subset(np.array([order_b[g] for g in data_a.gene_ids]))
     with warnings_said():
-        model_a.allow_bin_mismatch = model_b.allow_bin_mismatch = allow_bin_mismatch
-        prepared_a, prepared_b = model_a.prepare(data_a), model_b.prepare(data_b)
+        prepared_a, prepared_b = model_a.prepare(data_a, allow_bin_mismatch=allow_bin_mismatch), model_b.prepare(data_b, allow_bin_mismatch=allow_bin_mismatch)
         result = contrast_maps(
-            loaded.module, prepared_a, prepared_b, n_steps=n_steps, batch_size=batch_size, device=_settings.resolve_device(device), **_decoding(loaded)
+            loaded.module, prepared_a, prepared_b, n_steps=n_steps, batch_size=batch_size, device=_settings.resolve_device(device), output=loaded.output_scale
         )
     files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size)
     say(
         f"contrasted {len(result.gene_ids)} genes of {name_a} and {name_b} in {time.perf_counter() - started:.1f}s "
         f"(mean difference {result.difference.mean():.3f}, marks' part {result.marks_part.mean():.3f}); wrote {', '.join(str(p) for p in files_written.values())}"
     )
-
-
-def _decoding(model) -> dict:
-    decoding = model.output_decoding()
-    return {"output_scale": decoding.get("output_scale", 1.0), "output_offset": decoding.get("output_offset", 0.0)}
 
 
 def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | None:

@@ -41,6 +41,7 @@ from ..data.layout import cell_name  # noqa: F401 - part of this module's docume
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
 from ..exceptions import InputFormatError, RunsFailedError
+from ..run_directory import RunDirectory
 from ..tasks import get_task
 from .runner import RESULT_FILE, TrainingUnit, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
@@ -269,7 +270,7 @@ def load_test_predictions(run_dirs: Sequence[Path], task: str) -> tuple[np.ndarr
         When the runs list different test genes.
     """
     spec = get_task(task)
-    frames = [Path(d) / "test_predictions.tsv" for d in run_dirs]
+    frames = [RunDirectory(d).predictions for d in run_dirs]
     score_column = spec.value_column if spec.binary or spec.value_column in pd.read_csv(frames[0], sep="\t", nrows=0).columns else "prediction"  # before 0.2: prediction
     frames = [_read_predictions(path, ("gene_id", score_column, spec.target_column)) for path in frames]
     target_column = spec.target_column

@@ -37,6 +37,7 @@ from ..cluster import map_units
 from ..config import TrainConfig
 from ..data.layout import cell_name, split_paths
 from ..exceptions import InputFormatError, RunSettingsError
+from ..run_directory import RunDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 ORIGINAL = TrainConfig(preset="original")
 
 #: Written into a unit's run directory once it finished: its scores and time.
-RESULT_FILE = "result.json"
+RESULT_FILE = RunDirectory.RESULT
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     try:
         config = TrainConfig.from_dict(unit.config)
         cells = {cell_name(d): load_splits(d, task=config.task, cache=True) for d in unit.data_dirs}
-        trained = train(
+        _, record = train(
             cells,  # by name: a cell's name says which column of a reference is its own
             config,
             reference=_reference_table(unit.reference_table) if config.reference != "none" else None,
@@ -250,12 +251,13 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
     seconds = time.perf_counter() - started
     result = {
-        **base, "best_epoch": trained.best_epoch, "epochs_run": len(trained.record.history), "stop_reason": trained.record.stop_reason,
-        **trained.scores, "seconds": seconds, "minutes": seconds / 60, "peak_memory_mb": _settings.peak_memory_mb(),
+        **base, "best_epoch": record.best_epoch, "epochs_run": len(record.history), "stop_reason": record.stop_reason,
+        **record.scores, "seconds": seconds, "minutes": seconds / 60, "peak_memory_mb": _settings.peak_memory_mb(),
     }  # fmt: skip
-    if trained.record.cell_scores:
-        result["cells"] = trained.record.cell_scores
-    write_text_atomic(Path(unit.run_dir) / RESULT_FILE, json.dumps(result, indent=2) + "\n")
+    if record.cell_scores:
+        result["cells"] = record.cell_scores
+    run = RunDirectory(unit.run_dir)
+    run.write_json(run.result, result)
     return {**result, "status": "trained"}
 
 
@@ -266,7 +268,7 @@ def settings_changed(unit: TrainingUnit) -> list[str]:
     device is not compared. A run directory without a readable record gives no differences.
     """
     try:
-        recorded = json.loads((Path(unit.run_dir) / "config.json").read_text(encoding="utf-8"))["train"]
+        recorded = RunDirectory(unit.run_dir).read_config()["train"]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     if not isinstance(recorded, dict):

@@ -7,7 +7,7 @@ attribution methods are plotted and scored the same way.
 from .attention import CLASSES, ClassAverager, ClassAverages, bin_profile, class_averages
 from .attribution import ATTRIBUTION_METHODS, DEFAULT_METHODS, METHODS, LogitModule, MethodInfo, attribute, check_methods
 from .benchmark import REFERENCES, BenchmarkResult, benchmark_markdown, run_benchmark, score_maps, write_benchmark
-from .explain import Explanation, explain, iter_explanations, mark_shares
+from .explain import Explanation, OutputScale, explain, iter_explanations, mark_shares
 from .report import InterpretationResult, select_genes, write_interpretation
 from .scoring import (
     mean_and_interval,
@@ -33,6 +33,7 @@ __all__ = [
     "InterpretationResult",
     "LogitModule",
     "MethodInfo",
+    "OutputScale",
     "attribute",
     "benchmark_markdown",
     "bin_profile",

@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from .._io import atomic_open, atomic_path, write_text_atomic
 from ..data.dataset import HistoneData
 from ..data.schema import MARKS
 from ..data.synthetic import GroundTruth
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, as_histone_data, as_module, decoding_of, iter_explanations, mark_shares, prepared_for
+from .explain import DEFAULT_BATCH_SIZE, OutputScale, as_histone_data, iter_explanations, mark_shares, require_module
 from .scoring import mean_and_interval, score_bins, score_marks
 
 #: Reference maps scored beside the methods: name -> display label.
@@ -82,10 +83,11 @@ class BenchmarkResult:
 
 
 def run_benchmark(
-    model,
+    module: nn.Module,
     data: HistoneData | str | Path,
     truth: GroundTruth,
     *,
+    output: OutputScale = OutputScale(),
     methods: str | Sequence[str] = tuple(METHODS),
     references: Sequence[str] = tuple(REFERENCES),
     max_genes: int | None = None,
@@ -102,10 +104,14 @@ def run_benchmark(
 
     Parameters
     ----------
-    model
-        A module or a :class:`~attentivechrome.trained.TrainedModel` (see :func:`~attentivechrome.interpret.explain`).
+    module
+        The ``nn.Module`` (see :func:`~attentivechrome.interpret.explain`); a
+        :class:`~attentivechrome.trained.TrainedModel` goes through
+        :func:`attentivechrome.workflows.benchmark_model`, which prepares the data for it.
     data
-        Simulated genes (usually the test split) or the path of their CSV.
+        Simulated genes (usually the test split), as the module reads them, or the path of their CSV.
+    output
+        How the module's outputs are read (default: log-odds).
     truth
         The simulator's ground truth (:func:`~attentivechrome.data.synthetic.load_truth`);
         it may hold more genes than ``data``; they are matched by id.
@@ -123,11 +129,12 @@ def run_benchmark(
     ValueError
         When a gene of ``data`` is missing from ``truth``, or shapes disagree.
     """
+    require_module(module, "attentivechrome.workflows.benchmark_model(model, data, truth)")
     methods = check_methods(methods if isinstance(methods, str) else list(methods))
     unknown = [r for r in references if r not in REFERENCES]
     if unknown:
         raise ValueError(f"unknown reference map {unknown[0]!r}; choose from {', '.join(REFERENCES)}")
-    data = prepared_for(model, as_histone_data(data))
+    data = as_histone_data(data)
     rng = np.random.default_rng(seed)
     if max_genes is not None:
         if max_genes < 2:
@@ -141,7 +148,7 @@ def run_benchmark(
     logits = []
     start = 0
     for part in iter_explanations(
-        as_module(model), data, methods, **decoding_of(model), batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+        module, data, methods, output=output, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
     ):
         stop = start + part.n_genes
         part_mask, part_weight = mask[start:stop], weight[start:stop]

@@ -21,7 +21,7 @@ from torch import nn
 from ..data.dataset import HistoneData
 from ..inference import predict
 from .attribution import DEFAULT_IG_STEPS, attribute
-from .explain import mark_shares
+from .explain import OutputScale, mark_shares
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,13 @@ def contrast_maps(
     n_steps: int = DEFAULT_IG_STEPS,
     batch_size: int = 64,
     device: str | torch.device = "cpu",
-    output_scale: float = 1.0,
-    output_offset: float = 0.0,
+    output: OutputScale = OutputScale(),
 ) -> Contrast:
     """Attribute each gene's difference between cell A and cell B to its marks and bins.
 
     ``cell_a`` and ``cell_b`` hold the same genes in the same order, prepared as the module reads
-    them (see :meth:`~attentivechrome.trained.TrainedModel.prepare`). ``output_scale`` and
-    ``output_offset`` decode a regression module's standardised outputs.
+    them (see :meth:`~attentivechrome.trained.TrainedModel.prepare`). ``output`` decodes a
+    regression module's standardised outputs (:attr:`~attentivechrome.trained.TrainedModel.output_scale`).
 
     Raises
     ------
@@ -98,7 +97,7 @@ def contrast_maps(
     swapped = HistoneData(gene_ids=cell_b.gene_ids, counts=cell_b.counts, labels=None, marks=cell_b.marks, prior=prior_a)
 
     def outputs(data: HistoneData) -> np.ndarray:
-        return predict(module, data, batch_size=256, device=device, with_attention=False).logits.astype(np.float64) * output_scale + output_offset
+        return predict(module, data, batch_size=256, device=device, with_attention=False).logits.astype(np.float64) * output.scale + output.offset
 
     out_a, out_b, out_b_prior_a = outputs(cell_a), outputs(cell_b), outputs(swapped)
     maps, deltas = [], []
@@ -108,8 +107,8 @@ def contrast_maps(
         baseline = torch.from_numpy(np.ascontiguousarray(cell_b.counts[start:stop], dtype=np.float32)).to(device)
         prior = None if prior_a is None else torch.from_numpy(np.ascontiguousarray(prior_a[start:stop], dtype=np.float32)).to(device)
         values, delta = attribute(module, x, "integrated_gradients", baseline=baseline, n_steps=n_steps, return_convergence_delta=True, prior=prior)
-        maps.append(values.float().cpu().numpy().transpose(0, 2, 1) * output_scale)  # (genes, bins, marks) -> (genes, marks, bins)
-        deltas.append(delta.float().cpu().numpy() * output_scale)
+        maps.append(values.float().cpu().numpy().transpose(0, 2, 1) * output.scale)  # (genes, bins, marks) -> (genes, marks, bins)
+        deltas.append(delta.float().cpu().numpy() * output.scale)
     n_marks, n_bins = cell_a.n_marks, cell_a.n_bins
     return Contrast(
         gene_ids=np.asarray(cell_a.gene_ids),

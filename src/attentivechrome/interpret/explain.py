@@ -40,6 +40,33 @@ DEFAULT_BATCH_SIZE = 128
 
 
 @dataclass(frozen=True)
+class OutputScale:
+    """How a module's raw outputs are read: log-odds as they are, or a regression's standardised ``y`` as ``y * scale + offset``.
+
+    The core of :mod:`attentivechrome.interpret` works on a bare module, which does not know how
+    it was trained; the caller says (:attr:`attentivechrome.trained.TrainedModel.output_scale`).
+    Attributions are differences or gradients of the output, so they are multiplied by ``scale``.
+    """
+
+    task: str = "classification"
+    scale: float = 1.0
+    offset: float = 0.0
+
+    @property
+    def decodes(self) -> bool:
+        """Whether outputs need decoding (every task but classification, whose log-odds are read as they are)."""
+        return self.task != "classification"
+
+    def decode(self, values):
+        return values * self.scale + self.offset
+
+    @property
+    def units(self) -> str:
+        """What a map's values are differences of: ``logits`` or ``log1p-expression units``."""
+        return "logits" if get_task(self.task).binary else "log1p-expression units"
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Maps of a set of genes (NumPy arrays on the CPU).
 
@@ -162,10 +189,11 @@ class Explanation:
 
 
 def explain(
-    model,
+    module: nn.Module,
     data,
     method: str | Sequence[str] = "attention",
     *,
+    output: OutputScale = OutputScale(),
     batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | torch.device = "cpu",
     baseline: float = 0.0,
@@ -174,18 +202,19 @@ def explain(
     stride: int | None = None,
     progress: bool | None = False,
 ) -> Explanation:
-    """Explain the predictions of ``model`` on ``data`` with one or more methods.
+    """Explain the predictions of ``module`` on ``data`` with one or more methods.
 
     Parameters
     ----------
-    model
-        An ``nn.Module`` returning :class:`~attentivechrome.models.ModelOutput`. A
-        :class:`~attentivechrome.trained.TrainedModel` (or a path, through
-        :func:`attentivechrome.explain`) checks the data and explains regression models on
-        their own scale.
+    module
+        An ``nn.Module`` returning :class:`~attentivechrome.models.ModelOutput`, reading ``data``
+        as they are. A :class:`~attentivechrome.trained.TrainedModel` is refused: it explains
+        itself (``model.explain(data)``), checking the data and decoding its outputs.
     data
-        :class:`~attentivechrome.data.HistoneData`, a CSV path, or counts of shape
-        (genes, bins, marks) (array or tensor).
+        :class:`~attentivechrome.data.HistoneData` as the module reads them, a CSV path, or
+        counts of shape (genes, bins, marks) (array or tensor).
+    output
+        How to read the module's outputs (default: log-odds, as they are).
     method
         A name from :data:`~attentivechrome.interpret.METHODS`, a comma-separated string or
         a list of names. Default ``"attention"``.
@@ -224,9 +253,10 @@ def explain(
     """
     parts = list(
         iter_explanations(
-            model,
+            module,
             data,
             method,
+            output=output,
             batch_size=batch_size,
             device=device,
             baseline=baseline,
@@ -240,10 +270,11 @@ def explain(
 
 
 def iter_explanations(
-    model,
+    module: nn.Module,
     data,
     method: str | Sequence[str] = "attention",
     *,
+    output: OutputScale = OutputScale(),
     batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | torch.device = "cpu",
     baseline: float = 0.0,
@@ -251,20 +282,16 @@ def iter_explanations(
     window: int = DEFAULT_WINDOW,
     stride: int | None = None,
     progress: bool | None = None,
-    task: str = "classification",
-    output_scale: float = 1.0,
-    output_offset: float = 0.0,
 ) -> Iterator[Explanation]:
     """Like :func:`explain`, but yield one :class:`Explanation` per batch of genes, in order.
 
-    ``task``, ``output_scale`` and ``output_offset`` decode a regression module's standardised
-    output ``y`` to ``y * output_scale + output_offset``: the logits are decoded and every
-    attribution (a difference or gradient of the output) is multiplied by ``output_scale``.
+    With an ``output`` that decodes (a regression module's standardised ``y``), the logits are
+    decoded and every attribution (a difference or gradient of the output) is multiplied by its scale.
     """
     methods = check_methods(method if isinstance(method, str) else list(method))
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-    module = as_module(model)
+    require_module(module, "model.explain(data) or model.iter_explanations(data)")
     data = as_histone_data(data)
     check_fits(module, data)
     device = torch.device(device)
@@ -284,27 +311,10 @@ def iter_explanations(
                 stop = min(start + batch_size, data.n_genes)
                 with _settings.torch_threads(1):  # see _settings.torch_threads; 2 threads took 3x as long on 2 cores
                     part = _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
-                yield part if task == "classification" else _decoded(part, task, output_scale, output_offset)
+                yield _decoded(part, output) if output.decodes else part
                 advance(stop - start)
     finally:
         module.train(was_training)
-
-
-def prepared_for(model, data: HistoneData, stats_from=None) -> HistoneData:
-    """``data`` as ``model`` reads them: through a :class:`~attentivechrome.trained.TrainedModel`'s
-    ``prepare`` (marks matched by name, normalised per cell); unchanged for a bare module."""
-    prepare = getattr(model, "prepare", None)
-    if isinstance(model, nn.Module) or not callable(prepare):
-        return data
-    return prepare(data, stats_from)
-
-
-def decoding_of(model) -> dict:
-    """The :func:`iter_explanations` options that decode ``model``'s outputs (a TrainedModel's regression scale); none for a bare module."""
-    decoding = getattr(model, "output_decoding", None)
-    if isinstance(model, nn.Module) or not callable(decoding):
-        return {}
-    return decoding()
 
 
 def _explain_batch(
@@ -364,19 +374,20 @@ def _explain_batch(
     )
 
 
-def _decoded(part: Explanation, task: str, scale: float, offset: float) -> Explanation:
+def _decoded(part: Explanation, output: OutputScale) -> Explanation:
     """A batch's outputs on the task's scale: logits, attributions and completeness gaps of ``y * scale + offset``."""
+    scale = output.scale
     return Explanation(
         gene_ids=part.gene_ids,
         marks=part.marks,
         methods=part.methods,
-        logits=(part.logits * scale + offset).astype(np.float32),
+        logits=output.decode(part.logits).astype(np.float32),
         labels=part.labels,
         maps={m: v if METHODS[m].family == "attention" else (v * scale).astype(np.float32) for m, v in part.maps.items()},
         alpha=part.alpha,
         beta=part.beta,
         convergence_delta={m: (v * scale).astype(np.float32) for m, v in part.convergence_delta.items()},
-        task=task,
+        task=output.task,
     )
 
 
@@ -445,12 +456,20 @@ def check_fits(module: nn.Module, data: HistoneData) -> None:
         raise ValueError(f"{data.source or 'the data'}: has {data.n_marks} marks but the model expects {expected}")
 
 
-def as_module(model) -> nn.Module:
-    """The ``nn.Module`` behind a module or a :class:`~attentivechrome.trained.TrainedModel`."""
-    if isinstance(model, nn.Module):
-        return model
-    if isinstance(getattr(model, "module", None), nn.Module):  # a TrainedModel
-        return model.module
-    if isinstance(model, (str, Path)):
-        raise TypeError(f"{model}: load the model first (attentivechrome.load_model), or call attentivechrome.explain, which takes paths")
-    raise TypeError(f"model must be an nn.Module or a TrainedModel, got {type(model).__name__}")
+def require_module(module, instead: str) -> None:
+    """Refuse anything but an ``nn.Module``: the core reads its input as given and its outputs as ``output`` says.
+
+    A :class:`~attentivechrome.trained.TrainedModel` (recognised without importing it: it lies
+    above this layer) would lose its data checks and output decoding here, so the message names
+    the call that keeps them (``instead``).
+    """
+    if isinstance(module, nn.Module):
+        return
+    if isinstance(module, (str, Path)):
+        raise TypeError(f"{module}: load the model first (attentivechrome.load_model), or call attentivechrome.explain, which takes paths")
+    if isinstance(getattr(module, "module", None), nn.Module):
+        raise TypeError(
+            f"a {type(module).__name__} is not explained by the module-level core, which would strip it to its module "
+            f"(no data checks, outputs not decoded); call {instead}"
+        )
+    raise TypeError(f"model must be an nn.Module, got {type(module).__name__}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from .._io import atomic_open, atomic_path, move_files, staging_directory, write_text_atomic
 from ..tasks import get_task
@@ -27,7 +28,7 @@ from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
 from ..data.schema import DEFAULT_BIN_SIZE
 from .positions import bin_centres_kb
-from .explain import DEFAULT_BATCH_SIZE, Explanation, as_histone_data, as_module, decoding_of, iter_explanations, prepared_for
+from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_explanations, require_module
 
 #: Most genes that get their own pictures.
 DEFAULT_MAX_GENE_PLOTS = 12
@@ -74,10 +75,11 @@ def select_genes(data: HistoneData, genes: Sequence[str]) -> HistoneData:
 
 
 def write_interpretation(
-    model,
+    module: nn.Module,
     data: HistoneData | str | Path,
     out_dir: str | Path,
     *,
+    output: OutputScale = OutputScale(),
     methods: str | Sequence[str] = DEFAULT_METHODS,
     genes: Sequence[str] | None = None,
     by: GroupBy = "predicted",
@@ -94,7 +96,11 @@ def write_interpretation(
     bin_size: int = DEFAULT_BIN_SIZE,
     expression=None,
 ) -> InterpretationResult:
-    """Explain every gene of ``data`` (or the ``genes`` named) and write the results to ``out_dir``.
+    """Explain every gene of ``data`` (or the ``genes`` named) with ``module`` and write the results to ``out_dir``.
+
+    ``data`` are read as the module reads them and its outputs as ``output`` says; a
+    :class:`~attentivechrome.trained.TrainedModel` goes through
+    :func:`attentivechrome.workflows.interpret_model`, which prepares the data and decodes for it.
 
     Files (each written atomically):
 
@@ -114,6 +120,9 @@ def write_interpretation(
 
     Parameters
     ----------
+    output
+        How the module's outputs are read (default: log-odds, a classifier); a regression
+        model's predictions and maps are on the log1p-expression scale.
     genes
         Explain only these gene ids, in this order; the first ``max_gene_plots`` of them get
         pictures. Default: every gene.
@@ -133,6 +142,7 @@ def write_interpretation(
         deviation from the prior). Default ``None``.
     Other parameters are those of :func:`~attentivechrome.interpret.explain`.
     """
+    require_module(module, "attentivechrome.workflows.interpret_model(model, data, out_dir)")
     methods = check_methods(methods if isinstance(methods, str) else list(methods))
     data = as_histone_data(data)
     if genes:
@@ -143,9 +153,7 @@ def write_interpretation(
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     if by == "label" and data.labels is None:
         raise ValueError(f"{data.source or 'the input'}: has no labels; group the class averages by predicted class or rank")
-    module = as_module(model)
-    data = prepared_for(model, data)  # a TrainedModel matches marks by name and normalises the cell
-    task = getattr(model, "task", "classification")  # a TrainedModel knows; a bare module is read as a classifier
+    task = output.task
     if get_task(task).regresses and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
     final_out = Path(out_dir)
@@ -159,8 +167,7 @@ def write_interpretation(
         threshold = None
         if by == "rank":  # the median output of the set, from a cheap forward pass before the work
             logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
-            decoding = decoding_of(model)  # on the scale of the explanations' logits (a regression model's are decoded)
-            threshold = float(np.median(logits)) * decoding.get("output_scale", 1.0) + decoding.get("output_offset", 0.0)
+            threshold = float(output.decode(float(np.median(logits)))) if output.decodes else float(np.median(logits))  # the explanations' scale
         averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
         logits, deltas_seen = [], set()
@@ -171,7 +178,7 @@ def write_interpretation(
             scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             header = True
             for part in iter_explanations(
-                module, data, methods, **decoding_of(model), batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
+                module, data, methods, output=output, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
             ):
                 stop = start + part.n_genes
                 counts = data.counts[start:stop]

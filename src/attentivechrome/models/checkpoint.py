@@ -32,14 +32,13 @@ from .._io import atomic_path
 from .._version import __version__
 from ..data.schema import MARKS
 from ..exceptions import CheckpointError
+from ..run_directory import RunDirectory
 from .registry import MODEL_REGISTRY, get_model, model_name_of
 
 CHECKPOINT_FORMAT = "attentivechrome-checkpoint"
 FORMAT_VERSION = 2
 #: Bins per gene of every original (legacy) AttentiveChrome checkpoint.
 ORIGINAL_N_BINS = 100
-#: File name of the selected model inside a run directory.
-RUN_MODEL_FILE = "model.pt"
 
 
 #: Keys of the payload that describe how the model is used, beyond the module itself.
@@ -103,9 +102,10 @@ def read_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     """
     path = Path(path)
     if path.is_dir():
-        if not (path / RUN_MODEL_FILE).is_file():
-            raise CheckpointError(f"{path}: run directory without {RUN_MODEL_FILE}; pass a run directory written by `train` or a .pt file")
-        path = path / RUN_MODEL_FILE
+        run = RunDirectory(path)
+        if not run.model.is_file():
+            raise CheckpointError(f"{path}: run directory without {run.MODEL}; pass a run directory written by `train` or a .pt file")
+        path = run.model
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file or run directory")
     with path.open("rb") as handle:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .._io import write_text_atomic
 from ..data.schema import DEFAULT_BIN_SIZE
+from ..run_directory import RunDirectory
 from ._limits import DEFAULT_MAX_GENES
 
 #: The kinds of directory a report is made for, and a file that tells each one apart (checked in this order).
@@ -33,7 +34,7 @@ KINDS: dict[str, str] = {
     "cross-cell": "matrix.csv",
     "train-many": "train-many.json",
     "contrast": "contrast.tsv",
-    "run": "metrics.json",
+    "run": RunDirectory.METRICS,
 }
 
 #: The page's file name inside DIR when no ``out`` is given.

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import DEFAULT_BIN_SIZE
+from ..run_directory import RunDirectory
 from ..tasks import get_task
 from . import _figures
 from ._limits import DEFAULT_MAX_GENES
@@ -15,13 +16,14 @@ from ._genes import GeneSet, choose_genes
 from ._page import Page
 from ._run_files import read_predictions, read_run_config, read_run_metrics
 
-PREDICTIONS = "test_predictions.tsv"
+PREDICTIONS = RunDirectory.PREDICTIONS
 
 
 def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[str] | None = None, bin_size: int = DEFAULT_BIN_SIZE) -> Page:
     """Metrics, ROC/PR curves, learning curves, class-average attention and the gene explorer of one run."""
-    config = read_run_config(run_dir / "config.json")
-    metrics = read_run_metrics(run_dir / "metrics.json")
+    run = RunDirectory(run_dir)
+    config = read_run_config(run.config)
+    metrics = read_run_metrics(run.metrics)
     task = config.get("train", {}).get("task", "classification")
     page = Page(f"Training run: {run_dir.name}", f"{run_dir} — model {config.get('model_name', '?')}, data {config.get('data', '?')}, task {task}")
     page.heading("Metrics")
@@ -48,7 +50,7 @@ def train_many_page(out_dir: Path) -> Page:
     _curves(page, runs, task)
     histories = {}
     for cell, run in runs.items():
-        metrics_path = run / "metrics.json"
+        metrics_path = RunDirectory(run).metrics
         if metrics_path.is_file():
             histories[cell] = read_run_metrics(metrics_path).get("history", [])
     if any(histories.values()):
@@ -148,12 +150,10 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
     from ..interpret.attention import class_legend
     from ..trained import load_model
 
-    from ..inference import predict
-
     model = load_model(run_dir)
     data = _read_test_genes(model, test_paths)
-    predictions = predict(model.module, data, with_attention=True)
-    values = model.decode(predictions.logits)
+    predictions = model.predict_prepared(data, with_attention=True)  # the cells' genes, each prepared by its cell's binding
+    values = predictions.logits  # decoded for the task
     if task == "classification":
         values = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
     if predictions.alpha is not None:
