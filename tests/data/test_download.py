@@ -151,6 +151,7 @@ def test_truncated_download_is_never_used_and_resumes(zenodo, tmp_path):
     folder = tmp_path / "cache" / "published" / "weights"
     assert not (folder / key).exists()
     assert (folder / f"{key}.part").stat().st_size == size // 2
+    assert sorted(p.name for p in folder.iterdir()) == [f"{key}.part", "record.json"]  # no temporary file of the fetch left behind
     with pytest.raises(CheckpointError, match="no published weights for E005"):
         resolve_model("E005")  # the partial file is not a model
     [path] = dl.download("weights", cells=["E005"], progress=False)

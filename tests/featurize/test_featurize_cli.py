@@ -36,7 +36,8 @@ def test_featurize_split_then_train(dataset_files, tmp_path, capsys):
         "--expression", dataset_files["expression"], "--cell", "E003", "--split", "contiguous", "--quiet",
     )  # fmt: skip
     assert status == 0
-    assert sorted(p.name for p in out.iterdir()) == ["featurize.json", "test.csv", "train.csv", "valid.csv"]
+    # the four outputs and the record naming the command that wrote the folder
+    assert sorted(p.name for p in out.iterdir()) == [".attentivechrome-output.json", "featurize.json", "test.csv", "train.csv", "valid.csv"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
     splits = load_splits(out)
     assert [splits[s].n_genes for s in ("train", "valid", "test")] == [8, 8, 8]

@@ -42,6 +42,34 @@ def report_dirs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def named_interpretation(report_dirs, tmp_path_factory) -> Path:
+    """An interpretation of a cell that `featurize` wrote with gene symbols (its manifest's gene_names): gene i is SYMi."""
+    import numpy as np
+
+    from attentivechrome import _settings
+    from attentivechrome.data.csv_io import read_csv
+    from attentivechrome.data.gene_names import FEATURIZE_TOOL, GENE_NAMES_KEY
+    from attentivechrome.data.layout import load_splits
+    from attentivechrome.featurize.pipeline import FeaturizeResult, write_featurized
+    from attentivechrome.interpret import write_interpretation
+    from attentivechrome.trained import load_model
+    from attentivechrome.training.pooling import concat_data
+
+    root = tmp_path_factory.mktemp("named")
+    splits = load_splits(report_dirs["run"].parent / "cellA")
+    data = concat_data([splits[s] for s in ("train", "valid", "test")])
+    names = {str(g): f"SYM{i}" for i, g in enumerate(data.gene_ids)}
+    report = {"tool": FEATURIZE_TOOL, "parameters": {}, GENE_NAMES_KEY: names}
+    write_featurized(FeaturizeResult(data=data, chroms=np.array(["chr1"] * data.n_genes), report=report, notes=()), root / "cell", split="contiguous")
+    with _settings.torch_threads(1):
+        write_interpretation(
+            load_model(report_dirs["run"]), read_csv(root / "cell" / "test.csv"), root / "interp",
+            methods="attention,saliency", max_gene_plots=0, progress=False,
+        )  # fmt: skip
+    return root / "interp"
+
+
+@pytest.fixture(scope="session")
 def chromium() -> str:
     """The system Chromium that Playwright drives (Debian's `chromium`); tests skip without it."""
     for name in ("chromium", "chromium-browser", "google-chrome"):

@@ -60,3 +60,47 @@ def test_other_pages_load_without_errors(browser, report_dirs, kind, tmp_path):
     drawn = page.evaluate("document.querySelectorAll('.figure .main-svg').length")
     assert drawn >= page.evaluate("document.querySelectorAll('.figure').length") > 0  # every figure drawn
     assert errors == []
+
+
+def _gene_panels_drawn(page) -> int:
+    return page.evaluate("document.querySelectorAll('#gene-explorer .figure .main-svg').length")
+
+
+def _search(page, text):
+    page.fill("#gene-search", text)
+    page.press("#gene-search", "Enter")
+
+
+def test_gene_search_ignores_case_and_clears_the_last_gene_on_a_miss(browser, report_dirs, tmp_path):
+    html = write_report(report_dirs["interpret"], tmp_path / "interp.html")
+    page, errors = open_page(browser, html)
+    with np.load(report_dirs["interpret"] / "explanations.npz") as npz:
+        gene_ids = npz["gene_ids"].tolist()
+    gene = gene_ids[5]
+    _search(page, f"  {gene.lower()} ")  # as typed: lower case, spaces around
+    page.wait_for_function(f"document.getElementById('gene-explorer').dataset.gene === {gene!r}")
+    assert page.inner_text("#gene-status").startswith(f"{gene} — P(high)")
+    assert _gene_panels_drawn(page) >= 3
+    _search(page, "NO_SUCH_GENE")
+    status = page.inner_text("#gene-status")
+    assert status.startswith("gene NO_SUCH_GENE is not in this report")
+    # no plot of the gene shown before stays on screen, and the explorer names no gene
+    assert _gene_panels_drawn(page) == 0
+    assert page.evaluate("document.getElementById('gene-explorer').dataset.gene") is None
+    _search(page, gene.upper())
+    page.wait_for_function(f"document.getElementById('gene-explorer').dataset.gene === {gene!r}")
+    assert _gene_panels_drawn(page) >= 3
+    assert errors == []
+
+
+def test_gene_search_finds_a_symbol_and_shows_it(browser, named_interpretation, tmp_path):
+    html = write_report(named_interpretation, tmp_path / "named.html")
+    page, errors = open_page(browser, html)
+    with np.load(named_interpretation / "explanations.npz") as npz:
+        gene_ids, names = npz["gene_ids"].tolist(), npz["gene_names"].tolist()
+    assert page.inner_text("#gene-status").startswith(f"{gene_ids[0]} ({names[0]}) — ")  # the first gene, with its symbol
+    _search(page, names[3].lower())
+    page.wait_for_function(f"document.getElementById('gene-explorer').dataset.gene === {gene_ids[3]!r}")
+    assert page.inner_text("#gene-status").startswith(f"{gene_ids[3]} ({names[3]}) — P(high)")
+    assert page.evaluate("document.querySelector('#gene-ids option:nth-child(4)').textContent") == names[3]  # the suggestion list shows symbols
+    assert errors == []

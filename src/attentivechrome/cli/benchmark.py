@@ -11,6 +11,7 @@ from ..config import DEFAULTS
 from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
 from ._interrupt import finished_runs_kept, says_what_was_kept
+from ._outputs import claim_folder, record_owner
 from ._reference import read_table, training_reference
 
 
@@ -51,6 +52,7 @@ def benchmark(
         False, "--cross-cell", help="Instead: train one model per cell (and pooled, each cell left out) and score every cell's test split: the train x test matrix."
     ),
     pooled: bool = typer.Option(True, "--pooled/--no-pooled", help="--cross-cell: also train on all cells but one, for each cell (three cells or more)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-run lines."),
 ) -> None:
     """Train every model on every cell with each seed and write the per-cell table, summary, intervals and plot.
@@ -61,8 +63,7 @@ def benchmark(
     """
     from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
 
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
+    claim_folder(out, "benchmark", overwrite=overwrite)  # e.g. an `interpret-benchmark --out` folder: its benchmark.md would be replaced
     if seeds < 1:
         raise UsageProblem(f"--seeds must be at least 1, got {seeds}")
     if jobs is not None and jobs < 1:
@@ -98,6 +99,7 @@ def benchmark(
         cell_dirs, out, models=names, seeds=seeds, config=config, n_bootstrap=bootstrap, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report,
         reference_table=reference_expression,
     )
+    record_owner(out, "benchmark")
     failed = f", {len(result.failed)} failed (left out of the tables)" if result.failed else ""
     say(f"trained {result.trained} run(s), skipped {result.skipped} finished{failed}; tables, plot and runs in {out}")
     typer.echo((out / "benchmark.md").read_text(encoding="utf-8"), nl=False)
@@ -126,6 +128,7 @@ def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, 
         cell_dirs, out, config=config, seeds=seeds, pooled=pooled, jobs=jobs, scheduler=scheduler, progress=not quiet and None, on_run=None if quiet else report,
         reference_table=reference_table,
     )
+    record_owner(out, "benchmark")
     say(f"matrix, scores and heatmap in {out}" + (f"; {len(result.failed)} training(s) failed" if result.failed else ""))
     typer.echo((out / "matrix.md").read_text(encoding="utf-8"), nl=False)
     say_report(out)

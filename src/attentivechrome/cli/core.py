@@ -16,6 +16,7 @@ from .._io import exclusive_lock
 from ..config import DEFAULTS
 from . import _options as opt
 from ._app import Interrupted, UsageProblem, app, check_output_file, say, say_report, training_settings
+from ._outputs import claim_folder, record_owner
 from ._options import DEVICE_HELP, NORMALIZE_HELP, PER_MODEL
 
 REFERENCE_MODEL_HELP = "The reference-expression table of a model trained with one; default the table it was trained with, when it is still there."
@@ -83,8 +84,7 @@ def train(
     if cell and len(data_dirs) > 1:
         raise UsageProblem("--cell names the cell of one directory; pooled cells are named by their directories")
     table = read_table(reference_expression)  # a bad table stops here, before any training
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
+    claim_folder(out, "train", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if not distributed or os.environ.get("RANK", "0") == "0":  # rank 0 writes a distributed run; the lock is held until the command ends
         ctx.with_resource(exclusive_lock(out, "train", beside=True))  # a second train on this --out refuses
     existing = RunDirectory(out).existing_run_files()  # one of them in --out means a run is there
@@ -144,6 +144,7 @@ def train(
     if not speaks:
         return
     trained, record = result
+    record_owner(out, "train")
     for cell, scores in record.cell_scores.items():
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
         say(f"  {cell}: test {shown}")
@@ -237,13 +238,14 @@ def simulate(
     genes: int = typer.Option(3000, help="Genes in total (split into thirds)."),
     bins: int = typer.Option(100, help="Bins per gene."),
     seed: int = typer.Option(0, help="Random seed."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that is not empty, replacing its files of the same names (refused otherwise)."),
 ) -> None:
     """Write a simulated data set with planted rules and its ground truth."""
     from ..data.synthetic import write_simulation
 
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
+    claim_folder(out, "simulate", overwrite=overwrite, empty=True)
     written = write_simulation(out, genes, bins, seed=seed)
+    record_owner(out, "simulate")
     say(f"simulated {genes} genes x {bins} bins into {out}: " + ", ".join(p.name for p in written.values()))
 
 
@@ -252,6 +254,7 @@ def demo(
     out: Path = typer.Option(Path("attentivechrome-demo"), "--out", "-o", help="Directory for the demo's data and run."),
     genes: int = typer.Option(1500, help="Simulated genes in total."),
     epochs: int = typer.Option(20, help="Training epochs."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
 ) -> None:
     """Simulate a data set, train AttentiveChrome on it, evaluate it and write predictions with attention."""
     from ..data import load_splits, read_csv
@@ -268,8 +271,7 @@ def demo(
     config = training_settings(epochs=epochs, batch_size=32, lr=1e-3, transform="log1p", device="cpu")  # checked before anything is written
     if genes < 6:
         raise UsageProblem(f"--genes must be at least 6 (two per split), got {genes}")
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
+    claim_folder(out, "demo", overwrite=overwrite)
     write_simulation(data_dir, genes, 100, seed=0)
     say(f"1/3 simulated {genes} genes into {data_dir}")
     result = run_training(
@@ -282,6 +284,7 @@ def demo(
     write_predictions(predictions, out / RunDirectory.PREDICTIONS)
     write_attention(predictions, loaded.marks, out / "test_attention.npz")
     report = classification_report(test.labels, predictions.probabilities)
+    record_owner(out, "demo")
     say(f"3/3 evaluated on {report['n_genes']} test genes: AUROC {report['auroc']:.4f}, AUPR {report['aupr']:.4f}")
     typer.echo(
         "\n".join(

@@ -9,6 +9,7 @@ import typer
 
 from ._app import UsageProblem, app, check_output_file, say
 from ._interrupt import nothing_written, says_what_was_kept
+from ._outputs import claim_folder, record_owner
 
 
 @app.command()
@@ -42,6 +43,7 @@ def featurize(
     any_marks: bool = typer.Option(False, "--any-marks", help="Accept marks other than the five standard ones, in the order given."),
     jobs: int = typer.Option(1, help="Mark files counted at once, one Dask task each, on a local cluster of that many one-thread workers."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler to count the mark files on; its workers must read them under the same paths."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="With --split: write into an --out folder that holds another command's outputs (refused otherwise)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes."),
 ) -> None:
     """Count reads (or signal) in bins around every gene's TSS and write the AttentiveChrome CSV."""
@@ -63,6 +65,7 @@ def featurize(
     else:
         for name in (*(f"{s}.csv" for s in SPLITS), MANIFEST_NAME):
             check_output_file(out / name, inputs=read)
+        claim_folder(out, "featurize", overwrite=overwrite)  # e.g. a simulated data set: its splits would be replaced
     result = run_featurize(
         marks,
         genes,
@@ -94,6 +97,8 @@ def featurize(
         valid_chroms=_comma_list(valid_chroms),
         test_chroms=_comma_list(test_chroms),
     )
+    if split != "none":
+        record_owner(out, "featurize")
     if not quiet:
         for note in result.notes:
             say(note)

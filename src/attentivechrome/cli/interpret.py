@@ -11,6 +11,7 @@ import typer
 from ..config import DEFAULTS
 from ._app import UsageProblem, app, say, say_report
 from ._interrupt import nothing_written, says_what_was_kept
+from ._outputs import claim_folder, record_owner
 from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
 
 METHODS_HELP = (
@@ -52,6 +53,7 @@ def interpret(
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
 ) -> None:
     """Write attention and attribution maps, class-average pictures and a summary for a set of genes.
 
@@ -67,14 +69,14 @@ def interpret(
 
     if (input is None) == (contrast is None):
         raise UsageProblem("give --input FILE to explain its genes, or --contrast A.csv B.csv to explain how they differ between two cells")
+    claim_folder(out, "interpret", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if contrast is not None:
         _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file))
+        record_owner(out, "interpret")
         return
     method_names = check_methods(methods)
     if by not in ("predicted", "rank", "label"):
         raise UsageProblem(f"--by must be predicted, rank or label, got {by!r}")
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
     if max_gene_plots < 0:
         raise UsageProblem(f"--max-gene-plots must be 0 or more, got {max_gene_plots}")
     if bin_size < 1:
@@ -108,6 +110,7 @@ def interpret(
             bin_size=bin_size,
             expression=observed,
         )
+    record_owner(out, "interpret")
     say(
         f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
         f"wrote {len(result.files)} outputs to {out} (see {out / 'summary.md'})"
@@ -138,6 +141,7 @@ def interpret_benchmark(
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
 ) -> None:
     """Score every method against the simulator's planted signal, with a random map as the floor."""
     from .. import _settings
@@ -150,8 +154,7 @@ def interpret_benchmark(
     method_names = check_methods(methods)
     if split not in ("train", "valid", "test"):
         raise UsageProblem(f"--split must be train, valid or test, got {split!r}")
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
+    claim_folder(out, "interpret-benchmark", overwrite=overwrite)  # e.g. a `benchmark --out` folder: its benchmark.md would be replaced
     paths = split_paths(data)
     truth_path = paths[split].parent / TRUTH_FILE
     if not truth_path.is_file():
@@ -176,6 +179,7 @@ def interpret_benchmark(
             progress=None if not quiet else False,
         )
     files = write_benchmark(result, out)
+    record_owner(out, "interpret-benchmark")
     typer.echo(result.to_markdown(), nl=False)
     say(f"scored {len(result.gene_ids)} {split} genes in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))
     say_report(out)

@@ -11,6 +11,7 @@ from ..config import DEFAULTS
 from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
 from ._interrupt import finished_runs_kept, says_what_was_kept
+from ._outputs import claim_folder, record_owner
 
 
 @app.command("train-many", epilog=opt.DEFAULTS_EPILOG)
@@ -46,6 +47,7 @@ def train_many(
     reference_mode: str = opt.REFERENCE_MODE,
     excluded_references: str = opt.REFERENCE_EXCLUDE,
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
 ) -> None:
     """Train one model per cell type, several cells at once, and print one summary table.
@@ -57,8 +59,7 @@ def train_many(
     from ._reference import read_table, training_reference
     from ..experiments.train_many import train_many as run_train_many
 
-    if out.exists() and not out.is_dir():
-        raise UsageProblem(f"{out}: exists and is not a directory")
+    claim_folder(out, "train-many", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
     config = training_settings(
@@ -83,6 +84,7 @@ def train_many(
         cell_dirs, out, config, jobs=jobs, scheduler=scheduler, restart=restart, progress=not quiet and None, on_cell=None if quiet else report,
         reference_table=reference_expression,
     )
+    record_owner(out, "train-many")
     typer.echo(summary_text(result.summary))
     say(
         f"trained {result.trained}, skipped {result.skipped} finished, failed {len(result.failed)} "

@@ -2,9 +2,17 @@
 
 Nothing is downloaded at import time. The file list, sizes and md5 checksums come from
 Zenodo's records API (``{api}/records/{id}``), not from names written into this module.
-Each file is streamed into ``<name>.part`` (a later call resumes it with an HTTP range
-request), checked against the record's size and md5, and only then renamed to its final
-name, so a truncated or corrupted download is never used.
+Each file is fetched with :func:`pooch.retrieve`, which keeps a cached copy whose md5 matches,
+checks every download against the record's md5, deletes one that does not match, and puts a
+good one in place under its final name only once verified, so a truncated or corrupted download
+is never used. Two parts are this module's own, because pooch lacks them:
+
+- **resuming**: pooch restarts an interrupted download from its first byte and deletes what it
+  had received; here the bytes go to ``<name>.part``, which a later call continues with an HTTP
+  range request (the downloader handed to pooch, :class:`_ResumingDownloader`);
+- **the records API**: pooch's Zenodo support (``doi:`` URLs) always asks ``zenodo.org``; here
+  the API address can be another one (a mirror, or the tests' local server), and each record's
+  entries are checked (name, size, md5, link) before anything is fetched.
 
 Cache layout, under the package cache (:func:`attentivechrome._cache.cache_root`:
 ``$ATTENTIVECHROME_CACHE_DIR``, else ``$XDG_CACHE_HOME/attentivechrome``, else
@@ -22,7 +30,6 @@ the ``api_url`` argument says otherwise (tests point it at a local server).
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import http.client
 import json
 import os
@@ -168,44 +175,35 @@ def select_files(
 
 
 def download_file(remote: RemoteFile, dest: str | Path, *, timeout: float = 60.0, progress: bool | None = None) -> Path:
-    """Fetch one file to ``dest``, resuming ``dest.part`` when present, and verify it.
+    """Fetch one file to ``dest`` with pooch, resuming ``dest.part`` when present, and verify it.
 
     A file already at ``dest`` with the right md5 is kept without a request; one with the
-    wrong md5 is replaced.
+    wrong md5 is fetched again (and replaced only by a verified copy).
 
     Raises
     ------
     DownloadError
         When the transfer stops early (the ``.part`` file is kept, so the next call resumes)
-        or the result has the wrong size or md5 (the ``.part`` file is deleted). ``dest`` is
+        or the result has the wrong size or md5 (the received file is deleted). ``dest`` is
         only ever the verified file.
     """
+    import pooch  # a few hundred milliseconds: only when something is fetched
+
     dest = Path(dest)
-    if dest.is_file():
-        if md5sum(dest) == remote.md5:
-            return dest
-        dest.unlink()  # a damaged cached copy is never used
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    offset = part.stat().st_size if part.is_file() else 0
-    if remote.size is not None and offset > remote.size:
-        part.unlink()
-        offset = 0
-    if remote.size is None or offset < remote.size:
-        _fetch(remote, part, offset, timeout=timeout, progress=progress)
-    size = part.stat().st_size
-    if remote.size is not None and size < remote.size:
-        raise DownloadError(f"{remote.key}: download stopped after {size} of {remote.size} bytes; run the command again to resume")
-    if remote.size is not None and size > remote.size:
-        part.unlink()
-        raise DownloadError(f"{remote.key}: received {size} bytes but the record lists {remote.size}; the damaged file was deleted, run again to retry")
-    digest = md5sum(part)
-    if digest != remote.md5:
-        part.unlink()
+    downloader = _ResumingDownloader(remote, dest.with_name(dest.name + ".part"), timeout=timeout, progress=progress)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")  # pooch says "Downloading data from ..." at INFO; the command says what it fetched
+    try:
+        pooch.retrieve(remote.url, known_hash=f"md5:{remote.md5}", fname=dest.name, path=dest.parent, downloader=downloader)
+    except DownloadError:
+        raise
+    except ValueError:  # pooch: the download's hash does not match (it has deleted the file)
         raise DownloadError(
-            f"{remote.key}: checksum mismatch (md5 {digest}, the record lists {remote.md5}); the damaged file was deleted, run again to retry"
-        )
-    os.replace(part, dest)
+            f"{remote.key}: checksum mismatch (md5 {downloader.digest}, the record lists {remote.md5}); the damaged file was deleted, run again to retry"
+        ) from None
+    finally:
+        logger.setLevel(level)
     return dest
 
 
@@ -264,12 +262,10 @@ def cached_weights(cell: str, cache_dir: str | Path | None = None) -> Path:
 
 
 def md5sum(path: str | Path) -> str:
-    """Hex md5 of a file, read in 1 MiB blocks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex md5 of a file (:func:`pooch.file_hash`)."""
+    import pooch
+
+    return pooch.file_hash(str(path), alg="md5")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -284,6 +280,37 @@ def _open(url: str, *, timeout: float, headers: dict[str, str] | None = None):
     except (urllib.error.URLError, socket.timeout, ConnectionError) as err:
         reason = getattr(err, "reason", err)
         raise DownloadError(f"{url}: cannot connect ({reason}); check the network, or set {API_ENV} to another records API") from err
+
+
+class _ResumingDownloader:
+    """A pooch downloader that continues ``part`` with an HTTP range request, then hands the whole file to pooch.
+
+    Pooch calls it with the temporary file it will verify and move into place; the bytes are
+    gathered in ``part`` (kept when the transfer stops early, so the next call resumes) and moved
+    onto that temporary file once the record's size is reached. ``digest`` is the md5 of the file
+    handed over, for the message when pooch finds it does not match.
+    """
+
+    def __init__(self, remote: RemoteFile, part: Path, *, timeout: float, progress: bool | None) -> None:
+        self.remote, self.part, self.timeout, self.progress = remote, part, timeout, progress
+        self.digest = ""
+
+    def __call__(self, url: str, output_file: str, _pooch=None) -> None:
+        remote, part = self.remote, self.part
+        offset = part.stat().st_size if part.is_file() else 0
+        if remote.size is not None and offset > remote.size:
+            part.unlink()
+            offset = 0
+        if remote.size is None or offset < remote.size:
+            _fetch(remote, part, offset, timeout=self.timeout, progress=self.progress)
+        size = part.stat().st_size
+        if remote.size is not None and size < remote.size:
+            raise DownloadError(f"{remote.key}: download stopped after {size} of {remote.size} bytes; run the command again to resume")
+        if remote.size is not None and size > remote.size:
+            part.unlink()
+            raise DownloadError(f"{remote.key}: received {size} bytes but the record lists {remote.size}; the damaged file was deleted, run again to retry")
+        self.digest = md5sum(part)
+        os.replace(part, output_file)  # pooch checks it against the md5, then moves it into place or deletes it
 
 
 def _fetch(remote: RemoteFile, part: Path, offset: int, *, timeout: float, progress: bool | None) -> None:

@@ -33,6 +33,9 @@ from ._text import check_input_file, read_lines
 
 GENE_FORMATS: tuple[str, ...] = ("gtf", "gff3", "bed", "table")
 _BIOTYPE_KEYS = ("gene_type", "gene_biotype", "biotype")
+#: GTF/GFF3 attributes holding a gene's symbol, first found wins; a table's column of the same names.
+_NAME_KEYS = ("gene_name", "Name", "gene_symbol")
+_NAME_COLUMNS = ("gene_name", "symbol", "gene_symbol")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class GeneTable:
         The file read, for messages.
     skipped
         Records left out, by reason (``duplicate_id``, ``no_strand``, ``other_biotype``).
+    names
+        Each gene's symbol where the annotation gives one (a GTF's ``gene_name``; ``""`` where
+        unknown), shape (genes,); ``None`` when it gives none.
     """
 
     gene_ids: np.ndarray
@@ -61,11 +67,12 @@ class GeneTable:
     strand: np.ndarray
     source: str = ""
     skipped: dict[str, int] = field(default_factory=dict)
+    names: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.gene_ids)
-        if not (len(self.chroms) == len(self.tss) == len(self.strand) == n):
-            raise ValueError("gene_ids, chroms, tss and strand must have the same length")
+        if not (len(self.chroms) == len(self.tss) == len(self.strand) == n) or (self.names is not None and len(self.names) != n):
+            raise ValueError("gene_ids, chroms, tss, strand (and names) must have the same length")
         bad = ~np.isin(self.strand, ["+", "-"])
         if bad.any():
             raise ValueError(f"strand must be '+' or '-', got {self.strand[bad][0]!r}")
@@ -75,11 +82,18 @@ class GeneTable:
 
     def subset(self, index: np.ndarray) -> GeneTable:
         """The genes selected by a boolean mask or an index array."""
-        return GeneTable(self.gene_ids[index], self.chroms[index], self.tss[index], self.strand[index], self.source, dict(self.skipped))
+        names = None if self.names is None else self.names[index]
+        return GeneTable(self.gene_ids[index], self.chroms[index], self.tss[index], self.strand[index], self.source, dict(self.skipped), names)
+
+    def symbols(self) -> dict[str, str]:
+        """``{gene_id: symbol}`` of the genes whose symbol is known."""
+        if self.names is None:
+            return {}
+        return {str(g): str(n) for g, n in zip(self.gene_ids, self.names) if n}
 
     @classmethod
-    def from_records(cls, records: Iterable[tuple[str, str, int, str]], source: str = "") -> GeneTable:
-        """Build from ``(gene_id, chrom, tss_0based, strand)`` tuples (the first of a repeated id is kept)."""
+    def from_records(cls, records: Iterable[tuple], source: str = "") -> GeneTable:
+        """Build from ``(gene_id, chrom, tss_0based, strand[, symbol])`` tuples (the first of a repeated id is kept)."""
         return _build(list(records), source, Counter())
 
 
@@ -157,6 +171,7 @@ def _read_gtf(path: Path, *, gff3: bool, feature: str, id_attribute: str, biotyp
     id_pattern = _attribute_pattern(id_attribute, gff3)
     fallback = _attribute_pattern("ID", gff3) if gff3 and id_attribute == "gene_id" else None
     biotype_patterns = [_attribute_pattern(k, gff3) for k in _BIOTYPE_KEYS]
+    name_patterns = [_attribute_pattern(k, gff3) for k in _NAME_KEYS]
     wanted_biotypes = set(biotypes) if biotypes else None
     records: list[tuple[str, str, int, str]] = []
     skipped: Counter = Counter()
@@ -201,7 +216,8 @@ def _read_gtf(path: Path, *, gff3: bool, feature: str, id_attribute: str, biotyp
             skipped["no_strand"] += 1
             continue
         tss = start - 1 if strand == "+" else end - 1  # 1-based closed -> 0-based position of the TSS base
-        records.append((gene_id, fields[0], tss, strand))
+        symbol = next((m.group(1).strip() for p in name_patterns if (m := p.search(attributes))), "")
+        records.append((gene_id, fields[0], tss, strand, symbol))
     if not records and not skipped:
         seen = ", ".join(f"{t} ({n})" for t, n in types_seen.most_common(5)) or "none"
         raise InputFormatError(
@@ -267,6 +283,7 @@ def _read_table(path: Path) -> GeneTable:
             path, header_no, f"expected a header with gene_id, chrom, strand and tss_0based or tss_1based; missing {', '.join(missing)} (found: {', '.join(columns)})"
         )
     shift = 0 if tss_column == "tss_0based" else 1
+    name_column = next((index[c] for c in _NAME_COLUMNS if c in index), None)
     records: list[tuple[str, str, int, str]] = []
     skipped: Counter = Counter()
     width = len(columns)
@@ -283,7 +300,8 @@ def _read_table(path: Path) -> GeneTable:
         if strand not in ("+", "-"):
             skipped["no_strand"] += 1
             continue
-        records.append((row[index["gene_id"]].strip(), row[index["chrom"]].strip(), tss, strand))
+        symbol = row[name_column].strip() if name_column is not None else ""
+        records.append((row[index["gene_id"]].strip(), row[index["chrom"]].strip(), tss, strand, symbol))
     if not records and not skipped:
         raise InputFormatError(path, None, "has a header but no genes")
     return _build(records, str(path), skipped)
@@ -299,7 +317,8 @@ def _int_field(text: str, path: Path, line_no: int, name: str) -> int:
         raise InputFormatError(path, line_no, f"{name} must be an integer, got {text!r}") from None
 
 
-def _build(records: list[tuple[str, str, int, str]], source: str, skipped: Counter) -> GeneTable:
+def _build(records: list[tuple], source: str, skipped: Counter) -> GeneTable:
+    """A table of ``(gene_id, chrom, tss_0based, strand[, symbol])`` records; names only when some record gives a symbol."""
     seen: set[str] = set()
     kept = []
     for record in records:
@@ -308,10 +327,8 @@ def _build(records: list[tuple[str, str, int, str]], source: str, skipped: Count
             continue
         seen.add(record[0])
         kept.append(record)
-    if kept:
-        ids, chroms, tss, strand = zip(*kept)
-    else:
-        ids, chroms, tss, strand = (), (), (), ()
+    ids, chroms, tss, strand = (tuple(r[i] for r in kept) for i in range(4))
+    symbols = [r[4] if len(r) > 4 else "" for r in kept]
     return GeneTable(
         gene_ids=np.array(ids, dtype=str),
         chroms=np.array(chroms, dtype=str),
@@ -319,4 +336,5 @@ def _build(records: list[tuple[str, str, int, str]], source: str, skipped: Count
         strand=np.array(strand, dtype=str),
         source=source,
         skipped={k: int(v) for k, v in skipped.items()},
+        names=np.array(symbols, dtype=str) if any(symbols) else None,
     )

@@ -25,6 +25,7 @@ from .._io import staging_directory
 from .._version import __version__
 from ..data.csv_io import write_csv
 from ..data.dataset import HistoneData
+from ..data.gene_names import FEATURIZE_MANIFEST, FEATURIZE_TOOL, GENE_NAMES_KEY, single_file_manifest
 from ..data.schema import MARKS
 from ..exceptions import InputFormatError
 from ._plan import CountOptions, MarkCounts, WindowPlan
@@ -41,7 +42,7 @@ from .split import SPLIT_METHODS, split_genes
 logger = logging.getLogger(__name__)
 
 #: Manifest file name inside a split output directory.
-MANIFEST_NAME = "featurize.json"
+MANIFEST_NAME = FEATURIZE_MANIFEST
 _READERS = {"bam": count_bam, "bed": count_reads_bed, "bigwig": signal_bigwig}
 
 
@@ -274,7 +275,7 @@ def featurize(
     notes.append(f"featurized {data.n_genes} genes x {data.n_bins} bins x {data.n_marks} marks")
 
     report = {
-        "tool": "attentivechrome featurize",
+        "tool": FEATURIZE_TOOL,
         "package_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": {
@@ -321,16 +322,14 @@ def featurize(
         "marks": list(mark_names),
         "notes": list(notes),
     }
+    if table.names is not None:  # the annotation's symbols (a GTF's gene_name), read back by reports and interpret
+        report[GENE_NAMES_KEY] = {str(g): str(n) for g, n in zip(table.gene_ids[keep], table.names[keep]) if n}
     return FeaturizeResult(data=data, chroms=table.chroms[keep], report=report, notes=tuple(notes))
 
 
 def manifest_path(out: str | Path) -> Path:
     """Where :func:`write_featurized` puts the manifest of a single-file output: ``x.csv`` -> ``x.json``."""
-    out = Path(out)
-    name = out.name
-    for suffix in (".gz", ".csv", ".tsv", ".txt"):
-        name = name.removesuffix(suffix)
-    return out.with_name(name + ".json")
+    return single_file_manifest(out)
 
 
 def write_featurized(

@@ -109,10 +109,11 @@ def write_interpretation(
       for a regression model, whose class averages are grouped by rank), ``label``
       (if known), ``alpha`` (genes, marks, bins) and ``beta`` (genes, marks) when the model
       has attention, one (genes, marks, bins) array per attribution method under its name,
-      and ``delta_<method>`` (genes,) completeness gaps;
+      ``delta_<method>`` (genes,) completeness gaps, and ``gene_names`` (the symbols ``featurize``
+      recorded for the input's genes, ``""`` where unknown) when there are any;
     - ``maps.tsv`` (``gene_id, method, mark, bin, value``; ``attention`` rows hold alpha) and
       ``mark_scores.tsv`` (``gene_id, method, mark, value``; beta for attention), unless ``tsv`` is False;
-    - ``predictions.tsv``, ``class_averages.npz``;
+    - ``predictions.tsv`` (with a ``gene_name`` column when symbols are known), ``class_averages.npz``;
     - ``figures/``: per pictured gene, ``gene_<id>.png`` (signal, alpha, beta) and
       ``gene_<id>_methods.png``; for the set, ``class_profiles`` (alpha), ``class_beta`` and
       ``method_profiles`` (every method; PNG and SVG);
@@ -156,6 +157,7 @@ def write_interpretation(
     task = output.task
     if get_task(task).regresses and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
+    symbols = _gene_names(data)  # "" where unknown; None when the input's featurize manifest names no gene
     final_out = Path(out_dir)
     # Everything is written in a staging directory and moved into out_dir at the end: a failed
     # run leaves nothing behind, and a rerun into the same directory replaces its files whole.
@@ -206,6 +208,8 @@ def write_interpretation(
             values = get_task(task).shown(all_logits)
             value_name = VALUE_NAME[task]
             npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
+            if symbols is not None:
+                npz.put("gene_names", symbols)
             npz.put("marks", np.array(data.marks))
             npz.put("methods", np.array(methods))
             npz.put("bin_size", np.array(bin_size))
@@ -218,6 +222,8 @@ def write_interpretation(
             files["mark scores (tsv)"] = out / MARK_SCORES_TSV
 
         predictions = pd.DataFrame({"gene_id": data.gene_ids, value_name: values})
+        if symbols is not None:
+            predictions.insert(1, "gene_name", symbols)
         if data.baseline is not None:  # a reference-informed model: what the prior says, and (deviation) the expression rebuilt
             predictions["prior"] = data.baseline
             if get_task(task).needs_reference:
@@ -454,3 +460,14 @@ def _summary(
             lines.append(f"![{name}]({path.relative_to(out).as_posix()})")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _gene_names(data) -> np.ndarray | None:
+    """The symbols ``featurize`` recorded for the input's genes (``""`` where unknown); ``None`` when it recorded none."""
+    from ..data.gene_names import recorded_gene_names
+
+    names = recorded_gene_names(data.source) if data.source else {}
+    if not names:
+        return None
+    symbols = np.array([names.get(str(g), "") for g in data.gene_ids], dtype=str)
+    return symbols if any(symbols) else None

@@ -33,6 +33,7 @@ class GeneSet:
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     n_total: int = 0  # genes in the source, of which these were chosen
     hint: str = ""  # how to get a gene that is not here
+    names: np.ndarray | None = None  # (genes,) symbols ("" where unknown), when the data recorded them
 
     def payload(self) -> dict:
         """The JSON-ready block the page script reads."""
@@ -50,6 +51,7 @@ class GeneSet:
         n_bins = self.counts.shape[2]
         return {
             "ids": [str(g) for g in self.gene_ids],
+            "names": None if self.names is None or not any(self.names) else [str(n) for n in self.names],
             "marks": list(self.marks),
             "x": bin_centres_kb(n_bins, self.bin_size).round(4).tolist(),
             "x_label": POSITION_LABEL,

@@ -38,6 +38,7 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
         counts = rows("input")
         alpha, beta = rows("alpha"), rows("beta")
         maps = {m: rows(m) for m in methods if m != "attention" and m in keys}
+        names = rows("gene_names")  # the symbols featurize recorded for the input, when it did
     page = Page(f"Interpretation: {out_dir.name}", f"{out_dir} — {len(gene_ids)} genes, methods {', '.join(methods)}")
 
     predictions = pd.read_csv(out_dir / PREDICTIONS_TSV, sep="\t", dtype={"gene_id": str})
@@ -84,7 +85,7 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
     gene_set = GeneSet(
         gene_ids=gene_ids[index], marks=marks, bin_size=bin_size, values=values,
         value_label=f"predicted {value_key}" if regression else "P(high)", counts=counts, labels=labels, alpha=alpha, beta=beta,
-        maps=maps, n_total=len(gene_ids), hint="report --genes ID adds it",
+        maps=maps, n_total=len(gene_ids), hint="report --genes ID adds it", names=None if names is None else names.astype(str),
     )  # fmt: skip
     page.heading("Gene search")
     page.note(

@@ -53,7 +53,25 @@ _SCRIPT = r"""
   const arrays = {};
   for (const [name, b64] of Object.entries(genes.arrays)) { arrays[name] = floats(b64); }
   const nMarks = genes.marks.length, nBins = genes.x.length, cells = nMarks * nBins;
-  const index = new Map(genes.ids.map((id, i) => [id, i]));
+  const names = genes.names;  // gene symbols where the data recorded them ("" where unknown), or null
+  // The search ignores case and finds a gene by its id, its id without an Ensembl version (.N) or its symbol.
+  const index = new Map();
+  function known(key, g) { if (key && !index.has(key)) { index.set(key, g); } }
+  genes.ids.forEach((id, g) => known(id.toLowerCase(), g));
+  genes.ids.forEach((id, g) => known(id.toLowerCase().replace(/\.\d+$/, ""), g));
+  if (names) { names.forEach((name, g) => known(name.toLowerCase(), g)); }
+  function find(query) {
+    const key = query.trim().toLowerCase();
+    return index.has(key) ? index.get(key) : index.get(key.replace(/\.\d+$/, ""));
+  }
+  function named(g) { return names && names[g] ? genes.ids[g] + " (" + names[g] + ")" : genes.ids[g]; }
+  const explorer = document.getElementById("gene-explorer");
+  const panels = Array.from(document.querySelectorAll("#gene-explorer .figure"));
+  // a gene not found leaves no plot of the gene shown before
+  function clear() {
+    for (const panel of panels) { Plotly.purge(panel); }
+    delete explorer.dataset.gene;
+  }
 
   // rows (marks) of one gene's (marks, bins) block; NaN (an absent mark) becomes a gap
   function rows(array, g) {
@@ -81,19 +99,20 @@ _SCRIPT = r"""
   }
   function show(geneId) {
     const status = document.getElementById("gene-status");
-    const g = index.get(geneId.trim());
+    const g = find(geneId);
     if (g === undefined) {
-      status.textContent = "gene " + geneId + " is not in this report (" + genes.ids.length + " genes; " + genes.missing_hint + ")";
+      clear();
+      status.textContent = "gene " + geneId.trim() + " is not in this report (" + genes.ids.length + " genes; " + genes.missing_hint + ")";
       status.className = "missing";
       return false;
     }
     const value = genes.values[g];
     const label = genes.labels ? genes.labels[g] : null;
-    let text = genes.ids[g] + " \u2014 " + genes.value_label + " " + value.toFixed(3);
+    let text = named(g) + " \u2014 " + genes.value_label + " " + value.toFixed(3);
     if (label !== null) { text += " \u2014 " + genes.label_text[label === 1 ? 1 : 0]; }
     status.textContent = text;
     status.className = "";
-    document.getElementById("gene-explorer").dataset.gene = genes.ids[g];
+    explorer.dataset.gene = genes.ids[g];
     heatmap("gene-input", rows(arrays.signal, g), "input: log(1 + reads)", {colorscale: "Greys", reversescale: true, zmin: 0, colorbar: {title: {text: "log(1+reads)"}}});
     if (arrays.alpha) {
       heatmap("gene-alpha", rows(arrays.alpha, g), "bin-level attention alpha (each row sums to 1)", {colorscale: "Viridis", zmin: 0, colorbar: {title: {text: "alpha"}}});
@@ -178,7 +197,9 @@ class Page:
     def gene_explorer(self, payload: dict) -> None:
         """The search box and one plot per panel; the script fills them for the gene searched."""
         self.genes = payload
-        options = "".join(f'<option value="{html.escape(g)}">' for g in payload["ids"])
+        names = payload.get("names") or [""] * len(payload["ids"])
+        options = "".join(f'<option value="{html.escape(g)}">{html.escape(n)}</option>' if n else f'<option value="{html.escape(g)}">' for g, n in zip(payload["ids"], names))
+        example = f"gene id or symbol, e.g. {payload['ids'][0]}" + (f" or {names[0]}" if names[0] else "") if any(names) else f"gene id, e.g. {payload['ids'][0]}"
         panels = ['<div class="figure" id="gene-input"></div>']
         if "alpha" in payload["arrays"]:
             panels.append('<div class="figure" id="gene-alpha"></div>')
@@ -189,7 +210,7 @@ class Page:
             '<div id="gene-explorer">'
             '<form id="gene-form" class="controls" autocomplete="off">'
             '<label for="gene-search">Gene:</label>'
-            f'<input id="gene-search" name="gene" list="gene-ids" placeholder="gene id, e.g. {html.escape(payload["ids"][0])}">'
+            f'<input id="gene-search" name="gene" list="gene-ids" placeholder="{html.escape(example)}">'
             '<button type="submit">Show</button></form>'
             f'<datalist id="gene-ids">{options}</datalist>'
             '<p id="gene-status"></p>' + "".join(panels) + "</div>"

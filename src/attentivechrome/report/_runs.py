@@ -173,12 +173,13 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
         if predictions.beta is not None:
             page.figure(_figures.beta_bars(mean(predictions.beta), model.marks, n_genes, legends), height=380)
     index = choose_genes(data.gene_ids, max_genes, genes)
+    names = _recorded_names(test_paths, data.gene_ids[index])
     gene_set = GeneSet(
         gene_ids=data.gene_ids[index], marks=tuple(data.marks), bin_size=bin_size, values=values[index],
         value_label="P(high)" if get_task(task).binary else f"predicted {get_task(task).meaning}", counts=data.counts[index].transpose(0, 2, 1),
         labels=None if data.labels is None else data.labels[index], alpha=None if predictions.alpha is None else predictions.alpha[index],
         beta=None if predictions.beta is None else predictions.beta[index], n_total=data.n_genes,
-        hint="report --genes ID adds it; attentivechrome interpret gives every attribution map",
+        hint="report --genes ID adds it; attentivechrome interpret gives every attribution map", names=names,
     )  # fmt: skip
     page.heading("Gene search")
     page.note(
@@ -186,3 +187,16 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
         "A run has attention only; attentivechrome interpret adds the attribution maps."
     )
     page.gene_explorer(gene_set.payload())
+
+
+def _recorded_names(paths: dict[str, Path], gene_ids: np.ndarray) -> np.ndarray | None:
+    """The symbols featurize recorded for the test genes of each cell (a pooled run's genes read ``GENE (CELL)``); ``None`` when none."""
+    from ..data.gene_names import recorded_gene_names
+
+    names: dict[str, str] = {}
+    for cell, path in paths.items():
+        for gene, symbol in recorded_gene_names(path).items():
+            names[f"{gene} ({cell})" if cell else gene] = symbol
+    if not names:
+        return None
+    return np.array([names.get(str(g), "") for g in gene_ids], dtype=str)
