@@ -51,9 +51,9 @@ def named_interpretation(report_dirs, tmp_path_factory) -> Path:
     from attentivechrome.data.gene_names import FEATURIZE_TOOL, GENE_NAMES_KEY
     from attentivechrome.data.layout import load_splits
     from attentivechrome.featurize.pipeline import FeaturizeResult, write_featurized
-    from attentivechrome.interpret import write_interpretation
     from attentivechrome.trained import load_model
     from attentivechrome.training.pooling import concat_data
+    from attentivechrome.workflows import interpret_model
 
     root = tmp_path_factory.mktemp("named")
     splits = load_splits(report_dirs["run"].parent / "cellA")
@@ -62,7 +62,7 @@ def named_interpretation(report_dirs, tmp_path_factory) -> Path:
     report = {"tool": FEATURIZE_TOOL, "parameters": {}, GENE_NAMES_KEY: names}
     write_featurized(FeaturizeResult(data=data, chroms=np.array(["chr1"] * data.n_genes), report=report, notes=()), root / "cell", split="contiguous")
     with _settings.torch_threads(1):
-        write_interpretation(
+        interpret_model(
             load_model(report_dirs["run"]), read_csv(root / "cell" / "test.csv"), root / "interp",
             methods="attention,saliency", max_gene_plots=0, progress=False,
         )  # fmt: skip

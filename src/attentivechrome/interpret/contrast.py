@@ -58,6 +58,7 @@ class Contrast:
                 "marks_part": self.marks_part,
                 "prior_part": self.prior_part,
                 "top_mark": np.asarray(self.marks)[np.argmax(np.abs(signed), axis=1)],
+                "completeness_gap": self.delta,  # the map's sum minus the marks' part: the larger, the less to trust the map
             }
         )
         for i, mark in enumerate(self.marks):
@@ -178,7 +179,8 @@ def write_contrast(contrast: Contrast, out_dir, names: tuple[str, str], *, bin_s
             "(the maps of a gene add up to the marks' part of the difference). Outputs on the model's scale (log-odds, or log1p expression).",
             "",
             f"- mean difference {name_a} - {name_b}: {contrast.difference.mean():.4f} (marks {contrast.marks_part.mean():.4f}, priors {contrast.prior_part.mean():.4f})",
-            f"- largest completeness gap: {np.abs(contrast.delta).max() if len(contrast.delta) else 0:.3g}",
+            f"- completeness gap (a gene's map sum minus its marks' part): median {np.median(np.abs(contrast.delta)) if len(contrast.delta) else 0:.3g}, "
+            f"largest {np.abs(contrast.delta).max() if len(contrast.delta) else 0:.3g} (per gene: column completeness_gap)",
             "",
             "| mark | mean signed part | mean absolute part | genes where it leads |",
             "|---|---|---|---|",
