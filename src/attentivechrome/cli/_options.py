@@ -1,15 +1,14 @@
-"""The training options that `train`, `train-many` and `benchmark` share, written once.
+"""The help of the options that commands share, written once.
 
-The settings a preset fills in (:data:`attentivechrome.config.PRESET_FIELDS`) default to
-``None`` here: :class:`~attentivechrome.config.TrainConfig` then takes them from the model's
-preset, so each model gets its own validated defaults unless the user sets one.
+The training options (:data:`TRAINING_HELP`) become options of `train`, `train-many` and
+`benchmark` through :func:`~._training_options.training_options`.
 """
 
 from __future__ import annotations
 
 import typer
 
-from ..config import DEFAULTS, PRESETS, defaults_table
+from ..config import PRESETS, defaults_table
 from ..model_catalog import MODEL_CATALOG
 
 PER_MODEL = "Default: the model's (see `attentivechrome models`)."
@@ -23,25 +22,30 @@ TASK_HELP = (
     "(log1p of expression.csv beside the split files; selected on validation Pearson)."
 )
 
-MODEL = typer.Option(DEFAULTS.model, help="Model name (see `attentivechrome models`).")
-PRESET = typer.Option(
-    DEFAULTS.preset, help=f"Defaults to start from: {' or '.join(PRESETS)} (tuned: each model's validated settings; original: the AttentiveChrome paper's)."
-)
-LR = typer.Option(None, help=f"Adam learning rate. {PER_MODEL}")
-BATCH_SIZE = typer.Option(None, help=f"Genes per optimisation step. {PER_MODEL}")
-EPOCHS = typer.Option(None, help=f"Most passes over the training genes. {PER_MODEL}")
-PATIENCE = typer.Option(None, help=f"Stop after this many epochs without a better validation score (0: run every epoch); the best epoch is kept. {PER_MODEL}")
-WEIGHT_DECAY = typer.Option(None, help=f"Decoupled weight decay (AdamW; 0: plain Adam). {PER_MODEL}")
-SCHEDULE = typer.Option(None, help=f"Learning rate over training: constant, or cosine (from --lr down to 0 over --epochs). {PER_MODEL}")
-EMA = typer.Option(None, help=f"Keep an exponential moving average of the weights with this decay per step, and score, select and save it (0: off). {PER_MODEL}")
-FORGET_BIAS = typer.Option(None, help=f"Start the forget gate of every LSTM in the model at this bias (models with LSTMs). {PER_MODEL}")
-DROPOUT = typer.Option(None, help=f"Dropout of the model's hidden vectors (models that have it). {PER_MODEL}")
-TRANSFORM = typer.Option(None, help=f"{TRANSFORM_HELP} {PER_MODEL}")
-NORMALIZE = typer.Option(None, help=f"{NORMALIZE_HELP} {PER_MODEL}")
-CLIP = typer.Option(DEFAULTS.clip, help="Maximum gradient norm.")
-DEVICE = typer.Option(DEFAULTS.device, help=DEVICE_HELP)
-MARK_DROPOUT = typer.Option(DEFAULTS.mark_dropout, help=MARK_DROPOUT_HELP)
-TASK = typer.Option(DEFAULTS.task, help=TASK_HELP)
+PRESET_HELP = f"Defaults to start from: {' or '.join(PRESETS)} (tuned: each model's validated settings; original: the AttentiveChrome paper's)."
+
+#: Every training setting the training commands take, in their --help order, with its help.
+#: Type and default come from TrainConfig; a preset's setting (default ``None``) says so in its help.
+TRAINING_HELP = {
+    "model": "Model name (see `attentivechrome models`).",
+    "preset": PRESET_HELP,
+    "lr": "Adam learning rate.",
+    "batch_size": "Genes per optimisation step.",
+    "epochs": "Most passes over the training genes.",
+    "patience": "Stop after this many epochs without a better validation score (0: run every epoch); the best epoch is kept.",
+    "weight_decay": "Decoupled weight decay (AdamW; 0: plain Adam).",
+    "dropout": "Dropout of the model's hidden vectors (models that have it).",
+    "ema": "Keep an exponential moving average of the weights with this decay per step, and score, select and save it (0: off).",
+    "schedule": "Learning rate over training: constant, or cosine (from --lr down to 0 over --epochs).",
+    "forget_bias": "Start the forget gate of every LSTM in the model at this bias (models with LSTMs).",
+    "clip": "Maximum gradient norm.",
+    "seed": "Random seed (weights and gene order).",
+    "transform": TRANSFORM_HELP,
+    "device": DEVICE_HELP,
+    "task": TASK_HELP,
+    "normalize": NORMALIZE_HELP,
+    "mark_dropout": MARK_DROPOUT_HELP,
+}
 
 
 

@@ -7,42 +7,28 @@ from typing import Optional
 
 import typer
 
-from ..config import DEFAULTS
 from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
 from ._interrupt import finished_runs_kept, says_what_was_kept
 from ._outputs import claim_folder, record_owner
-from ._reference import read_table, training_reference
+from ._reference import read_table
+from ._training_options import TRAINING, training_options, training_values
 
 
 @app.command(epilog=opt.DEFAULTS_EPILOG)
 @says_what_was_kept(finished_runs_kept)
+@training_options(
+    model=None,  # --models names them
+    seed=None,  # --seeds 1..N
+    task="classification (test AUROC), regression (log1p of expression.csv; test Pearson) or deviation (that minus the reference prior).",
+    reference_expression=opt.REFERENCE_EXPRESSION_HELP + " Each model then runs histone-only and with the prior (MODEL+prior), beside the prior alone.",
+)
 def benchmark(
     cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory; an existing one is continued (finished runs are skipped)."),
     models: str = typer.Option("all", help="'all' or comma-separated model names."),
     seeds: int = typer.Option(3, help="Seeds per cell and model (1..N)."),
-    task: str = typer.Option(DEFAULTS.task, help="classification (test AUROC), regression (log1p of expression.csv; test Pearson) or deviation (that minus the reference prior)."),
-    reference_expression: Optional[Path] = typer.Option(
-        None, "--reference-expression", help=opt.REFERENCE_EXPRESSION_HELP + " Each model then runs histone-only and with the prior (MODEL+prior), beside the prior alone."
-    ),
-    reference_mode: str = opt.REFERENCE_MODE,
-    excluded_references: str = opt.REFERENCE_EXCLUDE,
-    preset: str = opt.PRESET,
-    lr: Optional[float] = opt.LR,
-    batch_size: Optional[int] = opt.BATCH_SIZE,
-    epochs: Optional[int] = opt.EPOCHS,
-    patience: Optional[int] = opt.PATIENCE,
-    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
-    dropout: Optional[float] = opt.DROPOUT,
-    ema: Optional[float] = opt.EMA,
-    schedule: Optional[str] = opt.SCHEDULE,
-    forget_bias: Optional[float] = opt.FORGET_BIAS,
-    clip: float = opt.CLIP,
-    transform: Optional[str] = opt.TRANSFORM,
-    device: str = opt.DEVICE,
-    normalize: Optional[str] = opt.NORMALIZE,
-    mark_dropout: float = opt.MARK_DROPOUT,
+    training: dict = TRAINING,  # the training options but --model and --seed: see _training_options
     jobs: Optional[int] = typer.Option(1, help="Runs trained at once, on a local Dask cluster of that many one-thread workers (default 1: in this process)."),
     scheduler: Optional[str] = typer.Option(
         None, help="Address of a running Dask scheduler (tcp://host:8786) to train on; its workers must see the data and --out under the same paths."
@@ -71,11 +57,8 @@ def benchmark(
     if bootstrap < 1:
         raise UsageProblem(f"--bootstrap must be at least 1, got {bootstrap}")
     names = resolve_models(models)
-    settings = dict(
-        preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias, clip=clip,
-        transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
-        **training_reference(reference_expression, reference_mode, excluded_references),
-    )  # fmt: skip
+    settings = training_values(training)
+    reference_expression, task = training["reference_expression"], training["task"]
     read_table(reference_expression)  # a bad table stops here, before any run
     if cross_cell:
         _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings, reference_expression)

@@ -13,11 +13,11 @@ from typing import List, Optional
 import typer
 
 from .._io import exclusive_lock
-from ..config import DEFAULTS
 from . import _options as opt
 from ._app import Interrupted, UsageProblem, app, check_output_file, say, say_report, training_settings
 from ._outputs import claim_folder, record_owner
-from ._options import DEVICE_HELP, NORMALIZE_HELP, PER_MODEL
+from ._options import DEVICE_HELP, NORMALIZE_HELP
+from ._training_options import TRAINING, training_options, training_values
 
 REFERENCE_MODEL_HELP = "The reference-expression table of a model trained with one; default the table it was trained with, when it is still there."
 ALLOW_BINS_HELP = "Predict a file whose bin count differs from the model's (a warning instead of an error)."
@@ -25,33 +25,14 @@ AUTO_HELP = NORMALIZE_HELP + " With several cells, auto chooses by held-out-cell
 
 
 @app.command(epilog=opt.DEFAULTS_EPILOG)
+@training_options(normalize=AUTO_HELP)
 def train(
     ctx: typer.Context,
     data_dir: list[Path] = typer.Argument(  # one or more; named as before so usage errors read as they did
         ..., help="Cell directory with train.csv, valid.csv, test.csv (or classification/*.csv); several cells are pooled into one model."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (created)."),
-    model: str = opt.MODEL,
-    preset: str = opt.PRESET,
-    lr: Optional[float] = opt.LR,
-    batch_size: Optional[int] = opt.BATCH_SIZE,
-    epochs: Optional[int] = opt.EPOCHS,
-    patience: Optional[int] = opt.PATIENCE,
-    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
-    dropout: Optional[float] = opt.DROPOUT,
-    ema: Optional[float] = opt.EMA,
-    schedule: Optional[str] = opt.SCHEDULE,
-    forget_bias: Optional[float] = opt.FORGET_BIAS,
-    clip: float = opt.CLIP,
-    seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order)."),
-    transform: Optional[str] = opt.TRANSFORM,
-    device: str = opt.DEVICE,
-    task: str = opt.TASK,
-    normalize: Optional[str] = typer.Option(None, help=f"{AUTO_HELP} {PER_MODEL}"),
-    mark_dropout: float = opt.MARK_DROPOUT,
-    reference_expression: Optional[Path] = opt.REFERENCE_EXPRESSION,
-    reference_mode: str = opt.REFERENCE_MODE,
-    excluded_references: str = opt.REFERENCE_EXCLUDE,
+    training: dict = TRAINING,  # the training options: see _training_options
     cell: Optional[str] = opt.CELL,
     distributed: bool = typer.Option(
         False, "--distributed", help="Train as one rank of a DDP group started by `torchrun --nproc-per-node N -m attentivechrome train ...` (gloo on CPU, NCCL on GPU); --batch-size stays the global batch."
@@ -69,18 +50,16 @@ def train(
     """
     data_dirs = data_dir  # one or more cell directories
     from ..data.layout import cell_name, load_splits
-    from ._reference import read_table, say_prior, training_reference
+    from ._reference import read_table, say_prior
     from ..training import distributed as ddp
     from ..run_directory import RunDirectory
     from ..training.trainer import TrainingInterrupted, epoch_summary
     from ..training.trainer import train as run_training
 
-    auto = normalize == "auto"
-    config = training_settings(
-        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
-        clip=clip, seed=seed, transform=transform, device=device, task=task, normalize="none" if auto else normalize, mark_dropout=mark_dropout,
-        **training_reference(reference_expression, reference_mode, excluded_references),
-    )  # fmt: skip
+    settings = training_values(training)
+    auto = settings["normalize"] == "auto"
+    config = training_settings(**{**settings, "normalize": "none" if auto else settings["normalize"]})
+    reference_expression, device, task = training["reference_expression"], training["device"], training["task"]
     if cell and len(data_dirs) > 1:
         raise UsageProblem("--cell names the cell of one directory; pooled cells are named by their directories")
     table = read_table(reference_expression)  # a bad table stops here, before any training

@@ -7,15 +7,16 @@ from typing import Optional
 
 import typer
 
-from ..config import DEFAULTS
 from . import _options as opt
 from ._app import UsageProblem, app, say, say_report, training_settings
 from ._interrupt import finished_runs_kept, says_what_was_kept
 from ._outputs import claim_folder, record_owner
+from ._training_options import TRAINING, training_options, training_values
 
 
 @app.command("train-many", epilog=opt.DEFAULTS_EPILOG)
 @says_what_was_kept(finished_runs_kept)
+@training_options(seed="Random seed (weights and gene order), the same for every cell.")
 def train_many(
     cell_dirs: list[Path] = typer.Argument(..., help="Cell data directories (train/valid/test.csv or classification/*.csv); the cell name is the directory name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory: one run directory per cell; an existing one is continued."),
@@ -25,27 +26,7 @@ def train_many(
     scheduler: Optional[str] = typer.Option(
         None, help="Address of a running Dask scheduler (tcp://host:8786) to train on; its workers must see the data and --out under the same paths."
     ),
-    model: str = opt.MODEL,
-    preset: str = opt.PRESET,
-    lr: Optional[float] = opt.LR,
-    batch_size: Optional[int] = opt.BATCH_SIZE,
-    epochs: Optional[int] = opt.EPOCHS,
-    patience: Optional[int] = opt.PATIENCE,
-    weight_decay: Optional[float] = opt.WEIGHT_DECAY,
-    dropout: Optional[float] = opt.DROPOUT,
-    ema: Optional[float] = opt.EMA,
-    schedule: Optional[str] = opt.SCHEDULE,
-    forget_bias: Optional[float] = opt.FORGET_BIAS,
-    clip: float = opt.CLIP,
-    seed: int = typer.Option(DEFAULTS.seed, help="Random seed (weights and gene order), the same for every cell."),
-    transform: Optional[str] = opt.TRANSFORM,
-    device: str = opt.DEVICE,
-    normalize: Optional[str] = opt.NORMALIZE,
-    mark_dropout: float = opt.MARK_DROPOUT,
-    task: str = opt.TASK,
-    reference_expression: Optional[Path] = opt.REFERENCE_EXPRESSION,
-    reference_mode: str = opt.REFERENCE_MODE,
-    excluded_references: str = opt.REFERENCE_EXCLUDE,
+    training: dict = TRAINING,  # the training options: see _training_options
     restart: bool = typer.Option(False, "--restart", help="Train every cell again, even cells finished by an earlier call."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-cell lines; only the summary table."),
@@ -56,19 +37,16 @@ def train_many(
     """
     from ..experiments.train_many import SUMMARY_FILE, summary_text
     from ..tasks import get_task
-    from ._reference import read_table, training_reference
+    from ._reference import read_table
     from ..experiments.train_many import train_many as run_train_many
 
     claim_folder(out, "train-many", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if jobs is not None and jobs < 1:
         raise UsageProblem(f"--jobs must be at least 1, got {jobs}")
-    config = training_settings(
-        model=model, preset=preset, lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, weight_decay=weight_decay, dropout=dropout, ema=ema, schedule=schedule, forget_bias=forget_bias,
-        clip=clip, seed=seed, transform=transform, device=device, task=task, normalize=normalize, mark_dropout=mark_dropout,
-        **training_reference(reference_expression, reference_mode, excluded_references),
-    )  # fmt: skip
+    config = training_settings(**training_values(training))
+    reference_expression = training["reference_expression"]
     read_table(reference_expression)  # a bad table stops here, before any cell trains
-    primary, label = ("test_auroc", "AUROC") if get_task(task).binary else ("test_pearson", "Pearson")
+    primary, label = ("test_auroc", "AUROC") if get_task(config.task).binary else ("test_pearson", "Pearson")
 
     def report(row: dict) -> None:
         if row["status"] == "failed":
