@@ -16,13 +16,16 @@ run --cells roadmap-e087 --tasks classification --models attentivechrome,gbt,pri
 run --cells roadmap-e087,roadmap-e028 --tasks classification --models attentivechrome,gbt,prior --references new-cell --seeds 1 --transfer-from roadmap-e012
 run --cells roadmap-e028 --tasks classification --models attentivechrome,gbt,prior,deepchrome --references none,new-cell --seeds 1
 # 5. the within-cell ceiling: every other cell's expression as a feature, without (prior) and with marks
-run --cells roadmap-e012 --tasks classification,regression --models prior,gbt,attentivechrome --references fitted --seeds 1
+run --cells roadmap-e012 --tasks classification,regression --models prior,gbt,attentivechrome --references fitted --seeds 1,2,3
 # 6. without the ES-related references in any prior
 run --cells roadmap-e012 --tasks classification --models attentivechrome,gbt,prior --references none,new-cell --seeds 1 --exclude es
+run --cells roadmap-e012 --tasks classification --models attentivechrome,gbt,prior --references new-cell --seeds 2,3 --exclude es
 # 7. speed: seconds per epoch with and without the prior, in one run
 python benchmarks/reference_speed.py --models attentivechrome,deepchrome --epochs 2 --rounds 2
 # 8. more seeds of the four-mark cells
 run --cells roadmap-e028,roadmap-e087 --tasks classification --models attentivechrome,gbt,prior,deepchrome --references none,new-cell --seeds 2,3
+# 8b. the four-mark cells, regression and the cell-specific part
+run --cells roadmap-e087,roadmap-e028 --tasks regression,deviation --models attentivechrome,gbt,prior,deepchrome --references none,new-cell --seeds 1,2,3
 # 9. explaining the cell-specific part: a deviation model of roadmap-e087, and why 200 genes differ between E012 and E087
 #    (the 200 test genes whose observed log1p expression differs most between the two cells)
 attentivechrome train ../shared/data/roadmap-e087 --out runs/e087-deviation --task deviation --reference-expression $T --overwrite
