@@ -257,7 +257,8 @@ class TrainedModel:
                 f"{self.source or 'this model'} reads a reference-expression prior ({self.reference['source']}); "
                 "pass the table (--reference-expression, or model.with_reference(table, cell))"
             )
-        return dataclasses.replace(data, prior=self.prior.features(data.gene_ids, source=data.source), baseline=self.prior.baseline(data.gene_ids))
+        features, baseline = self.prior.read(data.gene_ids, source=data.source)
+        return dataclasses.replace(data, prior=features, baseline=baseline)
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """The module's raw outputs on the task's scale: log-odds unchanged, regression values de-standardised."""

@@ -182,14 +182,17 @@ class ReferencePrior:
 
     def features(self, gene_ids, *, source: str = "") -> np.ndarray:
         """(genes, features) float32, standardised over the table's genes: what a model reads."""
-        _, _, centre, spread = self._table_features()
-        return ((self.raw_features(gene_ids, source=source) - centre) / spread).astype(np.float32)
+        return self.read(gene_ids, source=source)[0]
 
     def baseline(self, gene_ids, *, source: str = "") -> np.ndarray:
         """(genes,) the mean log(RPKM + 1) over the prior's columns: the prior expression deviation subtracts."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ReferenceWarning)  # said once, by features()
-            return self.raw_features(gene_ids, source=source)[:, 0]
+        return self.read(gene_ids, source=source)[1]
+
+    def read(self, gene_ids, *, source: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """Both at once: the standardised features (float32) and the baseline (float64) of ``gene_ids``."""
+        _, _, centre, spread = self._table_features()
+        raw = self.raw_features(gene_ids, source=source)
+        return ((raw - centre) / spread).astype(np.float32), raw[:, 0]
 
     def describe(self) -> dict:
         """What a model records: enough to rebuild this function for another cell and to check the table is the same."""

@@ -122,7 +122,7 @@ def attach_reference(cells: Mapping[str, Splits], table: ReferenceTable, config:
         prior = priors[name]
         attached[name] = {}
         for split, data in splits.items():
-            features, baseline = prior.features(data.gene_ids, source=data.source), prior.baseline(data.gene_ids)
+            features, baseline = prior.read(data.gene_ids, source=data.source)
             labels = data.labels
             if deviation and labels is not None:
                 labels = (np.asarray(labels, dtype=np.float64) - baseline).astype(np.float32)
