@@ -92,7 +92,7 @@ def run_units(args: argparse.Namespace) -> None:
                         predictions = model_for_cell.predict(splits["test"], with_attention=False)
                         test = splits["test"]
                         baseline = predictions.baseline
-                        targets = test.labels if baseline is None else test.labels - baseline
+                        targets = model_for_cell.task_spec.targets(test.labels, baseline)
                         metrics = model_for_cell.task_spec.scores("test", targets, predictions.logits, baseline)
                         row = {
                             "key": key, "cell": cell, "task": task, "model": model, "reference": reference, "seed": seed, "exclude": args.exclude,

@@ -79,6 +79,12 @@ class Task:
                 scores[f"{split}_{name}"] = float("nan")
         return scores
 
+    def targets(self, log_expression: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
+        """What the task predicts, from log1p expression and each gene's prior: the deviation for ``deviation``, else unchanged."""
+        if not self.needs_reference or baseline is None:
+            return log_expression
+        return np.asarray(log_expression, dtype=np.float64) - baseline
+
     def better(self, record: dict, best: dict) -> bool:
         """Whether ``record`` beats ``best`` on the selection metric (a defined value beats NaN)."""
         key = self.selection_metric

@@ -43,7 +43,7 @@ from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODEL
 from ..exceptions import InputFormatError, RunsFailedError
 from ..run_directory import RunDirectory
 from ..tasks import get_task
-from .runner import RESULT_FILE, TrainingUnit, guard_settings, plan_cells, run_units, status_text
+from .runner import RESULT_FILE, TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def run_benchmark(
         if runs.empty:
             raise RunsFailedError(
                 f"{out}: every run of the benchmark failed ({len(failed)} runs), so no table was written; "
-                f"the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {_first_line(failed[0][3])}"
+                f"the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {first_line(failed[0][3])}"
             )
         seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
         predictions = {
@@ -526,7 +526,3 @@ def _mean_sd(mean: float, sd: float) -> str:
     return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
 
 
-def _first_line(text: str) -> str:
-    """A run's error as one line (a traceback's text can span several)."""
-    lines = str(text).strip().splitlines()
-    return lines[0] if lines else "unknown error"

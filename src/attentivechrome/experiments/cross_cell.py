@@ -31,7 +31,8 @@ from .._io import atomic_open, atomic_path, write_text_atomic
 from .._progress import progress_bar
 from ..config import TRAINING_FIELDS, TrainConfig
 from ..exceptions import AttentiveChromeError, RunsFailedError, UndefinedMetricError
-from .runner import TrainingUnit, guard_settings, plan_cells, run_units, status_text
+from ..tasks import get_task
+from .runner import TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of
 
 SETTINGS_FILE = "cross-cell.json"
@@ -179,7 +180,7 @@ def run_cross_cell(
             records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in trainings[unit.cell], metric: value, "note": note})
     if failed and len(failed) == len(units):
         first = failed[0]
-        raise RunsFailedError(f"{out}: every training of the cross-cell benchmark failed ({len(failed)}), so no matrix was written; the first: {first[0]} seed {first[1]}: {_first_line(first[2])}")
+        raise RunsFailedError(f"{out}: every training of the cross-cell benchmark failed ({len(failed)}), so no matrix was written; the first: {first[0]} seed {first[1]}: {first_line(first[2])}")
     scores = pd.DataFrame(records, columns=["trained_on", "seed", "test_cell", "seen", metric, "note"])
     matrix = scores.pivot_table(index="trained_on", columns="test_cell", values=metric, aggfunc="mean", dropna=False)
     matrix = matrix.reindex(index=[t for t in trainings if t in set(scores["trained_on"])], columns=list(cells))
@@ -202,7 +203,7 @@ def _score(model, splits: dict, metric: str, table=None, cell: str | None = None
             predictions = model.predict(splits["test"], with_attention=False, stats_from=list(splits.values()))
     except AttentiveChromeError as err:
         return float("nan"), str(err).split(": ", 1)[-1]
-    targets = predictions.labels if predictions.baseline is None else predictions.labels - predictions.baseline  # deviation: the cell-specific part
+    targets = get_task(predictions.task).targets(predictions.labels, predictions.baseline)  # deviation: the cell-specific part
     try:
         value = auroc(targets, predictions.values) if metric == "auroc" else pearson(targets, predictions.values)
     except UndefinedMetricError as err:
@@ -294,8 +295,3 @@ def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
 def _fmt(value: float) -> str:
     return "n/a" if np.isnan(value) else f"{value:.4f}"
 
-
-def _first_line(text: str) -> str:
-    """A run's error as one line (a traceback's text can span several)."""
-    lines = str(text).strip().splitlines()
-    return lines[0] if lines else "unknown error"

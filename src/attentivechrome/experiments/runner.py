@@ -390,3 +390,9 @@ def _reference_table(path: str):
     if not path:
         raise ValueError("the unit reads a reference prior but names no reference-expression table")
     return read_reference(path)
+
+
+def first_line(text: str) -> str:
+    """A run's error as one line (a traceback's text can span several)."""
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else "unknown error"

@@ -116,7 +116,7 @@ def attach_reference(cells: Mapping[str, Splits], table: ReferenceTable, config:
         if not common:
             raise ValueError(f"{table.source}: no reference column is usable for every cell ({', '.join(cells)})")
     priors = {name: table.prior_for(name, exclude=exclude, mode=mode, columns=common) for name in cells}
-    deviation = get_task(config.task).needs_reference
+    task = get_task(config.task)
     attached = {}
     for name, splits in cells.items():
         prior = priors[name]
@@ -124,8 +124,8 @@ def attach_reference(cells: Mapping[str, Splits], table: ReferenceTable, config:
         for split, data in splits.items():
             features, baseline = prior.read(data.gene_ids, source=data.source)
             labels = data.labels
-            if deviation and labels is not None:
-                labels = (np.asarray(labels, dtype=np.float64) - baseline).astype(np.float32)
+            if task.needs_reference and labels is not None:  # deviation: the expression minus the prior
+                labels = task.targets(labels, baseline).astype(np.float32)
             attached[name][split] = dataclasses.replace(data, prior=features, baseline=baseline.astype(np.float32), labels=labels)
     description = {**next(iter(priors.values())).describe(), "cells": list(cells)}
     return attached, description, priors
