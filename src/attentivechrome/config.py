@@ -34,7 +34,7 @@ SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 #: The settings a preset fills in per model (the keys of :data:`ORIGINAL_SETTINGS`, in the order tables show them).
 PRESET_FIELDS: tuple[str, ...] = tuple(ORIGINAL_SETTINGS)
 #: Settings besides the preset's that change what a run learns (with the model, task and seed).
-TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout", "reference", "reference_exclude")
+TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout", "reference", "reference_exclude", "ensemble")
 
 #: How a model reads a reference-expression table: ``none`` (marks only), ``new-cell`` (fixed summaries of the
 #: other cells' expression) or ``fitted`` (every other cell a feature; within a cell only). See attentivechrome.data.reference.
@@ -144,6 +144,7 @@ NUMERIC_SETTINGS: dict[str, Number] = {
     "weight_decay": Number(low=0),
     "patience": Number(integer=True, low=0),
     "ema": Number(low=0, high=1, high_open=True),
+    "ensemble": Number(integer=True, low=1, high=64),
 }
 #: Numeric settings that may also be ``None`` (the model's own default).
 OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True), "forget_bias": Number()}
@@ -218,6 +219,10 @@ class TrainConfig:
         the cell). Default ``none``; ``task='deviation'`` and ``model='prior'`` need one.
     reference_exclude
         Epigenomes (columns of the table) the prior must not read, besides the cell's own. Default none.
+    ensemble
+        Train this many copies of the model with the seeds ``seed``, ``seed + 1``, ... and keep
+        them as one model (:class:`~attentivechrome.models.ensemble.Ensemble`) whose output is the
+        mean of their logits and whose maps are their mean, with their spread. Default 1 (one model).
     """
 
     model: str = "attentivechrome"
@@ -241,6 +246,7 @@ class TrainConfig:
     preset: str = "tuned"
     reference: str = "none"
     reference_exclude: tuple[str, ...] = ()
+    ensemble: int = 1
     #: The preset settings given explicitly (kept by :meth:`for_model`); the others came from the preset.
     given: frozenset = field(default=frozenset(), compare=False, repr=False)
 

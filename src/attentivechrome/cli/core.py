@@ -129,7 +129,11 @@ def train(
         say(f"  {cell}: test {shown}")
     if record.stop_reason == "patience":
         say(f"stopped after epoch {len(record.history)}: no better validation score in {config.patience} epochs (--patience)")
-    say(f"best epoch {record.best_epoch}: {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
+    if record.members:  # an ensemble
+        each = ", ".join(f"seed {m['seed']} epoch {m['best_epoch']}" for m in record.members)
+        say(f"ensemble of {len(record.members)} ({each}): {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
+    else:
+        say(f"best epoch {record.best_epoch}: {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
     say_report(out)
 
 
