@@ -35,6 +35,7 @@ from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchErr
 from .inference import INFERENCE_BATCH_SIZE, Predictions
 from .inference import predict as predict_module
 from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, OutputScale, as_histone_data, iter_explanations
+from .models.ensemble import members_of
 from .models.checkpoint import CheckpointContents, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
 from .tasks import Task, get_task
@@ -175,6 +176,11 @@ class TrainedModel:
         except ValueError as err:
             raise ModelDataMismatchError(str(err)) from None
         return dataclasses.replace(self, prior=prior)
+
+    @property
+    def n_members(self) -> int:
+        """How many models it averages: an ensemble's members (``train --ensemble N``), or 1."""
+        return len(members_of(self.module))
 
     @property
     def handles_missing_marks(self) -> bool:

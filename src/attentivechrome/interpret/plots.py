@@ -285,6 +285,38 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
     return fig
 
 
+def plot_spread_profiles(
+    mean_abs: Mapping[str, np.ndarray], mean_spread: Mapping[str, np.ndarray], marks: Sequence[str], *, bin_size: int = DEFAULT_BIN_SIZE, n_members: int, n_genes: int
+) -> Figure:
+    """An ensemble's maps and their spread: per method (rows) and mark (columns), the mean over genes of |map| per bin, with a band of +- the mean spread.
+
+    ``mean_abs[method]`` and ``mean_spread[method]`` have shape (marks, bins): the mean over the
+    genes of the absolute mean map and of the members' standard deviation, cell by cell.
+    """
+    methods = list(mean_abs)
+    n_bins = next(iter(mean_abs.values())).shape[1]
+    x = bin_centres_kb(n_bins, bin_size)
+    fig = Figure(figsize=(2.6 * len(marks), 1.9 * len(methods) + 0.8), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(methods), len(marks), sharex=True, squeeze=False))
+    for i, method in enumerate(methods):
+        for j, mark in enumerate(marks):
+            ax = axes[i, j]
+            centre, band = mean_abs[method][j], mean_spread[method][j]
+            ax.fill_between(x, np.maximum(centre - band, 0.0), centre + band, color="tab:orange", alpha=0.35, lw=0, label="+- spread across members")
+            ax.plot(x, centre, color="tab:blue", lw=1.2, label="|mean map|")
+            ax.axvline(0.0, color="black", lw=0.6, ls="--")
+            if i == 0:
+                ax.set_title(mark)
+            if j == 0:
+                ax.set_ylabel(METHODS[method].label if method in METHODS else method, fontsize=8)
+            if i == len(methods) - 1:
+                ax.set_xlabel(POSITION_LABEL, fontsize=8)
+            ax.tick_params(labelsize=7)
+    _legend_outside(fig, axes[0, 0])
+    fig.suptitle(f"mean |map| over {n_genes} genes, +- the spread of the {n_members} members' maps", fontsize=10)
+    return fig
+
+
 def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Bars of bin-level AUROC, AUPR and mark-rank agreement per method, with 95% intervals.
 
