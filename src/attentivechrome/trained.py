@@ -385,6 +385,33 @@ def load_model(reference: str | Path) -> TrainedModel:
     return TrainedModel._from_contents(resolve_checkpoint(reference))
 
 
+def ensemble(models: Sequence[TrainedModel | str | Path]) -> TrainedModel:
+    """One model of several trained alike (other seeds): it predicts their mean logit; its maps are their mean, with their spread.
+
+    ``train --ensemble N`` trains and saves one; this joins models trained apart (loaded from
+    their run directories when given as paths). They must read the same marks and bins and share
+    the task, target scale, normalisation and reference.
+
+    Raises
+    ------
+    ValueError
+        With fewer than two models, or models that differ in what they read or predict.
+    """
+    from .models.ensemble import Ensemble
+
+    loaded = [_as_trained(m) for m in models]
+    if len(loaded) < 2:
+        raise ValueError(f"an ensemble joins at least two models, got {len(loaded)}")
+    first = loaded[0]
+    for other in loaded[1:]:
+        for what in ("model_name", "marks", "n_bins", "task", "target_scale", "normalization", "reference"):
+            if getattr(other, what) != getattr(first, what):
+                raise ValueError(f"{other.source or 'a model'}: its {what} ({getattr(other, what)!r:.80}) differs from {first.source or 'the first model'}'s ({getattr(first, what)!r:.80})")
+    members = [module for m in loaded for module in members_of(m.module)]
+    config = None if first.config is None else dataclasses.replace(first.config, ensemble=len(members))
+    return dataclasses.replace(first, module=Ensemble(members).eval(), config=config, epoch=None, source="")
+
+
 def _as_trained(model) -> TrainedModel:
     """A :class:`TrainedModel` as it is, or loaded from the path or cell name that names one."""
     if isinstance(model, TrainedModel):

@@ -8,5 +8,6 @@ memory is :meth:`TrainedModel.explain <attentivechrome.trained.TrainedModel.expl
 
 from .ground_truth import benchmark_model
 from .interpretation import interpret_model
+from .stability import model_stability
 
-__all__ = ["benchmark_model", "interpret_model"]
+__all__ = ["benchmark_model", "interpret_model", "model_stability"]
