@@ -110,7 +110,7 @@ def main() -> None:
     out = Path(args.out)
     done = set()
     if out.is_file():
-        done = {json.loads(line)["comparison"] for line in out.read_text().splitlines() if line.strip()}
+        done = {r["comparison"] for r in map(json.loads, filter(str.strip, out.read_text().splitlines())) if "abs_map_rank_correlation" in r}
     test = load_splits(args.cell, cache=True)["test"]
     genes = choose_genes(test, max_genes=args.genes, seed=args.seed)
     roots = {"e012": Path(args.models), "ens": Path(args.ensembles)}
@@ -131,12 +131,16 @@ def main() -> None:
         methods = [m for m in STABILITY_METHODS if m != "attention" or first.model_name == "attentivechrome"]
         explained = [explain_model(p, genes, methods, Path(args.cache), args.n_steps, args.window) for p in paths]
         result = stability([e for e, _ in explained], methods, names=[str(p) for p in paths])
+        magnitude = stability([e for e, _ in explained], methods, names=[str(p) for p in paths], absolute=True).table.set_index("method")
         aurocs = [float(ac.auroc(genes.labels, e.logits)) for e, _ in explained]
         rows = []
         for row in result.table.to_dict("records"):
             rows.append({
                 "comparison": name, "kind": kind, "models": [str(p) for p in paths], "members": [n for _, n in explained], "genes": genes.n_genes, "seed": args.seed,
-                "n_steps": args.n_steps, "window": args.window, "auroc_on_genes": aurocs, **row, "seconds": round(time.perf_counter() - started, 1),
+                "n_steps": args.n_steps, "window": args.window, "auroc_on_genes": aurocs, **row,
+                "abs_map_rank_correlation": float(magnitude.loc[row["method"], "map_rank_correlation"]),
+                "abs_map_ci_low": float(magnitude.loc[row["method"], "map_ci_low"]), "abs_map_ci_high": float(magnitude.loc[row["method"], "map_ci_high"]),
+                "seconds": round(time.perf_counter() - started, 1),
             })  # fmt: skip
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("a") as handle:
@@ -153,19 +157,20 @@ def markdown(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     comparisons = list(dict.fromkeys(r["comparison"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    by = {(r["comparison"], r["method"]): r for r in rows}
+    by = {(r["comparison"], r["method"]): r for r in rows}  # the last row of each wins (a rescored comparison)
     lines = ["| method | " + " | ".join(comparisons) + " |", "|---|" + "---|" * len(comparisons)]
     for method in methods:
         cells = []
         for c in comparisons:
             r = by.get((c, method))
-            cells.append("—" if r is None else f"{r['map_rank_correlation']:.3f} / {r['mark_score_rank_correlation']:.3f}")
+            absolute = f" / {r['abs_map_rank_correlation']:.3f}" if r is not None and "abs_map_rank_correlation" in r else ""
+            cells.append("—" if r is None else f"{r['map_rank_correlation']:.3f}{absolute} / {r['mark_score_rank_correlation']:.3f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    first = {c: next(r for r in rows if r["comparison"] == c) for c in comparisons}
+    first = {c: [r for r in rows if r["comparison"] == c][-1] for c in comparisons}
     lines.append("| predictions (Pearson of logits) | " + " | ".join(f"{first[c]['prediction_correlation']:.3f}" for c in comparisons) + " |")
     lines.append("| AUROC on these genes (each model) | " + " | ".join(", ".join(f"{a:.4f}" for a in first[c]["auroc_on_genes"]) for c in comparisons) + " |")
     lines.append("")
-    lines.append("Cells: map rank correlation / mark-score rank correlation (per gene, mean over genes and model pairs).")
+    lines.append("Cells: map rank correlation (signed) / of |map| / mark-score rank correlation (per gene, mean over genes and model pairs).")
     return "\n".join(lines)
 
 

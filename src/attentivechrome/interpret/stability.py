@@ -94,7 +94,9 @@ def _cell(value: float, low: float, high: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.3f} ({low:.3f} to {high:.3f})"
 
 
-def stability(explanations: Sequence[Explanation], methods: Sequence[str] | None = None, *, names: Sequence[str] | None = None) -> StabilityResult:
+def stability(
+    explanations: Sequence[Explanation], methods: Sequence[str] | None = None, *, names: Sequence[str] | None = None, absolute: bool = False
+) -> StabilityResult:
     """Rank correlations of the maps and mark scores of the same genes across two or more models.
 
     Parameters
@@ -106,6 +108,9 @@ def stability(explanations: Sequence[Explanation], methods: Sequence[str] | None
         The methods to compare; default every method all the explanations hold.
     names
         Names of the models, for the record. Default ``model1``, ``model2``, ...
+    absolute
+        Rank the maps' magnitudes (|map|) instead of their signed values: whether the models
+        agree on which cells matter, whatever the direction. Default False.
 
     Raises
     ------
@@ -149,6 +154,7 @@ def stability(explanations: Sequence[Explanation], methods: Sequence[str] | None
     prediction_r = float(np.nanmean(rowwise_pearson(predictions[[i for i, _ in pairs]], predictions[[j for _, j in pairs]]))) if len(gene_ids) > 1 else float("nan")
     for method in methods:
         flat = [e[method].reshape(e.n_genes, -1) for e in aligned]  # (genes, marks, bins) -> (genes, marks*bins)
+        flat = [np.abs(f) for f in flat] if absolute else flat
         shapes = {f.shape for f in flat}
         if len(shapes) > 1:
             raise ValueError(f"the {method} maps have different shapes across models: {', '.join(str(s) for s in shapes)}")
