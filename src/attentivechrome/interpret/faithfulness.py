@@ -27,7 +27,7 @@ Absent marks (NaN) stay absent in every masked input. Two reference rows come wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,13 +38,16 @@ from torch import nn
 from .. import _settings
 from .._progress import progress_bar
 from ..data.dataset import HistoneData
-from .explain import OutputScale, _logits_of, as_histone_data, check_fits, require_module
+from .attribution import METHODS
+from .explain import OutputScale, _differentiable, _logits_of, as_histone_data, check_fits, require_module
 from .scoring import mean_and_interval
 
 #: The baselines a cell can be set to (see the module's description).
 BASELINES = ("zero", "mean")
 #: The rows added to every result: a seeded random map and the reads themselves.
 REFERENCE_ROWS = ("random", "input")
+#: The methods measured unless told otherwise (those a model supports): DeepLift equals input x gradient on these models.
+FAITHFULNESS_METHODS = ("attention", "saliency", "input_x_gradient", "integrated_gradients", "occlusion")
 #: Fractions of a curve unless told otherwise: 0, 10%, ..., 100%.
 DEFAULT_STEPS = 11
 #: Genes scored only when the baseline moves their output by at least this much (logits, or log1p units).
@@ -335,6 +338,37 @@ def faithfulness(
     )
 
 
+def applicable_methods(module: nn.Module, data: HistoneData, methods: Sequence[str] = FAITHFULNESS_METHODS) -> tuple[str, ...]:
+    """The ``methods`` that can explain ``module``: attention only when it has some, gradients only when it gives them."""
+    data = as_histone_data(data)
+    if not data.n_genes:
+        return tuple(methods)
+    x = torch.from_numpy(np.ascontiguousarray(data.counts[:1], dtype=np.float32))
+    prior = None if data.prior is None else torch.from_numpy(np.ascontiguousarray(data.prior[:1], dtype=np.float32))
+    was_training = module.training
+    module.eval()
+    try:
+        device = next(module.parameters()).device if any(True for _ in module.parameters()) else torch.device("cpu")
+        x = x.to(device)
+        prior = None if prior is None else prior.to(device)
+        with torch.no_grad():
+            out = module(x) if prior is None else module(x, prior)
+        has_alpha = getattr(out, "alpha", None) is not None
+        has_beta = getattr(out, "beta", None) is not None
+        gradients = _differentiable(module, x, prior)
+    finally:
+        module.train(was_training)
+    keep = []
+    for method in methods:
+        family = METHODS[method].family
+        if family == "attention" and not (has_alpha and (method == "attention" or has_beta)):
+            continue
+        if family == "gradient" and not gradients:
+            continue
+        keep.append(method)
+    return tuple(keep)
+
+
 def _outputs(module, flat, prior, n_genes, n_inner, n_methods, n_bins, n_marks, device) -> np.ndarray:
     """The module's outputs for the stacked inputs: the full and baseline inputs, then each method's masked ones.
 
@@ -362,4 +396,4 @@ def _trapezoid_mean(curves: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     return ((curves[:, 1:] + curves[:, :-1]) / 2.0 * widths).sum(axis=1)
 
 
-__all__ = ["BASELINES", "DEFAULT_MIN_EFFECT", "DEFAULT_STEPS", "REFERENCE_ROWS", "TABLE_COLUMNS", "FaithfulnessResult", "faithfulness"]
+__all__ = ["BASELINES", "FAITHFULNESS_METHODS", "applicable_methods", "DEFAULT_MIN_EFFECT", "DEFAULT_STEPS", "REFERENCE_ROWS", "TABLE_COLUMNS", "FaithfulnessResult", "faithfulness"]
