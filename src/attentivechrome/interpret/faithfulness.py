@@ -338,6 +338,30 @@ def faithfulness(
     )
 
 
+def top_cells(values: np.ndarray, fraction: float, *, seed: int = 0) -> np.ndarray:
+    """Boolean, the shape of ``values`` (genes, marks, bins): each gene's top ``fraction`` of cells by absolute value.
+
+    Ties are broken at random (seeded); ``round(fraction * marks * bins)`` cells per gene are chosen,
+    as along a deletion curve. Remove-and-retrain (``benchmarks/roar.py``) masks the data with it.
+
+    >>> top_cells(np.array([[[3.0, -5.0, 1.0, 0.0]]]), 0.5).astype(int).tolist()
+    [[[1, 1, 0, 0]]]
+    """
+    values = np.asarray(values)
+    if values.ndim != 3:
+        raise ValueError(f"values must have shape (genes, marks, bins), got {values.shape}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    n_genes = values.shape[0]
+    n_cells = int(np.prod(values.shape[1:]))
+    score = np.abs(values).reshape(n_genes, n_cells)
+    tiebreak = np.random.default_rng(seed).random((n_genes, n_cells), dtype=np.float32)
+    order = np.lexsort((tiebreak, -score), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_cells)[None, :], axis=-1)
+    return (rank < int(round(fraction * n_cells))).reshape(values.shape)
+
+
 def applicable_methods(module: nn.Module, data: HistoneData, methods: Sequence[str] = FAITHFULNESS_METHODS) -> tuple[str, ...]:
     """The ``methods`` that can explain ``module``: attention only when it has some, gradients only when it gives them."""
     data = as_histone_data(data)
@@ -396,4 +420,4 @@ def _trapezoid_mean(curves: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     return ((curves[:, 1:] + curves[:, :-1]) / 2.0 * widths).sum(axis=1)
 
 
-__all__ = ["BASELINES", "FAITHFULNESS_METHODS", "applicable_methods", "DEFAULT_MIN_EFFECT", "DEFAULT_STEPS", "REFERENCE_ROWS", "TABLE_COLUMNS", "FaithfulnessResult", "faithfulness"]
+__all__ = ["BASELINES", "FAITHFULNESS_METHODS", "applicable_methods", "top_cells", "DEFAULT_MIN_EFFECT", "DEFAULT_STEPS", "REFERENCE_ROWS", "TABLE_COLUMNS", "FaithfulnessResult", "faithfulness"]

@@ -1,0 +1,143 @@
+"""Faithfulness of every e012 model x method on 1,000 seeded test genes (the table of docs/interpretation.md; not a test).
+
+For each model of ``--models`` (run directories named ``<model>-s<seed>``; a model whose
+``model.pt`` is not there yet is skipped, so a rerun picks it up), the maps of every method the
+model supports (attention only for AttentiveChrome) are computed on the same ``--genes`` test
+genes of ``--data`` (drawn with ``--gene-seed``) and measured by deletion and insertion
+(:func:`attentivechrome.faithfulness`, baseline ``--baseline``, ``--steps`` fractions), with the
+``random`` and ``input`` rows. One JSON line per (model, seed, method) is appended to ``--out``;
+rows already there (same model, seed, method, baseline, steps, genes) are skipped, so the script
+resumes. It ends by printing the markdown table (model x method -> deletion AUC, insertion AUC,
+genes scored) of every row in ``--out``. Usage::
+
+    python benchmarks/faithfulness_table.py                        # the documented table (about 25 min on 2 busy cores)
+    python benchmarks/faithfulness_table.py --table-only           # print the table of the rows already written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ATTENTIVECHROME_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DEFAULT_RUNS = ("attentivechrome-s1", "attentivechrome-s2", "deepchrome-s1", "deepchrome-s2", "lstm-s1", "lstm-s2")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=ROOT.parent / "models" / "e012")
+    parser.add_argument("--runs", default=",".join(DEFAULT_RUNS), help="Run directories under --models, comma-separated.")
+    parser.add_argument("--data", type=Path, default=SHARED / "roadmap-e012")
+    parser.add_argument("--genes", type=int, default=1000)
+    parser.add_argument("--gene-seed", type=int, default=0)
+    parser.add_argument("--baseline", default="zero")
+    parser.add_argument("--steps", type=int, default=11)
+    parser.add_argument("--min-effect", type=float, default=0.5)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "interpretation" / "faithfulness.jsonl")
+    parser.add_argument("--table-only", action="store_true")
+    args = parser.parse_args()
+    if not args.table_only:
+        run(args)
+    print(markdown(read_rows(args.out), args.baseline, args.steps, args.genes))
+
+
+def run(args) -> None:
+    import attentivechrome as ac
+    from attentivechrome.data import read_csv
+    from attentivechrome.interpret.faithfulness import applicable_methods
+    from attentivechrome.interpret.faithfulness import faithfulness as curves_of
+    from attentivechrome.workflows.faithfulness import maps_of
+
+    test = read_csv(args.data / "test.csv.gz")
+    chosen = np.sort(np.random.default_rng(args.gene_seed).choice(test.n_genes, size=min(args.genes, test.n_genes), replace=False))
+    genes = test.subset(chosen)
+    done = {_key(r) for r in read_rows(args.out)}
+    for run_name in [r.strip() for r in args.runs.split(",") if r.strip()]:
+        path = args.models / run_name
+        if not (path / "model.pt").is_file():
+            print(f"{run_name}: no model.pt yet; skipped (rerun to add it)", flush=True)
+            continue
+        model_name, seed = run_name.rsplit("-s", 1)
+        model = ac.load_model(path)
+        prepared = model.prepare(genes)
+        methods = applicable_methods(model.module, prepared)
+        wanted = [*methods, "random", "input"]
+        key_of = {m: (model_name, int(seed), m, args.baseline, args.steps, args.genes, args.gene_seed) for m in wanted}
+        if all(key_of[m] in done for m in wanted):
+            print(f"{run_name}: done already", flush=True)
+            continue
+        started = time.perf_counter()
+        maps = maps_of(model, prepared, methods, progress=False)
+        maps_seconds = time.perf_counter() - started
+        result = curves_of(model.module, prepared, maps, output=model.output_scale, baseline=args.baseline, steps=args.steps, min_effect=args.min_effect, seed=0)
+        table = result.table().set_index("method")
+        curves = result.curves
+        with open(args.out, "a", encoding="utf-8") as handle:
+            for method in wanted:
+                if key_of[method] in done:
+                    continue
+                row = table.loc[method]
+                record = {
+                    "model": model_name,
+                    "seed": int(seed),
+                    "method": method,
+                    "baseline": args.baseline,
+                    "steps": args.steps,
+                    "genes": args.genes,
+                    "gene_seed": args.gene_seed,
+                    "min_effect": args.min_effect,
+                    "n_genes": int(row["n_genes"]),
+                    **{c: round(float(row[c]), 5) for c in ("deletion_auc", "deletion_low", "deletion_high", "insertion_auc", "insertion_low", "insertion_high")},
+                    "deletion_curve": [round(float(v), 5) for v in curves[method]["deletion"]],
+                    "insertion_curve": [round(float(v), 5) for v in curves[method]["insertion"]],
+                    "maps_seconds": round(maps_seconds, 1),
+                    "curves_seconds": round(result.seconds, 1),
+                    "n_methods": len(methods),
+                    "model_path": str(path),
+                }
+                handle.write(json.dumps(record) + "\n")
+        print(f"{run_name}: {len(methods)} methods, maps {maps_seconds:.0f}s, curves {result.seconds:.0f}s", flush=True)
+
+
+def _key(row: dict) -> tuple:
+    return (row["model"], row["seed"], row["method"], row["baseline"], row["steps"], row["genes"], row.get("gene_seed", 0))
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def markdown(rows: list[dict], baseline: str, steps: int, genes: int) -> str:
+    rows = [r for r in rows if r["baseline"] == baseline and r["steps"] == steps and r["genes"] == genes]
+    if not rows:
+        return "(no rows yet)"
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    order = ["attention", "saliency", "input_x_gradient", "integrated_gradients", "deeplift", "occlusion", "input", "random"]
+    methods.sort(key=lambda m: order.index(m) if m in order else len(order))
+    runs = list(dict.fromkeys((r["model"], r["seed"]) for r in rows))
+    by = {(r["model"], r["seed"], r["method"]): r for r in rows}
+    lines = [
+        f"Deletion AUC / insertion AUC (genes scored) on {genes} test genes, baseline {baseline}, {steps} fractions; deletion lower and insertion higher are better.",
+        "",
+        "| model | seed | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
+    ]
+    for model, seed in runs:
+        cells = []
+        for m in methods:
+            r = by.get((model, seed, m))
+            cells.append("—" if r is None else f"{r['deletion_auc']:.3f} / {r['insertion_auc']:.3f} ({r['n_genes']})")
+        lines.append(f"| {model} | {seed} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
