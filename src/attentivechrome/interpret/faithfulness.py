@@ -171,7 +171,7 @@ class FaithfulnessResult:
     def to_markdown(self) -> str:
         """The table as markdown (areas with their 95% intervals)."""
         lines = [
-            f"| method | deletion AUC (lower is better) | insertion AUC (higher is better) | genes scored |",
+            "| method | deletion AUC (lower is better) | insertion AUC (higher is better) | genes scored |",
             "|---|---|---|---|",
         ]
         for row in self.table().itertuples():
