@@ -100,8 +100,9 @@ class FaithfulnessResult:
 
     @property
     def clear(self) -> np.ndarray:
-        """Shape (genes,) bool: the genes scored, whose ``|effect| >= min_effect``."""
-        return np.abs(self.effect) >= self.min_effect
+        """Shape (genes,) bool: the genes scored, whose ``|effect| >= min_effect`` (and is not 0: a curve needs a change to normalise)."""
+        effect = np.abs(self.effect)
+        return (effect >= self.min_effect) & (effect > 0)
 
     @property
     def n_genes(self) -> int:
