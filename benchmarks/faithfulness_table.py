@@ -4,11 +4,12 @@ For each model of ``--models`` (run directories named ``<model>-s<seed>``; a mod
 ``model.pt`` is not there yet is skipped, so a rerun picks it up), the maps of every method the
 model supports (attention only for AttentiveChrome) are computed on the same ``--genes`` test
 genes of ``--data`` (drawn with ``--gene-seed``) and measured by deletion and insertion
-(:func:`attentivechrome.faithfulness`, baseline ``--baseline``, ``--steps`` fractions), with the
-``random`` and ``input`` rows. One JSON line per (model, seed, method) is appended to ``--out``;
-rows already there (same model, seed, method, baseline, steps, genes) are skipped, so the script
-resumes. It ends by printing the markdown table (model x method -> deletion AUC, insertion AUC,
-genes scored) of every row in ``--out``. Usage::
+(:func:`attentivechrome.faithfulness`, each baseline of ``--baselines`` from the same maps,
+``--steps`` fractions), with the ``random`` and ``input`` rows. One JSON line per (model, seed,
+method, baseline) is appended to ``--out``; rows already there (same model, seed, method,
+baseline, steps, genes) are skipped, so the script resumes. It ends by printing a markdown table
+per baseline (model x method -> deletion AUC, insertion AUC, genes scored) of every row in
+``--out``. Usage::
 
     python benchmarks/faithfulness_table.py                        # the documented table (about 25 min on 2 busy cores)
     python benchmarks/faithfulness_table.py --table-only           # print the table of the rows already written
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED / "roadmap-e012")
     parser.add_argument("--genes", type=int, default=1000)
     parser.add_argument("--gene-seed", type=int, default=0)
-    parser.add_argument("--baseline", default="zero")
+    parser.add_argument("--baselines", default="zero,mean", help="Baselines measured from the same maps, comma-separated; the table shows the first.")
     parser.add_argument("--steps", type=int, default=11)
     parser.add_argument("--min-effect", type=float, default=0.5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "interpretation" / "faithfulness.jsonl")
@@ -44,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.table_only:
         run(args)
-    print(markdown(read_rows(args.out), args.baseline, args.steps, args.genes))
+    for baseline in args.baselines.split(","):
+        print(markdown(read_rows(args.out), baseline.strip(), args.steps, args.genes))
+        print()
 
 
 def run(args) -> None:
@@ -57,8 +60,11 @@ def run(args) -> None:
     test = read_csv(args.data / "test.csv.gz")
     chosen = np.sort(np.random.default_rng(args.gene_seed).choice(test.n_genes, size=min(args.genes, test.n_genes), replace=False))
     genes = test.subset(chosen)
-    done = {_key(r) for r in read_rows(args.out)}
-    for run_name in [r.strip() for r in args.runs.split(",") if r.strip()]:
+    rows = read_rows(args.out)
+    done = {_key(r) for r in rows}
+    started_runs = {f"{r['model']}-s{r['seed']}" for r in rows}
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    for run_name in sorted(runs, key=lambda r: r in started_runs):  # runs not begun first; then those missing a baseline
         path = args.models / run_name
         if not (path / "model.pt").is_file():
             print(f"{run_name}: no model.pt yet; skipped (rerun to add it)", flush=True)
@@ -68,41 +74,50 @@ def run(args) -> None:
         prepared = model.prepare(genes)
         methods = applicable_methods(model.module, prepared)
         wanted = [*methods, "random", "input"]
-        key_of = {m: (model_name, int(seed), m, args.baseline, args.steps, args.genes, args.gene_seed) for m in wanted}
-        if all(key_of[m] in done for m in wanted):
+        baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+        key_of = {(m, b): (model_name, int(seed), m, b, args.steps, args.genes, args.gene_seed) for m in wanted for b in baselines}
+        if all(key in done for key in key_of.values()):
             print(f"{run_name}: done already", flush=True)
             continue
         started = time.perf_counter()
         maps = maps_of(model, prepared, methods, progress=False)
         maps_seconds = time.perf_counter() - started
-        result = curves_of(model.module, prepared, maps, output=model.output_scale, baseline=args.baseline, steps=args.steps, min_effect=args.min_effect, seed=0)
-        table = result.table().set_index("method")
-        curves = result.curves
-        with open(args.out, "a", encoding="utf-8") as handle:
-            for method in wanted:
-                if key_of[method] in done:
-                    continue
-                row = table.loc[method]
-                record = {
-                    "model": model_name,
-                    "seed": int(seed),
-                    "method": method,
-                    "baseline": args.baseline,
-                    "steps": args.steps,
-                    "genes": args.genes,
-                    "gene_seed": args.gene_seed,
-                    "min_effect": args.min_effect,
-                    "n_genes": int(row["n_genes"]),
-                    **{c: round(float(row[c]), 5) for c in ("deletion_auc", "deletion_low", "deletion_high", "insertion_auc", "insertion_low", "insertion_high")},
-                    "deletion_curve": [round(float(v), 5) for v in curves[method]["deletion"]],
-                    "insertion_curve": [round(float(v), 5) for v in curves[method]["insertion"]],
-                    "maps_seconds": round(maps_seconds, 1),
-                    "curves_seconds": round(result.seconds, 1),
-                    "n_methods": len(methods),
-                    "model_path": str(path),
-                }
-                handle.write(json.dumps(record) + "\n")
-        print(f"{run_name}: {len(methods)} methods, maps {maps_seconds:.0f}s, curves {result.seconds:.0f}s", flush=True)
+        for baseline in baselines:
+            if all(key_of[(m, baseline)] in done for m in wanted):
+                continue
+            result = curves_of(model.module, prepared, maps, output=model.output_scale, baseline=baseline, steps=args.steps, min_effect=args.min_effect, seed=0)
+            write_rows(args, result, wanted, key_of, done, baseline, model_name, seed, maps_seconds, methods, path)
+            print(f"{run_name}: {len(methods)} methods, baseline {baseline}, maps {maps_seconds:.0f}s, curves {result.seconds:.0f}s", flush=True)
+
+
+def write_rows(args, result, wanted, key_of, done, baseline, model_name, seed, maps_seconds, methods, path) -> None:
+    """Append one JSON line per method of ``result`` not written yet."""
+    table = result.table().set_index("method")
+    curves = result.curves
+    with open(args.out, "a", encoding="utf-8") as handle:
+        for method in wanted:
+            if key_of[(method, baseline)] in done:
+                continue
+            row = table.loc[method]
+            record = {
+                "model": model_name,
+                "seed": int(seed),
+                "method": method,
+                "baseline": baseline,
+                "steps": args.steps,
+                "genes": args.genes,
+                "gene_seed": args.gene_seed,
+                "min_effect": args.min_effect,
+                "n_genes": int(row["n_genes"]),
+                **{c: round(float(row[c]), 5) for c in ("deletion_auc", "deletion_low", "deletion_high", "insertion_auc", "insertion_low", "insertion_high")},
+                "deletion_curve": [round(float(v), 5) for v in curves[method]["deletion"]],
+                "insertion_curve": [round(float(v), 5) for v in curves[method]["insertion"]],
+                "maps_seconds": round(maps_seconds, 1),
+                "curves_seconds": round(result.seconds, 1),
+                "n_methods": len(methods),
+                "model_path": str(path),
+            }
+            handle.write(json.dumps(record) + "\n")
 
 
 def _key(row: dict) -> tuple:
