@@ -12,7 +12,7 @@ per baseline (model x method -> deletion AUC, insertion AUC, genes scored) of ev
 ``--out``. Usage::
 
     python benchmarks/faithfulness_table.py                        # the documented table (about 25 min on 2 busy cores)
-    python benchmarks/faithfulness_table.py --table-only           # print the table of the rows already written
+    python benchmarks/faithfulness_table.py --table-only           # print the tables of the rows already written (and redraw --figure)
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def main() -> None:
     parser.add_argument("--min-effect", type=float, default=0.5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "interpretation" / "faithfulness.jsonl")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "images" / "interpretation" / "e012_faithfulness.png")
+    parser.add_argument("--figure-run", default="attentivechrome-s1", help="The run whose mean curves (first baseline) --figure draws.")
     args = parser.parse_args()
     if not args.table_only:
         run(args)
+    figure(read_rows(args.out), args)
     for baseline in args.baselines.split(","):
         print(markdown(read_rows(args.out), baseline.strip(), args.steps, args.genes))
         print()
@@ -118,6 +121,34 @@ def write_rows(args, result, wanted, key_of, done, baseline, model_name, seed, m
                 "model_path": str(path),
             }
             handle.write(json.dumps(record) + "\n")
+
+
+def figure(rows: list[dict], args) -> None:
+    """The mean deletion and insertion curves of one run (every method), as PNG at ``--figure``."""
+    from matplotlib.figure import Figure
+
+    model_name, seed = args.figure_run.rsplit("-s", 1)
+    baseline = args.baselines.split(",")[0].strip()
+    chosen = [r for r in rows if r["model"] == model_name and r["seed"] == int(seed) and r["baseline"] == baseline and r["steps"] == args.steps and r["genes"] == args.genes]
+    if not chosen:
+        return
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    fractions = 100.0 * np.linspace(0, 1, args.steps)
+    for ax, curve in zip(axes, ("deletion", "insertion")):
+        for r in chosen:
+            style = {"random": dict(color="#7f8c8d", ls="--"), "input": dict(color="#34495e", ls=":")}.get(r["method"], {})
+            ax.plot(fractions, r[f"{curve}_curve"], marker="o", ms=3, lw=1.6, label=f"{r['method']} ({r[f'{curve}_auc']:.3f})", **style)
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.axhline(1.0, color="black", lw=0.6, ls=":")
+        ax.set_xlabel("share of each gene's mark x bin cells moved (%), ranked by |map|")
+        ax.set_title(f"{curve}: top cells {'set to' if curve == 'deletion' else 'put back on'} the {baseline} baseline")
+        ax.legend(fontsize=7, frameon=False, title="area", title_fontsize=7)
+    axes[0].set_ylabel("output, normalised per gene\n(1: full input, 0: baseline)")
+    fig.suptitle(f"{args.figure_run} on {args.genes} roadmap-e012 test genes ({chosen[0]['n_genes']} scored)", fontsize=10)
+    args.figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.figure, dpi=110)
+    print(f"wrote {args.figure}")
 
 
 def _key(row: dict) -> tuple:
