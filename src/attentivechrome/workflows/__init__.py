@@ -6,8 +6,9 @@ output scale to the module-level core of :mod:`attentivechrome.interpret`. Expla
 memory is :meth:`TrainedModel.explain <attentivechrome.trained.TrainedModel.explain>`.
 """
 
+from .faithfulness import faithfulness
 from .ground_truth import benchmark_model
 from .interpretation import interpret_model
 from .stability import model_stability
 
-__all__ = ["benchmark_model", "interpret_model", "model_stability"]
+__all__ = ["benchmark_model", "faithfulness", "interpret_model", "model_stability"]
