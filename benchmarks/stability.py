@@ -12,6 +12,11 @@ members' explanations come from the cache too).
         --ensembles /work/models/stability --cache /work/models/stability/cache \
         --out docs/results/interpretation/stability.jsonl
 
+With ``--faithfulness``, the deletion and insertion areas (:mod:`attentivechrome.interpret.faithfulness`,
+zero baseline, 11 fractions, genes whose output moves by at least 0.5 from the full input to the
+baseline) of a single AttentiveChrome and of each ensemble, from the same cached maps, go to
+``--faithfulness-out`` (one line per model and method).
+
 The ensembles are trained with
 ``attentivechrome train CELL --out ENS --ensemble 3 --seed 1`` (and ``--seed 4``).
 """
@@ -104,6 +109,8 @@ def main() -> None:
     parser.add_argument("--n-steps", type=int, default=32, help="Integrated-gradients steps. Default 32 (interpret's).")
     parser.add_argument("--window", type=int, default=5, help="Occlusion window. Default 5 (interpret's).")
     parser.add_argument("--only", default=None, help="Run only the comparisons whose name contains this text.")
+    parser.add_argument("--faithfulness", action="store_true", help="Also measure the faithfulness of a single model and of each ensemble.")
+    parser.add_argument("--faithfulness-out", default="docs/results/interpretation/stability_faithfulness.jsonl")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -147,7 +154,53 @@ def main() -> None:
             for row in rows:
                 handle.write(json.dumps(row) + "\n")
         print(f"  done in {time.perf_counter() - started:.0f}s", flush=True)
+    if args.faithfulness:
+        measure_faithfulness(genes, roots, args)
+        print(faithfulness_markdown(Path(args.faithfulness_out)))
     print(markdown(out))
+
+
+#: The models whose faithfulness is compared: one AttentiveChrome, then the two ensembles.
+FAITHFULNESS_MODELS = ["e012:attentivechrome-s1", "ens:attentivechrome-ens3-s1", "ens:attentivechrome-ens3-s4"]
+
+
+def measure_faithfulness(genes, roots, args) -> None:
+    from attentivechrome.interpret.faithfulness import faithfulness
+
+    out = Path(args.faithfulness_out)
+    done = {r["model"] for r in map(json.loads, filter(str.strip, out.read_text().splitlines()))} if out.is_file() else set()
+    for spec in FAITHFULNESS_MODELS:
+        path = roots[spec.split(":")[0]] / spec.split(":")[1]
+        if str(path) in done or not (path / "model.pt").is_file():
+            print(f"skip faithfulness of {path}: {'done' if str(path) in done else 'not trained yet'}")
+            continue
+        started = time.perf_counter()
+        model = ac.load_model(path)
+        explained, n_members = explain_model(path, genes, STABILITY_METHODS, Path(args.cache), args.n_steps, args.window)
+        prepared = model.prepare(genes)
+        result = faithfulness(model.module, prepared, {m: explained[m] for m in STABILITY_METHODS}, output=model.output_scale, seed=args.seed)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a") as handle:
+            for row in result.table().to_dict("records"):
+                handle.write(json.dumps({"model": str(path), "members": n_members, "genes": genes.n_genes, "seed": args.seed, "baseline": "zero", **row,
+                                         "seconds": round(time.perf_counter() - started, 1)}) + "\n")  # fmt: skip
+        print(f"faithfulness of {path} in {time.perf_counter() - started:.0f}s", flush=True)
+
+
+def faithfulness_markdown(path: Path) -> str:
+    """Deletion / insertion areas per method (rows) and model (columns)."""
+    if not path.is_file():
+        return "(no faithfulness results yet)"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    by = {(r["model"], r["method"]): r for r in rows}
+    lines = ["| method | " + " | ".join(f"{Path(m).name} ({by[(m, rows[0]['method'])]['members']} model(s))" for m in models) + " |", "|---|" + "---|" * len(models)]
+    for method in dict.fromkeys(r["method"] for r in rows):
+        lines.append(f"| {method} | " + " | ".join("—" if (m, method) not in by else f"{by[(m, method)]['deletion_auc']:.3f} / {by[(m, method)]['insertion_auc']:.3f}" for m in models) + " |")
+    lines.append("| genes with a clear effect | " + " | ".join(str(by[(m, rows[0]['method'])]["n_genes"]) for m in models) + " |")
+    lines.append("")
+    lines.append("Cells: deletion AUC (lower: more faithful) / insertion AUC (higher: more faithful).")
+    return "\n".join(lines)
 
 
 def markdown(path: Path) -> str:
