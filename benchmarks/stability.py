@@ -137,8 +137,8 @@ def main() -> None:
         first = ac.load_model(paths[0])
         methods = [m for m in STABILITY_METHODS if m != "attention" or first.model_name == "attentivechrome"]
         explained = [explain_model(p, genes, methods, Path(args.cache), args.n_steps, args.window) for p in paths]
-        result = stability([e for e, _ in explained], methods, names=[str(p) for p in paths])
-        magnitude = stability([e for e, _ in explained], methods, names=[str(p) for p in paths], absolute=True).table.set_index("method")
+        result = stability([e for e, _ in explained], methods, names=[str(p) for p in paths], signed=True)  # map_rank_correlation: signed
+        magnitude = stability([e for e, _ in explained], methods, names=[str(p) for p in paths]).table.set_index("method")  # abs_: of |map|
         aurocs = [float(ac.auroc(genes.labels, e.logits)) for e, _ in explained]
         rows = []
         for row in result.table.to_dict("records"):

@@ -27,7 +27,7 @@ def _explanation(maps, ids=None, beta=None, logits=None):
 def test_rank_correlation_per_gene_matches_scipy_and_averages_over_pairs():
     rng = np.random.default_rng(0)
     maps = [rng.normal(size=(30, 3, 8)) for _ in range(3)]
-    result = stability([_explanation({"saliency": m}) for m in maps])
+    result = stability([_explanation({"saliency": m}) for m in maps], signed=True)
     row = result.table.iloc[0]
     assert list(result.table.columns) == list(COLUMNS) and row.n_pairs == 3 and row.n_genes == 30
     expected = np.mean(
@@ -35,6 +35,8 @@ def test_rank_correlation_per_gene_matches_scipy_and_averages_over_pairs():
     )
     np.testing.assert_allclose(result.per_gene["saliency"]["map"], expected, atol=1e-12)
     assert row.map_ci_low < row.map_rank_correlation < row.map_ci_high
+    magnitude = stability([_explanation({"saliency": m}) for m in maps]).per_gene["saliency"]["map"]  # the default ranks |map|
+    assert magnitude[0] == pytest.approx(np.mean([spearmanr(np.abs(maps[i][0]).ravel(), np.abs(maps[j][0]).ravel())[0] for i, j in ((0, 1), (0, 2), (1, 2))]))
 
 
 def test_same_ranking_is_one_reversed_is_minus_one_and_genes_are_matched_by_id():
@@ -45,7 +47,8 @@ def test_same_ranking_is_one_reversed_is_minus_one_and_genes_are_matched_by_id()
     b = _explanation({"occlusion": 3 * base[shuffled] + 1}, ids=a.gene_ids[shuffled])  # same genes in another order
     c = _explanation({"occlusion": -base})
     assert stability([a, b]).table.loc[0, "map_rank_correlation"] == pytest.approx(1.0)
-    assert stability([a, c]).table.loc[0, "map_rank_correlation"] == pytest.approx(-1.0)
+    assert stability([a, c], signed=True).table.loc[0, "map_rank_correlation"] == pytest.approx(-1.0)
+    assert stability([a, c]).table.loc[0, "map_rank_correlation"] == pytest.approx(1.0)  # the same magnitudes
     # mark scores of attribution are shares of |map| per mark: -base has the same shares
     assert stability([a, c]).table.loc[0, "mark_score_rank_correlation"] == pytest.approx(1.0)
 

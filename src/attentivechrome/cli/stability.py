@@ -30,7 +30,7 @@ def interpret_stability(
     genes: Optional[List[str]] = typer.Option(None, "--genes", "-g", help="Compare only these gene ids (repeat the option or separate ids by commas)."),
     max_genes: Optional[int] = typer.Option(None, help="Compare a random subset of this many genes (seeded by --seed), in file order."),
     seed: int = typer.Option(0, help="Seeds the gene subset of --max-genes."),
-    absolute: bool = typer.Option(False, "--absolute", help="Rank each map's magnitude (|map|) instead of its signed values: agreement on which cells matter, whatever the direction."),
+    signed: bool = typer.Option(False, "--signed", help="Rank each map's signed values instead of its magnitude (|map|, the default: agreement on which cells matter, whatever the direction)."),
     batch_size: int = typer.Option(128, help="Genes per batch."),
     n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
     window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
@@ -41,8 +41,8 @@ def interpret_stability(
 ) -> None:
     """Per method: how well the maps and mark scores of the same genes agree across models (per-gene rank correlation).
 
-    Each gene's map is compared over its marks x bins cells between every pair of models
-    (Spearman), and its mark scores (beta for attention, share of |attribution| per mark
+    Each gene's map (its magnitude, |map|; --signed: its signed values) is compared over its
+    marks x bins cells between every pair of models (Spearman), and its mark scores (beta for attention, share of |attribution| per mark
     otherwise) over the marks; the table gives the mean over genes with a 95% interval, and the
     correlation of the models' predictions. Models trained with other seeds and the same
     settings tell how far a map survives retraining.
@@ -73,7 +73,7 @@ def interpret_stability(
         for one in loaded:
             one.check(data, allow_bin_mismatch=allow_bin_mismatch)  # before any work: marks that do not fit stop here
         result = model_stability(
-            loaded, data, method_names, names=list(model), genes=wanted, max_genes=max_genes, seed=seed, allow_bin_mismatch=allow_bin_mismatch, absolute=absolute,
+            loaded, data, method_names, names=list(model), genes=wanted, max_genes=max_genes, seed=seed, allow_bin_mismatch=allow_bin_mismatch, signed=signed,
             batch_size=batch_size, n_steps=n_steps, window=window, device=_settings.resolve_device(device), progress=None if not quiet else False,
         )  # fmt: skip
     files = write_stability(result, out)

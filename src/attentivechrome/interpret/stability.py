@@ -3,8 +3,9 @@
 Given explanations of the same genes from two or more models (:class:`~.explain.Explanation`),
 for each method and each pair of models:
 
-- **map rank correlation**: per gene, the Spearman rank correlation of the two maps over the
-  gene's marks x bins cells (the signed values as the method gives them; alpha for attention);
+- **map rank correlation**: per gene, the Spearman rank correlation of the two maps' magnitudes
+  (|map|: which cells matter, whatever the direction, as deletion curves rank them; alpha for
+  attention) over the gene's marks x bins cells; ``signed=True`` ranks the signed values instead;
 - **mark-score rank correlation**: per gene, the Spearman correlation of the two models' mark
   scores (:meth:`~.explain.Explanation.mark_scores`: beta for attention, the share of
   |attribution| per mark for the others) over the marks;
@@ -75,6 +76,8 @@ class StabilityResult:
     per_gene: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     prediction_correlation: float = float("nan")
     models: tuple[str, ...] = ()
+    #: Whether the maps' signed values were ranked (else their magnitudes).
+    signed: bool = False
 
     def to_markdown(self) -> str:
         """The table as markdown: each correlation with its 95% interval over genes."""
@@ -95,7 +98,7 @@ def _cell(value: float, low: float, high: float) -> str:
 
 
 def stability(
-    explanations: Sequence[Explanation], methods: Sequence[str] | None = None, *, names: Sequence[str] | None = None, absolute: bool = False
+    explanations: Sequence[Explanation], methods: Sequence[str] | None = None, *, names: Sequence[str] | None = None, signed: bool = False
 ) -> StabilityResult:
     """Rank correlations of the maps and mark scores of the same genes across two or more models.
 
@@ -108,9 +111,10 @@ def stability(
         The methods to compare; default every method all the explanations hold.
     names
         Names of the models, for the record. Default ``model1``, ``model2``, ...
-    absolute
-        Rank the maps' magnitudes (|map|) instead of their signed values: whether the models
-        agree on which cells matter, whatever the direction. Default False.
+    signed
+        Rank the maps' signed values instead of their magnitudes (|map|, the default: whether the
+        models agree on which cells matter, whatever the direction). Near-zero cells of opposite
+        sign then count as disagreement, so signed correlations are lower. Default False.
 
     Raises
     ------
@@ -128,6 +132,8 @@ def stability(
     >>> result = stability([ex(base), ex(2 * base)])
     >>> float(result.table.loc[0, "map_rank_correlation"])
     1.0
+    >>> float(stability([ex(base), ex(-base)], signed=True).table.loc[0, "map_rank_correlation"])
+    -1.0
     """
     explanations = list(explanations)
     if len(explanations) < 2:
@@ -154,7 +160,7 @@ def stability(
     prediction_r = float(np.nanmean(rowwise_pearson(predictions[[i for i, _ in pairs]], predictions[[j for _, j in pairs]]))) if len(gene_ids) > 1 else float("nan")
     for method in methods:
         flat = [e[method].reshape(e.n_genes, -1) for e in aligned]  # (genes, marks, bins) -> (genes, marks*bins)
-        flat = [np.abs(f) for f in flat] if absolute else flat
+        flat = flat if signed else [np.abs(f) for f in flat]
         shapes = {f.shape for f in flat}
         if len(shapes) > 1:
             raise ValueError(f"the {method} maps have different shapes across models: {', '.join(str(s) for s in shapes)}")
@@ -174,7 +180,7 @@ def stability(
                 "mark_score_ci_high": float(mark_mean + mark_half), "n_genes": int(n_map), "n_pairs": len(pairs), "prediction_correlation": prediction_r,
             }
         )  # fmt: skip
-    return StabilityResult(table=pd.DataFrame(rows, columns=list(COLUMNS)), gene_ids=gene_ids, per_gene=per_gene, prediction_correlation=prediction_r, models=names)
+    return StabilityResult(table=pd.DataFrame(rows, columns=list(COLUMNS)), gene_ids=gene_ids, per_gene=per_gene, prediction_correlation=prediction_r, models=names, signed=signed)
 
 
 class _quiet_empty_mean:
@@ -234,7 +240,7 @@ def write_stability(result: StabilityResult, out_dir: str | Path) -> dict[str, P
             "Models: " + ", ".join(f"`{m}`" for m in result.models),
             f"Genes: {len(result.gene_ids)}.",
             "",
-            "Per gene: Spearman rank correlation of two models' maps over the gene's marks x bins cells, and of their mark scores "
+            "Per gene: Spearman rank correlation of two models' maps (their " + ("signed values" if result.signed else "magnitudes, |map|") + ") over the gene's marks x bins cells, and of their mark scores "
             "(beta for attention, share of |attribution| per mark otherwise) over the marks; averaged over model pairs, then over genes "
             "(95% interval over genes).",
             "",

@@ -50,7 +50,7 @@ def model_stability(
     max_genes: int | None = None,
     seed: int = 0,
     allow_bin_mismatch: bool = False,
-    absolute: bool = False,
+    signed: bool = False,
     **options,
 ) -> StabilityResult:
     """Explain the same genes with every model (each preparing the data its own way) and compare the maps.
@@ -58,7 +58,7 @@ def model_stability(
     ``methods`` default to :data:`STABILITY_METHODS`, less the attention methods when a model has
     no attention; named explicitly, a method some model cannot give is an error. ``options`` are
     those of :meth:`TrainedModel.explain` (``batch_size``, ``n_steps``, ``window``, ``device``, ``progress``);
-    ``absolute`` ranks |map| instead of the signed maps (:func:`~attentivechrome.interpret.stability.stability`).
+    ``signed`` ranks the signed maps instead of |map| (:func:`~attentivechrome.interpret.stability.stability`).
 
     Raises
     ------
@@ -82,4 +82,4 @@ def model_stability(
     explanations = [
         model.explain(data, chosen, allow_bin_mismatch=allow_bin_mismatch, stats_from=None, **options) for model in models
     ]
-    return stability(explanations, chosen, names=names or [model.source or f"model{i + 1}" for i, model in enumerate(models)], absolute=absolute)
+    return stability(explanations, chosen, names=names or [model.source or f"model{i + 1}" for i, model in enumerate(models)], signed=signed)
