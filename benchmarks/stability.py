@@ -204,7 +204,7 @@ def faithfulness_markdown(path: Path) -> str:
 
 
 def markdown(path: Path) -> str:
-    """The results as a markdown table: per method, each comparison's map and mark-score rank correlation."""
+    """The results as a markdown table: per method, each comparison's rank correlations (docs/interpretation.md's table)."""
     if not path.is_file():
         return "(no results yet)"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -216,14 +216,21 @@ def markdown(path: Path) -> str:
         cells = []
         for c in comparisons:
             r = by.get((c, method))
-            absolute = f" / {r['abs_map_rank_correlation']:.3f}" if r is not None and "abs_map_rank_correlation" in r else ""
-            cells.append("—" if r is None else f"{r['map_rank_correlation']:.3f}{absolute} / {r['mark_score_rank_correlation']:.3f}")
+            if r is None:
+                cells.append("—")
+            elif "abs_map_rank_correlation" in r:
+                cells.append(f"**{r['abs_map_rank_correlation']:.3f}** ({r['abs_map_ci_low']:.3f}-{r['abs_map_ci_high']:.3f}) / {r['map_rank_correlation']:.3f} / {r['mark_score_rank_correlation']:.3f}")
+            else:
+                cells.append(f"? / {r['map_rank_correlation']:.3f} / {r['mark_score_rank_correlation']:.3f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    first = {c: [r for r in rows if r["comparison"] == c][-1] for c in comparisons}
-    lines.append("| predictions (Pearson of logits) | " + " | ".join(f"{first[c]['prediction_correlation']:.3f}" for c in comparisons) + " |")
-    lines.append("| AUROC on these genes (each model) | " + " | ".join(", ".join(f"{a:.4f}" for a in first[c]["auroc_on_genes"]) for c in comparisons) + " |")
+    last = {c: [r for r in rows if r["comparison"] == c][-1] for c in comparisons}
+    lines.append("| predictions (Pearson of logits) | " + " | ".join(f"{last[c]['prediction_correlation']:.3f}" for c in comparisons) + " |")
+    lines.append("| test AUROC on these genes (each model) | " + " | ".join(", ".join(f"{a:.3f}" for a in last[c]["auroc_on_genes"]) for c in comparisons) + " |")
     lines.append("")
-    lines.append("Cells: map rank correlation (signed) / of |map| / mark-score rank correlation (per gene, mean over genes and model pairs).")
+    lines.append(
+        "Cells: rank correlation of |map| (95% interval over genes) / of the signed map / of the mark scores; per gene, "
+        f"mean over model pairs, then over the {rows[0]['genes']} genes."
+    )
     return "\n".join(lines)
 
 
