@@ -84,3 +84,7 @@ def test_train_ensemble_of_two_is_its_seeds_averaged(sim_dir, tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert [m["seed"] for m in metrics["members"]] == [3, 4] and metrics["stop_reason"] == "ensemble"
     assert loaded.config.ensemble == 2 and record.test_auroc == pytest.approx(metrics["test_auroc"])
+    from attentivechrome.report import write_report
+
+    page = write_report(tmp_path / "run", tmp_path / "run.html")  # the run's page draws each member's learning curve
+    assert "Learning curves of the ensemble" in page.read_text(encoding="utf-8")

@@ -35,6 +35,14 @@ def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[s
     if metrics.get("history"):
         page.heading("Learning curves")
         page.figure(_figures.learning_curves({run_dir.name: metrics["history"]}, "auroc" if get_task(task).binary else "pearson"))
+    if metrics.get("members"):  # an ensemble (train --ensemble N): each member's learning curve
+        members = metrics["members"]
+        page.heading("Learning curves of the ensemble's members")
+        page.note(
+            f"An ensemble of {len(members)} models (seeds {', '.join(str(m.get('seed')) for m in members)}): it predicts the mean of their logits; "
+            "the metrics above are the ensemble's. Selected epochs: " + ", ".join(f"seed {m.get('seed')} epoch {m.get('best_epoch')}" for m in members) + "."
+        )
+        page.figure(_figures.learning_curves({f"seed {m.get('seed')}": m.get("history", []) for m in members}, "auroc" if get_task(task).binary else "pearson"))
     _attention_sections(page, run_dir, config, task, max_genes, genes, bin_size)
     return page
 
