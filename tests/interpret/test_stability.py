@@ -113,7 +113,6 @@ def test_model_stability_and_written_files(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["stability.md", "stability.png", "stability.tsv", "stability_genes.tsv"]
 
 
-@pytest.mark.slow
 def test_interpretation_of_an_ensemble_writes_the_spread(tmp_path):
     from attentivechrome.workflows import interpret_model
 
