@@ -42,7 +42,7 @@ _SUMMARY_COLUMNS = {"auroc": "bin_auroc", "aupr": "bin_aupr", "spearman": "mark_
 
 
 @dataclass(frozen=True)
-class BenchmarkResult:
+class GroundTruthBenchmark:
     """Scores of every method on the benchmark genes.
 
     Attributes
@@ -79,10 +79,10 @@ class BenchmarkResult:
 
     def to_markdown(self) -> str:
         """The results as two markdown tables (overall, then bin AUROC per mark)."""
-        return benchmark_markdown(self)
+        return ground_truth_markdown(self)
 
 
-def run_benchmark(
+def run_ground_truth_benchmark(
     module: nn.Module,
     data: HistoneData | str | Path,
     truth: GroundTruth,
@@ -99,7 +99,7 @@ def run_benchmark(
     stride: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
-) -> BenchmarkResult:
+) -> GroundTruthBenchmark:
     """Score ``methods`` and the reference maps on ``data`` against ``truth``.
 
     Parameters
@@ -168,7 +168,7 @@ def run_benchmark(
     joined = {name: {key: np.concatenate(parts) for key, parts in scores.items()} for name, scores in per_gene.items()}
     table = _summary_table(joined, data.marks)
     logits_all = np.concatenate(logits)
-    return BenchmarkResult(
+    return GroundTruthBenchmark(
         table=table,
         per_gene=joined,
         gene_ids=data.gene_ids,
@@ -204,7 +204,7 @@ def score_maps(
     Returns
     -------
     DataFrame
-        The columns of :attr:`BenchmarkResult.table`, one row per map.
+        The columns of :attr:`GroundTruthBenchmark.table`, one row per map.
 
     Examples
     --------
@@ -225,8 +225,8 @@ def score_maps(
     return _summary_table(joined, tuple(marks))
 
 
-def benchmark_markdown(result: BenchmarkResult) -> str:
-    """Markdown tables of a :class:`BenchmarkResult`: overall scores, then bin AUROC per mark."""
+def ground_truth_markdown(result: GroundTruthBenchmark) -> str:
+    """Markdown tables of a :class:`GroundTruthBenchmark`: overall scores, then bin AUROC per mark."""
     table = result.table
     lines = [
         f"Genes scored: {len(result.gene_ids)}; model AUROC on them: {result.model_auroc:.3f}. "
@@ -247,9 +247,9 @@ def benchmark_markdown(result: BenchmarkResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_benchmark(result: BenchmarkResult, out_dir: str | Path) -> dict[str, Path]:
+def write_ground_truth_benchmark(result: GroundTruthBenchmark, out_dir: str | Path) -> dict[str, Path]:
     """Write ``benchmark.md``, ``benchmark.csv``, ``per_gene_scores.csv`` and ``benchmark.png``/``.svg``."""
-    from .plots import plot_benchmark
+    from .plots import plot_ground_truth_benchmark
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -260,7 +260,7 @@ def write_benchmark(result: BenchmarkResult, out_dir: str | Path) -> dict[str, P
         "png": out / "benchmark.png",
         "svg": out / "benchmark.svg",
     }
-    write_text_atomic(files["markdown"], "# Interpretation benchmark\n\n" + benchmark_markdown(result))
+    write_text_atomic(files["markdown"], "# Interpretation benchmark\n\n" + ground_truth_markdown(result))
     with atomic_open(files["csv"], "w", encoding="utf-8", newline="") as handle:
         result.table.rename_axis("method").to_csv(handle, float_format="%.6g")
     rows = []
@@ -271,7 +271,7 @@ def write_benchmark(result: BenchmarkResult, out_dir: str | Path) -> dict[str, P
         rows.append(frame)
     with atomic_open(files["per_gene"], "w", encoding="utf-8", newline="") as handle:
         pd.concat(rows, ignore_index=True).to_csv(handle, index=False, float_format="%.6g")
-    figure = plot_benchmark(result.table)
+    figure = plot_ground_truth_benchmark(result.table)
     for kind in ("png", "svg"):
         with atomic_path(files[kind]) as tmp:
             figure.savefig(tmp, format=kind, dpi=150)

@@ -285,10 +285,10 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
     return fig
 
 
-def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
+def plot_ground_truth_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Bars of bin-level AUROC, AUPR and mark-rank agreement per method, with 95% intervals.
 
-    ``table`` is :attr:`BenchmarkResult.table`; reference rows (random floor, input signal)
+    ``table`` is :attr:`GroundTruthBenchmark.table`; reference rows (random floor, input signal)
     are grey, and the random floor's value is drawn across each panel as a dashed line.
     """
     panels = [("bin_auroc", "bin-level AUROC"), ("bin_aupr", "bin-level AUPR"), ("mark_spearman", "mark rank agreement (Spearman)")]
