@@ -9,8 +9,10 @@ from .attribution import ATTRIBUTION_METHODS, DEFAULT_METHODS, METHODS, LogitMod
 from .benchmark import (
     REFERENCES,
     GroundTruthBenchmark,
+    cooperation_markdown,
     ground_truth_markdown,
     run_ground_truth_benchmark,
+    score_cooperation,
     score_maps,
     write_ground_truth_benchmark,
 )
@@ -24,7 +26,9 @@ from .scoring import (
     rowwise_spearman,
     score_bins,
     score_marks,
+    score_pair,
     score_track,
+    window_share,
 )
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "bin_profile",
     "check_methods",
     "class_averages",
+    "cooperation_markdown",
     "explain",
     "ground_truth_markdown",
     "iter_explanations",
@@ -56,10 +61,13 @@ __all__ = [
     "rowwise_spearman",
     "run_ground_truth_benchmark",
     "score_bins",
+    "score_cooperation",
     "score_maps",
     "score_marks",
+    "score_pair",
     "score_track",
     "select_genes",
+    "window_share",
     "write_ground_truth_benchmark",
     "write_interpretation",
 ]
