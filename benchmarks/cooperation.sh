@@ -14,4 +14,4 @@ for seed in 1 2; do
   [ -f "$OUT/ac-s$seed/model.pt" ] || $AC train "$OUT/sim" --out "$OUT/ac-s$seed" --transform log1p --lr 1e-3 --batch-size 32 --epochs 15 --seed "$seed" --overwrite
   [ -f "$OUT/bench-s$seed/cooperation.csv" ] || $AC interpret-benchmark --data "$OUT/sim" --model "$OUT/ac-s$seed" --out "$OUT/bench-s$seed" --overwrite
 done
-python benchmarks/cooperation_figure.py "$OUT" --out docs/images/interpretation/cooperation.png
+${PYTHON:-python} benchmarks/cooperation_figure.py "$OUT" --out docs/images/interpretation/cooperation.png

@@ -385,6 +385,19 @@ def _add_scores(store: dict[str, list], values: np.ndarray, mark_scores: np.ndar
         store.setdefault(key, []).append(value)
 
 
+def cooperation_headers(truth: GroundTruth) -> dict[str, str]:
+    """The cooperation score columns of ``truth``'s rules, each with a readable header (window shares name their chance level)."""
+    n_bins = np.shape(truth.mask)[-1]
+    headers: dict[str, str] = {}
+    for (first, second), name, conditional in zip(truth.pairs, truth.pair_names, truth.pair_conditional):
+        headers[f"pair_{name}"] = f"{first} + {second} pair AUROC ({name.replace('_', ' ')})"
+        if conditional:
+            headers[f"partner_{name}"] = f"{second} needs {first}: partner AUROC"
+    for mark, lo, hi in zip(truth.window_marks, truth.window_start, truth.window_stop):
+        headers[f"window_{mark}"] = f"{mark} window share (bins {lo}-{hi - 1}; chance {(hi - lo) / n_bins:.2f})"
+    return headers
+
+
 def _add_cooperation(store: dict[str, list], values: np.ndarray, mark_scores: np.ndarray, truth: GroundTruth, marks: tuple[str, ...]) -> None:
     """Per-gene cooperation scores of one batch (NaN where a gene does not count for a score)."""
     column = {mark: j for j, mark in enumerate(marks)}
@@ -410,14 +423,7 @@ def _join(per_gene: dict[str, dict[str, list]]) -> dict[str, dict[str, np.ndarra
 
 def _cooperation_table(per_gene: dict[str, dict[str, np.ndarray]], truth: GroundTruth) -> pd.DataFrame:
     """One row per method: pair AUROC, partner AUROC and window share, each with its interval and gene count."""
-    n_bins = truth.mask.shape[-1]
-    headers: dict[str, str] = {}
-    for (first, second), name, conditional in zip(truth.pairs, truth.pair_names, truth.pair_conditional):
-        headers[f"pair_{name}"] = f"{first} + {second} pair AUROC ({name.replace('_', ' ')})"
-        if conditional:
-            headers[f"partner_{name}"] = f"{second} needs {first}: partner AUROC"
-    for mark, lo, hi in zip(truth.window_marks, truth.window_start, truth.window_stop):
-        headers[f"window_{mark}"] = f"{mark} window share (bins {lo}-{hi - 1}; chance {(hi - lo) / n_bins:.2f})"
+    headers = cooperation_headers(truth)
     rows = []
     for name, scores in per_gene.items():
         info = METHODS.get(name)
