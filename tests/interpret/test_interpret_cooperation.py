@@ -28,12 +28,13 @@ def test_oracle_scores_one_random_sits_at_chance_and_the_reads_miss_the_partner_
     for column in scores:
         assert table.loc["oracle", column] == pytest.approx(1.0), column
         assert table.loc["oracle", f"{column}_n"] > 50, column
-    chance = {"pair_bivalent": 0.5, "pair_body_needs_promoter": 0.5, "partner_body_needs_promoter": 0.5, "window_H3K4me3": 0.2, "window_H3K36me3": 0.5}
+    chance = {"pair_bivalent": 0.5, "pair_body_needs_promoter": 0.5, "partner_body_needs_promoter": 0.0, "window_H3K4me3": 0.2, "window_H3K36me3": 0.5}
     for column, level in chance.items():
         assert abs(table.loc["random", column] - level) < 1.5 * table.loc["random", f"{column}_ci"] + 0.02, column
     assert table.loc["random", "family"] == "reference" and table.loc["oracle", "family"] == "external"
-    # Following the reads gives H3K36me3 weight whether or not its partner is there (its share even drops with the partner).
-    assert table.loc["input_signal", "partner_body_needs_promoter"] < 0.5
+    # Following the reads ranks H3K36me3 high whether or not its partner is there: no partner effect.
+    assert table.loc["input_signal", "partner_body_needs_promoter_without"] > 0.7
+    assert abs(table.loc["input_signal", "partner_body_needs_promoter"]) < 0.15
     # ... and puts part of H3K4me3's weight on the decoy peak.
     assert table.loc["input_signal", "window_H3K4me3"] < 0.6
 

@@ -20,10 +20,12 @@ position (:func:`score_cooperation`):
 - pair AUROC, per cooperating pair, over the genes where the pair's rule is active: the share
   of (pair mark, non-causal mark) comparisons the pair mark wins in the method's mark scores
   (1: both marks above every mark that does nothing in that gene; 0.5: chance);
-- for a pair whose second mark counts only with the first (gene-body H3K36me3 needs promoter
-  H3K4me3): AUROC of the second mark's score between the genes where its partner is there and
-  the genes where it is planted alone (1: the method follows the rule; 0.5: it ignores the
-  partner; below 0.5: it follows the reads);
+- partner effect, for a pair whose second mark counts only with the first (gene-body H3K36me3
+  needs promoter H3K4me3): the second mark's rank against the gene's non-causal marks (an AUROC
+  within the gene, as above) in genes where its partner is there, minus the same rank in genes
+  where it is planted alone (and does nothing), divided by 0.5. A map that follows the rule
+  ranks the mark first with its partner and among the idle marks without (1); a map that
+  ignores the partner ranks it the same either way (0: random maps and the reads);
 - window share, per position rule, over the genes where the rule is active and a decoy of the
   same mark was planted outside the window: the share of the mark's |map| inside the window
   (1: the map ignores the decoy; chance: the window's share of the bins).
@@ -46,7 +48,7 @@ from ..data.schema import MARKS
 from ..data.synthetic import GroundTruth
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, METHODS, check_methods
 from .explain import DEFAULT_BATCH_SIZE, OutputScale, as_histone_data, iter_explanations, mark_shares, require_module
-from .scoring import auroc_with_interval, mean_and_interval, score_bins, score_marks, score_pair, window_share
+from .scoring import mean_and_interval, score_bins, score_marks, score_pair, window_share
 
 #: Reference maps scored beside the methods: name -> display label.
 REFERENCES: dict[str, str] = {"random": "Random map (floor)", "input_signal": "Input signal (no model)"}
@@ -329,8 +331,8 @@ def cooperation_markdown(table: pd.DataFrame) -> str:
     lines = [
         "Cooperation and position (cooperative rules; means with 95% intervals). Pair AUROC: how often the pair's "
         "marks outscore the marks that do nothing in genes where the pair's rule is active (0.5 = chance). "
-        "Partner AUROC: the second mark's score in genes with its partner against genes where it is planted alone "
-        "(1 = follows the rule, 0.5 = ignores the partner). Window share: share of the mark's |map| inside the "
+        "Partner effect: the second mark's rank against the idle marks with its partner minus without it, over 0.5 "
+        "(1 = follows the rule, 0 = ignores the partner). Window share: share of the mark's |map| inside the "
         f"rule's window in genes that also carry a decoy outside it. Genes per column: {counts}.",
         "",
         "| method | " + " | ".join(headers[c] for c in columns) + " |",
@@ -392,7 +394,7 @@ def cooperation_headers(truth: GroundTruth) -> dict[str, str]:
     for (first, second), name, conditional in zip(truth.pairs, truth.pair_names, truth.pair_conditional):
         headers[f"pair_{name}"] = f"{first} + {second} pair AUROC ({name.replace('_', ' ')})"
         if conditional:
-            headers[f"partner_{name}"] = f"{second} needs {first}: partner AUROC"
+            headers[f"partner_{name}"] = f"{second} needs {first}: partner effect"
     for mark, lo, hi in zip(truth.window_marks, truth.window_start, truth.window_stop):
         headers[f"window_{mark}"] = f"{mark} window share (bins {lo}-{hi - 1}; chance {(hi - lo) / n_bins:.2f})"
     return headers
@@ -407,9 +409,10 @@ def _add_cooperation(store: dict[str, list], values: np.ndarray, mark_scores: np
         active = truth.pair_active[:, k]
         scores[f"pair_{name}"] = np.where(active, score_pair(mark_scores, truth.mark_weight, (column[first], column[second])), np.nan)
         if conditional:
-            candidate = truth.pair_candidate[:, k]
-            scores[f"partner_{name}"] = np.where(candidate, mark_scores[:, column[second]], np.nan)
-            scores[f"partner_{name}_with"] = np.where(candidate, active.astype(np.float64), np.nan)
+            alone = truth.pair_candidate[:, k] & ~active
+            rank = score_pair(mark_scores, truth.mark_weight, (column[second],))
+            scores[f"partner_{name}_with"] = np.where(active, rank, np.nan)
+            scores[f"partner_{name}_without"] = np.where(alone, rank, np.nan)
     for k, (mark, lo, hi) in enumerate(zip(truth.window_marks, truth.window_start, truth.window_stop)):
         eligible = truth.window_active[:, k] & truth.window_decoy[:, k]
         scores[f"window_{mark}"] = np.where(eligible, window_share(values[:, column[mark]], lo, hi), np.nan)
@@ -433,14 +436,12 @@ def _cooperation_table(per_gene: dict[str, dict[str, np.ndarray]], truth: Ground
             "family": info.family if info is not None else "reference" if name in REFERENCES else "external",
         }
         for column in headers:
-            values = scores[column]
-            if column.startswith("partner_"):
-                keep = ~np.isnan(values)
-                with_partner = scores[column + "_with"][keep] == 1
-                mean, half = auroc_with_interval(values[keep][with_partner], values[keep][~with_partner])
-                n = int(keep.sum())
+            if column.startswith("partner_"):  # (rank with the partner - rank without) / (1 - 0.5)
+                (with_mean, with_half, with_n), (alone_mean, alone_half, alone_n) = (mean_and_interval(scores[f"{column}_{part}"]) for part in ("with", "without"))
+                row[f"{column}_with"], row[f"{column}_without"] = float(with_mean), float(alone_mean)
+                mean, half, n = (with_mean - alone_mean) / 0.5, np.hypot(with_half, alone_half) / 0.5, with_n + alone_n
             else:
-                mean, half, n = mean_and_interval(values)
+                mean, half, n = mean_and_interval(scores[column])
             row[column], row[f"{column}_ci"], row[f"{column}_n"] = float(mean), float(half), int(n)
         rows.append(row)
     table = pd.DataFrame(rows).set_index("method")

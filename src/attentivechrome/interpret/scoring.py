@@ -166,7 +166,7 @@ def score_pair(mark_scores: np.ndarray, mark_weight: np.ndarray, pair: tuple[int
         Shape (genes, marks): the planted contribution of each mark; the marks weighing 0 in a
         gene are its non-causal marks.
     pair
-        Column indices of the two cooperating marks.
+        Column indices of the cooperating marks (two; or one, to rank a single mark).
 
     Returns
     -------
@@ -212,27 +212,6 @@ def window_share(values: np.ndarray, start: int, stop: int) -> np.ndarray:
     total = magnitude.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, magnitude[:, start:stop].sum(axis=1) / total, np.nan)
-
-
-def auroc_with_interval(positive: np.ndarray, negative: np.ndarray) -> tuple[float, float]:
-    """AUROC of scores of positives against negatives (ties count one half) and the half-width of
-    its 95% interval (Hanley and McNeil's standard error). NaN when either group is empty.
-
-    Examples
-    --------
-    >>> auroc_with_interval(np.array([0.9, 0.8]), np.array([0.1, 0.85]))[0]
-    0.75
-    """
-    positive = np.asarray(positive, dtype=np.float64)
-    negative = np.asarray(negative, dtype=np.float64)
-    n1, n2 = len(positive), len(negative)
-    if n1 == 0 or n2 == 0:
-        return float("nan"), float("nan")
-    labels = np.r_[np.ones(n1), np.zeros(n2)][None, :]
-    a = float(rowwise_auroc(np.r_[positive, negative][None, :], labels)[0])
-    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
-    variance = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a)) / (n1 * n2)
-    return a, float(1.96 * np.sqrt(max(variance, 0.0)))
 
 
 def score_track(values: np.ndarray, track: np.ndarray, *, top_k: int = 10) -> dict[str, np.ndarray]:
