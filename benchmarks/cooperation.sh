@@ -5,6 +5,7 @@
 # on all 2,000 test genes, and draw the figure. Resumable: a step whose output exists is skipped.
 #
 #   bash benchmarks/cooperation.sh [OUT]      (default OUT: runs/cooperation)
+# AC (default "python -m attentivechrome") and PYTHON (default python) name the commands to run.
 set -euo pipefail
 OUT=${1:-runs/cooperation}
 AC=${AC:-"python -m attentivechrome"}

@@ -155,7 +155,7 @@ def score_marks(mark_scores: np.ndarray, mark_weight: np.ndarray) -> dict[str, n
     }
 
 
-def score_pair(mark_scores: np.ndarray, mark_weight: np.ndarray, pair: tuple[int, int]) -> np.ndarray:
+def score_pair(mark_scores: np.ndarray, mark_weight: np.ndarray, pair: tuple[int, ...]) -> np.ndarray:
     """How well per-mark scores put a cooperating pair of marks above the marks that do nothing, per gene.
 
     Parameters
