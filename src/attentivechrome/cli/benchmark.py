@@ -47,7 +47,8 @@ def benchmark(
     pooled over all cells but one, each scored on every cell's test split; writes the matrix as
     CSV, markdown and a heatmap.
     """
-    from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
+    from ..experiments.benchmark import resolve_models, run_benchmark
+    from ..tasks import get_task
 
     claim_folder(out, "benchmark", overwrite=overwrite)  # e.g. an `interpret-benchmark --out` folder: its benchmark.md would be replaced
     if seeds < 1:
@@ -64,7 +65,7 @@ def benchmark(
         _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings, reference_expression)
         return
     config = training_settings(model=next((n for n in names if n != "prior"), names[0]), **settings)  # each model's runs take its own defaults for the settings not given
-    metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
+    metric = get_task(task).primary_label
 
     def report(event: dict) -> None:
         if event["index"] == 1:

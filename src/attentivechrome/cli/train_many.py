@@ -46,7 +46,7 @@ def train_many(
     config = training_settings(**training_values(training))
     reference_expression = training["reference_expression"]
     read_table(reference_expression)  # a bad table stops here, before any cell trains
-    primary, label = ("test_auroc", "AUROC") if get_task(config.task).binary else ("test_pearson", "Pearson")
+    primary, label = f"test_{get_task(config.task).primary_metric}", get_task(config.task).primary_label
 
     def report(row: dict) -> None:
         if row["status"] == "failed":

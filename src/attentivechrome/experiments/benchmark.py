@@ -42,7 +42,7 @@ from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_i
 from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
 from ..exceptions import InputFormatError, RunsFailedError
 from ..run_directory import RunDirectory
-from ..tasks import get_task
+from ..tasks import METRIC_LABELS, get_task
 from .runner import RESULT_FILE, TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
 
@@ -50,12 +50,8 @@ logger = logging.getLogger(__name__)
 
 #: The model every other is compared with in the summary (the paper compares with DeepChrome).
 REFERENCE_MODEL = "deepchrome"
-#: The metric that ranks models, per task (higher is better for both).
-PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson", "deviation": "pearson"}
 #: What a model without skill scores on the primary metric: the benchmark plot's axis starts there.
 CHANCE_LEVEL = {"auroc": 0.5, "pearson": 0.0}
-#: Test metrics reported per task (``result.json`` keys are ``test_<name>``).
-TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse"), "deviation": ("pearson", "spearman", "mse", "expression_pearson")}
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
@@ -181,7 +177,7 @@ def run_benchmark(
         )
 
         task = config.task
-        primary = PRIMARY_METRIC[task]
+        primary = get_task(task).primary_metric
         entries = benchmark_entries(names, config)
         table_path = "" if reference_table is None else os.path.abspath(reference_table)
         # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
@@ -220,7 +216,7 @@ def run_benchmark(
 
         done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
         failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
-        columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
+        columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in get_task(task).metrics), f"valid_{primary}"]
         runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
         if runs.empty:
             raise RunsFailedError(
@@ -336,7 +332,7 @@ def cell_table(
         ``best_epoch`` and ``seconds`` (means over seeds).
         The standard deviation is NaN with a single seed.
     """
-    primary = PRIMARY_METRIC[task]
+    primary = get_task(task).primary_metric
     rows = []
     for cell in pd.unique(runs["cell"]):
         cell_runs = runs[runs["cell"] == cell]
@@ -347,7 +343,7 @@ def cell_table(
         for model in models:
             group = cell_runs[cell_runs["model"] == model]
             row = {"cell": cell, "model": model, "seeds": len(group), "test_genes": n_genes}
-            for metric in TEST_METRICS[task]:
+            for metric in get_task(task).metrics:
                 values = group[f"test_{metric}"].to_numpy(dtype=np.float64)
                 row[f"{metric}_mean"] = float(values.mean())
                 row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
@@ -438,8 +434,8 @@ def _settings_lines(models: list[str], config: TrainConfig) -> list[str]:
 
 def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: str, config: TrainConfig, seeds: list[int]) -> str:
     """The summary and per-cell tables in markdown, headed by the settings."""
-    primary = PRIMARY_METRIC[task]
-    label = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE"}
+    primary = get_task(task).primary_metric
+    label = METRIC_LABELS
     lines = [
         f"Task: {task}. Primary metric: test {label[primary]} (mean over seeds {', '.join(map(str, seeds))}).",
         f"Training: each model's {config.preset} defaults unless set ({_given_text(config)}); epoch (or classical model complexity) "
@@ -455,7 +451,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     for row in summary.itertuples():
         wins = "-" if np.isnan(row.wins) else f"{int(row.wins)}/{int(row.compared)}"
         lines.append(f"| {row.model} | {row.cells} | {row.mean:.4f} | {row.median:.4f} | {row.max:.4f} | {row.min:.4f} | {wins} |")
-    others = [m for m in TEST_METRICS[task] if m != primary]
+    others = [m for m in get_task(task).metrics if m != primary]
     header = (
         f"| cell | model | seeds | test genes | {label[primary]} mean ± sd | 95% CI (genes) | "
         + " | ".join(f"{label[m]} mean ± sd" for m in others)
@@ -489,7 +485,7 @@ def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=
     """
     from matplotlib.figure import Figure
 
-    primary = PRIMARY_METRIC[task]
+    primary = get_task(task).primary_metric
     if ax is None:
         figure = Figure(figsize=(max(6.0, 1.2 + 0.55 * len(per_cell)), 4.2))
         ax = figure.add_subplot()

@@ -31,14 +31,12 @@ from .._io import atomic_open, atomic_path, write_text_atomic
 from .._progress import progress_bar
 from ..config import TRAINING_FIELDS, TrainConfig
 from ..exceptions import AttentiveChromeError, RunsFailedError, UndefinedMetricError
-from ..tasks import get_task
+from ..tasks import METRIC_LABELS, get_task
 from .runner import TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
 from .runner import seed_list as seeds_of
 
 SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
-#: The metric of the matrix, per task.
-MATRIX_METRIC = {"classification": "auroc", "regression": "pearson", "deviation": "pearson"}
 #: The rows of the prior alone: ``prior: CELL`` is the prior model trained on CELL.
 PRIOR_ROW = "prior: "
 #: The rows of the model without the reference: ``marks only: CELL``.
@@ -142,7 +140,7 @@ def run_cross_cell(
     if pooled and len(cells) >= 3:
         trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
     if config.reference != "none":  # beside the model with the prior: the marks alone and the prior alone, trained on each cell
-        trainings |= {marks_only_name(c): (c,) for c in cells} if config.task != "deviation" else {}
+        trainings |= {marks_only_name(c): (c,) for c in cells} if not get_task(config.task).needs_reference else {}
         trainings |= {prior_name(c): (c,) for c in cells}
     units = [
         TrainingUnit(
@@ -161,7 +159,7 @@ def run_cross_cell(
 
         rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
 
-    metric = MATRIX_METRIC[config.task]
+    metric = get_task(config.task).primary_metric
     data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
     table = None
     if reference_table is not None:
@@ -176,7 +174,7 @@ def run_cross_cell(
             continue
         model = load_model(unit.run_dir)
         for test_cell, splits in data.items():
-            value, note = _score(model, splits, metric, table, test_cell)
+            value, note = _score(model, splits, table, test_cell)
             records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in trainings[unit.cell], metric: value, "note": note})
     if failed and len(failed) == len(units):
         first = failed[0]
@@ -188,12 +186,9 @@ def run_cross_cell(
     return CrossCellResult(scores=scores, matrix=matrix, out_dir=out, failed=failed)
 
 
-def _score(model, splits: dict, metric: str, table=None, cell: str | None = None) -> tuple[float, str]:
-    """The model's metric on a cell's test split, normalised from the cell's whole input (with the cell's own prior); NaN and why when it cannot."""
+def _score(model, splits: dict, table=None, cell: str | None = None) -> tuple[float, str]:
+    """The model's primary metric on a cell's test split, normalised from the cell's whole input (with the cell's own prior); NaN and why when it cannot."""
     import warnings
-
-    from ..metrics.classification import auroc
-    from ..metrics.regression import pearson
 
     try:
         with warnings.catch_warnings():
@@ -203,9 +198,10 @@ def _score(model, splits: dict, metric: str, table=None, cell: str | None = None
             predictions = model.predict(splits["test"], with_attention=False, stats_from=list(splits.values()))
     except AttentiveChromeError as err:
         return float("nan"), str(err).split(": ", 1)[-1]
-    targets = get_task(predictions.task).targets(predictions.labels, predictions.baseline)  # deviation: the cell-specific part
+    task = get_task(predictions.task)
+    targets = task.targets(predictions.labels, predictions.baseline)  # deviation: the cell-specific part
     try:
-        value = auroc(targets, predictions.values) if metric == "auroc" else pearson(targets, predictions.values)
+        value = task.primary_score(targets, predictions.values)
     except UndefinedMetricError as err:
         return float("nan"), str(err)
     extra = [m for m in splits["test"].marks if m.lower() not in {k.lower() for k in model.marks}]
@@ -225,7 +221,7 @@ def _write(out: Path, scores: pd.DataFrame, matrix: pd.DataFrame, *, metric: str
 
 def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: str, config: TrainConfig, seeds: list[int]) -> str:
     """The matrix and the transfer table in markdown, headed by the settings."""
-    label = {"auroc": "AUROC", "pearson": "Pearson"}[metric]
+    label = METRIC_LABELS[metric]
     lines = [
         f"Test {label} of a model trained on each row's cells, on each column's test split (mean over seeds {', '.join(map(str, seeds))}); "
         "**bold**: the column's own cell (within-cell).",

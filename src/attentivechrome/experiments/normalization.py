@@ -25,6 +25,7 @@ from .._io import write_text_atomic
 from ..config import TrainConfig
 from ..data.schema import NORMALIZATIONS
 from ..exceptions import AttentiveChromeError, UndefinedMetricError
+from ..tasks import get_task
 from .runner import TrainingUnit, guard_settings, plan_cells, run_units
 
 SELECTION_DIR = "normalize-selection"
@@ -66,8 +67,6 @@ def select_normalization(
         With fewer than two cells (nothing to hold out), or when every candidate failed.
     """
     from ..data.layout import load_splits
-    from ..metrics.classification import auroc
-    from ..metrics.regression import pearson
     from ..trained import load_model
 
     cells = plan_cells(cell_dirs)
@@ -88,8 +87,8 @@ def select_normalization(
             keys.append((candidate, held_out))
     rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=on_result)
 
-    metric = "auroc" if config.task == "classification" else "pearson"
-    score = auroc if metric == "auroc" else pearson
+    task = get_task(config.task)
+    metric = task.primary_metric
     data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
     scores: dict[str, dict[str, float]] = {c: {} for c in candidates}
     errors: list[str] = []
@@ -103,7 +102,7 @@ def select_normalization(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     predictions = load_model(unit.run_dir).predict(splits["valid"], with_attention=False, stats_from=list(splits.values()))
-                value = score(predictions.labels, predictions.values)
+                value = task.primary_score(predictions.labels, predictions.values)
             except (AttentiveChromeError, UndefinedMetricError) as err:  # e.g. a mark the held-out cell lacks
                 errors.append(f"{unit.cell}: {err}")
         scores[candidate][held_out] = value

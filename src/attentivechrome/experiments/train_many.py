@@ -30,20 +30,18 @@ import pandas as pd
 from .._io import atomic_open, exclusive_lock
 from .._progress import progress_bar
 from ..config import TRAINING_FIELDS, TrainConfig
+from ..tasks import get_task
 from .runner import RESULT_FILE, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
 
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
 #: Settings that change what a run learns; a resumed call must repeat them.
 _SETTING_KEYS = ("model", "task", "seed", *TRAINING_FIELDS)
-#: The score columns of the summary, per task.
-SCORE_COLUMNS = {
-    "classification": ("valid_auroc", "test_auroc", "test_aupr"),
-    "regression": ("valid_pearson", "test_pearson", "test_spearman", "test_mse"),
-    "deviation": ("valid_pearson", "test_pearson", "test_spearman", "test_mse", "test_expression_pearson"),
-}
-#: Summary columns, in order, per task.
-SUMMARY_COLUMNS = {task: ("cell", "status", "best_epoch", *scores, "minutes", "run_dir", "error") for task, scores in SCORE_COLUMNS.items()}
+
+
+def summary_columns(task: str) -> tuple[str, ...]:
+    """The columns of ``summary.tsv``, in order: the task's scores (:attr:`~attentivechrome.tasks.Task.score_columns`) amid the run's facts."""
+    return ("cell", "status", "best_epoch", *get_task(task).score_columns, "minutes", "run_dir", "error")
 
 __all__ = ["RESULT_FILE", "SETTINGS_FILE", "SUMMARY_FILE", "TrainManyResult", "summary_text", "train_many"]
 
@@ -134,7 +132,7 @@ def train_many(
                 on_status=lambda counts: advance(0 if per_unit > 1 else 1, description=status_text(counts)),
             )  # fmt: skip
 
-        columns = SUMMARY_COLUMNS[config.task]
+        columns = summary_columns(config.task)
         summary = pd.DataFrame([{c: row.get(c) for c in columns} | {"cell": unit.cell, "run_dir": row.get("run_dir") or unit.run_dir} for unit, row in zip(units, rows)], columns=list(columns))
         with atomic_open(out / SUMMARY_FILE, "w", encoding="utf-8", newline="") as handle:
             summary.to_csv(handle, sep="\t", index=False, float_format="%.6g")
