@@ -35,6 +35,7 @@ def train_many(
 
     Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
     """
+    from ..experiments.runner import DONE_EARLIER, FAILED
     from ..experiments.train_many import SUMMARY_FILE, summary_text
     from ..tasks import get_task
     from ._reference import read_table
@@ -49,9 +50,9 @@ def train_many(
     primary, label = f"test_{get_task(config.task).primary_metric}", get_task(config.task).primary_label
 
     def report(row: dict) -> None:
-        if row["status"] == "failed":
+        if row["status"] == FAILED:
             say(f"{row['cell']}: failed: {row['error']}")
-        elif row["status"] == "done earlier":
+        elif row["status"] == DONE_EARLIER:
             say(f"{row['cell']}: finished by an earlier call, skipped (test {label} {row.get(primary, float('nan')):.4f})")
         else:
             say(f"{row['cell']}: test {label} {row[primary]:.4f} (best epoch {row['best_epoch']}, {row['minutes']:.1f} min)")

@@ -34,8 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_open, atomic_path, exclusive_lock, write_text_atomic
-from .._progress import progress_bar
+from .._io import atomic_open, atomic_path, write_text_atomic
 from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
@@ -43,8 +42,9 @@ from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODEL
 from ..exceptions import InputFormatError, RunsFailedError
 from ..run_directory import RunDirectory
 from ..tasks import METRIC_LABELS, get_task
-from .runner import RESULT_FILE, TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
-from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
+from .experiment import Experiment, ExperimentResult, run_experiment
+from .runner import FAILED, RESULT_FILE, TrainingUnit, first_line, plan_cells  # noqa: F401 - RESULT_FILE: documented above
+from .runner import seed_list as seeds_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,20 +60,6 @@ _SETTING_KEYS = ("task", *TRAINING_FIELDS, "eval_batch_size")
 
 #: Columns of ``runs.csv`` before the task's test metrics.
 _RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds", "peak_memory_mb")
-
-
-@dataclasses.dataclass(frozen=True)
-class BenchmarkResult:
-    """The tables a benchmark produced (also written to ``out_dir``)."""
-
-    runs: pd.DataFrame
-    per_cell: pd.DataFrame
-    summary: pd.DataFrame
-    out_dir: Path
-    trained: int
-    skipped: int
-    #: ``(cell, model, seed, error)`` of the runs that failed (left out of the tables).
-    failed: list[tuple[str, str, int, str]] = dataclasses.field(default_factory=list)
 
 
 def resolve_models(models: str | Sequence[str] | None) -> list[str]:
@@ -112,7 +98,7 @@ def run_benchmark(
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
     reference_table: str | Path | None = None,
-) -> BenchmarkResult:
+) -> ExperimentResult:
     """Train every model on every cell with each seed (resumable) and write the tables and plot.
 
     With a reference (``config.reference`` other than ``none`` and ``reference_table``), every
@@ -146,93 +132,108 @@ def run_benchmark(
         Show a progress bar over runs; default: the package setting.
     on_run
         Called after each run with ``index``, ``total``, ``cell``, ``model``, ``seed``,
-        ``status`` (``trained``, ``skipped`` or ``failed``), ``metric`` (the primary test
-        metric; NaN for a failed run), ``seconds`` and ``error`` (failed runs).
+        ``status`` (one of :data:`~attentivechrome.experiments.runner.STATUSES`), ``metric`` (the
+        primary test metric; NaN for a failed run), ``seconds`` and ``error`` (failed runs).
+
+    Returns
+    -------
+    ExperimentResult
+        With the tables ``runs``, ``per_cell`` and ``summary``.
 
     Raises
     ------
     RunSettingsError
         When ``out_dir`` holds a benchmark with other training settings.
+    RunsFailedError
+        When every run failed (no table is written).
     """
-    config = config or TrainConfig()
-    names = resolve_models(models)
-    seed_list = seeds_of(seeds)
-    cells = plan_cells(cell_dirs)
-    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
-    if config.mark_dropout > 0:
-        unable = [m for m in names if m not in MISSING_MARK_MODELS]
-        if unable:
-            raise ValueError(
-                f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
-                f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
-            )
-    with exclusive_lock(out, "benchmark"):  # a second call on the same --out refuses while this one runs
-        guard_settings(
-            out,
-            SETTINGS_FILE,
-            _settings_record(config),
-            {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
-            hint="use another --out or the same settings to continue it",
-            what="a benchmark",
-        )
+    names, seed_list = resolve_models(models), seeds_of(seeds)
+    experiment = Benchmark(plan_cells(cell_dirs), names, seed_list, config or TrainConfig(), n_bootstrap=n_bootstrap, reference_table=reference_table)
+    primary = get_task(experiment.config.task).primary_metric
+    events = {"index": 0}
 
-        task = config.task
-        primary = get_task(task).primary_metric
-        entries = benchmark_entries(names, config)
-        table_path = "" if reference_table is None else os.path.abspath(reference_table)
+    def report(row: dict) -> None:
+        events["index"] += 1
+        if on_run is not None:
+            on_run(
+                {
+                    "index": events["index"],
+                    "total": len(experiment.units),
+                    "cell": row["cell"],
+                    "model": row["model"],
+                    "seed": row["seed"],
+                    "status": row["status"],
+                    "metric": row.get(f"test_{primary}", float("nan")),
+                    "seconds": row.get("seconds", float("nan")),
+                    "error": row.get("error", ""),
+                }
+            )
+
+    return run_experiment(experiment, out_dir, jobs=jobs, scheduler=scheduler, progress=progress, on_result=report)
+
+
+class Benchmark(Experiment):
+    """The benchmark as an :class:`~attentivechrome.experiments.experiment.Experiment`: (cell, model, seed) units; runs, per-cell and summary tables."""
+
+    kind = "benchmark"
+    settings_file = SETTINGS_FILE
+    what = "a benchmark"
+    progress_label = "benchmark"
+
+    def __init__(self, cells: dict[str, Path], names: list[str], seeds: list[int], config: TrainConfig, *, n_bootstrap: int = N_BOOTSTRAP, reference_table: str | Path | None = None) -> None:
+        if config.mark_dropout > 0:
+            unable = [m for m in names if m not in MISSING_MARK_MODELS]
+            if unable:
+                raise ValueError(
+                    f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
+                    f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
+                )
+        self.cells, self.names, self.seeds, self.config, self.n_bootstrap = cells, names, seeds, config, n_bootstrap
+        self.table_path = "" if reference_table is None else os.path.abspath(reference_table)
+        self.entries = benchmark_entries(names, config)
+        self.units: list[TrainingUnit] = []
+
+    def settings(self) -> dict:
+        return _settings_record(self.config)
+
+    def record(self) -> dict:
+        return {"cells": {k: str(v) for k, v in self.cells.items()}, "models": self.names, "seeds": self.seeds}
+
+    def plan(self, out: Path) -> list[TrainingUnit]:
+        entries, config = self.entries, self.config
         # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
-        keys = [(cell, entry, seed) for cell in cells for seed in seed_list for entry in entries]
-        units = [
+        keys = [(cell, entry, seed) for cell in self.cells for seed in self.seeds for entry in entries]
+        self.units = [
             TrainingUnit(
-                cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, e, s)),
-                config=dataclasses.replace(config.for_model(entries[e][0]), seed=s, reference=entries[e][1]).to_dict(), reference_table=table_path, entry=e,
+                cell=c, data_dirs=(str(self.cells[c]),), run_dir=str(run_directory(out, c, e, s)),
+                config=dataclasses.replace(config.for_model(entries[e][0]), seed=s, reference=entries[e][1]).to_dict(), reference_table=self.table_path, entry=e,
             )  # fmt: skip
             for c, e, s in keys
         ]
-        names = list(entries)
-        events = {"index": 0}
-        with progress_bar(len(units), "benchmark", enabled=progress) as advance:
+        return self.units
 
-            def report(row: dict) -> None:
-                events["index"] += 1
-                advance(1)
-                if on_run is not None:
-                    status = {"done earlier": "skipped"}.get(row["status"], row["status"])
-                    on_run(
-                        {
-                            "index": events["index"],
-                            "total": len(units),
-                            "cell": row["cell"],
-                            "model": row["model"],
-                            "seed": row["seed"],
-                            "status": status,
-                            "metric": row.get(f"test_{primary}", float("nan")),
-                            "seconds": row.get("seconds", float("nan")),
-                            "error": row.get("error", ""),
-                        }
-                    )
-
-            rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
-
-        done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
-        failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
+    def tabulate(self, out: Path, units: Sequence[TrainingUnit], rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
+        task = self.config.task
+        primary = get_task(task).primary_metric
+        done = [row for row in rows if row["status"] != FAILED]
+        failed = [row for row in rows if row["status"] == FAILED]
         columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in get_task(task).metrics), f"valid_{primary}"]
-        runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
+        runs = pd.DataFrame([{c: row.get(c) for c in columns} for row in done], columns=columns)
         if runs.empty:
+            first = failed[0]
             raise RunsFailedError(
                 f"{out}: every run of the benchmark failed ({len(failed)} runs), so no table was written; "
-                f"the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {first_line(failed[0][3])}"
+                f"the first: {first['cell']} {first['model']} seed {first['seed']}: {first_line(first.get('error', ''))}"
             )
-        seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
+        seeds_done = {(c, m): [row["seed"] for row in done if (row["cell"], row["model"]) == (c, m)] for c in self.cells for m in self.entries}
         predictions = {
             (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
         }
-        per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
-        summary = summary_table(per_cell, f"{primary}_mean")
-        write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
-        trained = sum(row["status"] == "trained" for row in rows)
-        skipped = sum(row["status"] == "done earlier" for row in rows)
-        return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
+        per_cell = cell_table(runs, predictions, task, n_bootstrap=self.n_bootstrap)
+        return {"runs": runs, "per_cell": per_cell, "summary": summary_table(per_cell, f"{primary}_mean")}
+
+    def render(self, out: Path, tables: dict[str, pd.DataFrame]) -> None:
+        write_reports(out, tables["runs"], tables["per_cell"], tables["summary"], task=self.config.task, config=self.config, seeds=self.seeds)
 
 
 def benchmark_entries(models: Sequence[str], config: TrainConfig) -> dict[str, tuple[str, str]]:

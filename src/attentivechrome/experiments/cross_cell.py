@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_open, atomic_path, write_text_atomic
-from .._progress import progress_bar
 from ..config import TRAINING_FIELDS, TrainConfig
 from ..exceptions import AttentiveChromeError, RunsFailedError, UndefinedMetricError
 from ..tasks import METRIC_LABELS, get_task
-from .runner import TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
+from .experiment import Experiment, ExperimentResult, run_experiment
+from .runner import FAILED, TrainingUnit, first_line, plan_cells
 from .runner import seed_list as seeds_of
 
 SETTINGS_FILE = "cross-cell.json"
@@ -42,16 +42,6 @@ PRIOR_ROW = "prior: "
 #: The rows of the model without the reference: ``marks only: CELL``.
 MARKS_ONLY_ROW = "marks only: "
 _SETTING_KEYS = ("model", "task", *TRAINING_FIELDS, "eval_batch_size")
-
-
-@dataclasses.dataclass(frozen=True)
-class CrossCellResult:
-    """The scores and the matrix (also written to the output directory)."""
-
-    scores: pd.DataFrame
-    matrix: pd.DataFrame
-    out_dir: Path
-    failed: list[tuple[str, int, str]]
 
 
 def marks_only_name(cell: str) -> str:
@@ -90,7 +80,7 @@ def run_cross_cell(
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
     reference_table: str | Path | None = None,
-) -> CrossCellResult:
+) -> ExperimentResult:
     """Train per cell (and pooled, leaving each cell out), score every cell's test split, write the matrix.
 
     Parameters
@@ -109,81 +99,95 @@ def run_cross_cell(
     scheduler
         Address of a running Dask scheduler to train on instead (see :mod:`attentivechrome.cluster`).
     on_run
-        Called with each training's row (``status``: ``done earlier``, ``trained`` or ``failed``).
+        Called with each training's row (``status``: one of :data:`~attentivechrome.experiments.runner.STATUSES`).
     reference_table
         The reference-expression table of a config that reads one (``config.reference``): every
         model then reads, for each test cell, that cell's prior (its own column left out), and a
         row ``prior: CELL`` per cell (the prior alone, trained on CELL) stands beside every
         transfer figure: the baseline a histone model must beat on a new cell.
-    """
-    from ..data.layout import load_splits
-    from ..trained import load_model
 
+    Returns
+    -------
+    ExperimentResult
+        With the tables ``scores`` and ``matrix``.
+    """
     config = config or TrainConfig()
     seed_list = seeds_of(seeds)
-    cells = plan_cells(cell_dirs)
-    if len(cells) < 2:
-        raise ValueError("a cross-cell benchmark needs at least two cells")
-    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
-    guard_settings(
-        out,
-        SETTINGS_FILE,
-        {key: getattr(config, key) for key in _SETTING_KEYS},
-        {"cells": {k: str(v) for k, v in cells.items()}, "seeds": seed_list, "pooled": pooled},
-        hint="use another --out or the same settings to continue it",
-        what="a cross-cell benchmark",
-    )
-    if config.reference != "none" and reference_table is None:
-        raise ValueError(f"reference {config.reference!r} needs the reference-expression table (reference_table)")
-    table_path = "" if reference_table is None else os.path.abspath(reference_table)
-    trainings = {name: (name,) for name in cells}
-    if pooled and len(cells) >= 3:
-        trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
-    if config.reference != "none":  # beside the model with the prior: the marks alone and the prior alone, trained on each cell
-        trainings |= {marks_only_name(c): (c,) for c in cells} if not get_task(config.task).needs_reference else {}
-        trainings |= {prior_name(c): (c,) for c in cells}
-    units = [
-        TrainingUnit(
-            cell=name, data_dirs=tuple(str(cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name.replace(": ", "-").replace(" ", "-") / f"seed-{seed}"),
-            config=_row_config(name, config, seed).to_dict(), reference_table=table_path,
-        )
-        for name, members in trainings.items()
-        for seed in seed_list
-    ]  # fmt: skip
-    with progress_bar(len(units), "cross-cell trainings", enabled=progress) as advance:
+    experiment = CrossCell(plan_cells(cell_dirs), seed_list, config, pooled=pooled, reference_table=reference_table)
+    return run_experiment(experiment, out_dir, jobs=jobs, scheduler=scheduler, progress=progress, on_result=on_run)
 
-        def report(row: dict) -> None:
-            advance(1)
-            if on_run is not None:
-                on_run(row)
 
-        rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
+class CrossCell(Experiment):
+    """The cross-cell benchmark as an :class:`~attentivechrome.experiments.experiment.Experiment`: one unit per training and seed; scores and the matrix."""
 
-    metric = get_task(config.task).primary_metric
-    data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
-    table = None
-    if reference_table is not None:
-        from ..data.reference import read_reference
+    kind = "cross-cell benchmark"
+    settings_file = SETTINGS_FILE
+    what = "a cross-cell benchmark"
+    progress_label = "cross-cell trainings"
 
-        table = read_reference(reference_table)
-    records, failed = [], []
-    for unit, row in zip(units, rows):
-        seed = unit.config["seed"]
-        if row["status"] == "failed":
-            failed.append((unit.cell, seed, row.get("error", "")))
-            continue
-        model = load_model(unit.run_dir)
-        for test_cell, splits in data.items():
-            value, note = _score(model, splits, table, test_cell)
-            records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in trainings[unit.cell], metric: value, "note": note})
-    if failed and len(failed) == len(units):
-        first = failed[0]
-        raise RunsFailedError(f"{out}: every training of the cross-cell benchmark failed ({len(failed)}), so no matrix was written; the first: {first[0]} seed {first[1]}: {first_line(first[2])}")
-    scores = pd.DataFrame(records, columns=["trained_on", "seed", "test_cell", "seen", metric, "note"])
-    matrix = scores.pivot_table(index="trained_on", columns="test_cell", values=metric, aggfunc="mean", dropna=False)
-    matrix = matrix.reindex(index=[t for t in trainings if t in set(scores["trained_on"])], columns=list(cells))
-    _write(out, scores, matrix, metric=metric, config=config, seeds=seed_list)
-    return CrossCellResult(scores=scores, matrix=matrix, out_dir=out, failed=failed)
+    def __init__(self, cells: dict[str, Path], seeds: list[int], config: TrainConfig, *, pooled: bool = True, reference_table: str | Path | None = None) -> None:
+        if len(cells) < 2:
+            raise ValueError("a cross-cell benchmark needs at least two cells")
+        if config.reference != "none" and reference_table is None:
+            raise ValueError(f"reference {config.reference!r} needs the reference-expression table (reference_table)")
+        self.cells, self.seeds, self.config, self.pooled, self.reference_table = cells, seeds, config, pooled, reference_table
+        trainings = {name: (name,) for name in cells}
+        if pooled and len(cells) >= 3:
+            trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
+        if config.reference != "none":  # beside the model with the prior: the marks alone and the prior alone, trained on each cell
+            trainings |= {marks_only_name(c): (c,) for c in cells} if not get_task(config.task).needs_reference else {}
+            trainings |= {prior_name(c): (c,) for c in cells}
+        self.trainings = trainings
+
+    def settings(self) -> dict:
+        return {key: getattr(self.config, key) for key in _SETTING_KEYS}
+
+    def record(self) -> dict:
+        return {"cells": {k: str(v) for k, v in self.cells.items()}, "seeds": self.seeds, "pooled": self.pooled}
+
+    def plan(self, out: Path) -> list[TrainingUnit]:
+        table_path = "" if self.reference_table is None else os.path.abspath(self.reference_table)
+        return [
+            TrainingUnit(
+                cell=name, data_dirs=tuple(str(self.cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name.replace(": ", "-").replace(" ", "-") / f"seed-{seed}"),
+                config=_row_config(name, self.config, seed).to_dict(), reference_table=table_path,
+            )
+            for name, members in self.trainings.items()
+            for seed in self.seeds
+        ]  # fmt: skip
+
+    def tabulate(self, out: Path, units: Sequence[TrainingUnit], rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
+        from ..data.layout import load_splits
+        from ..trained import load_model
+
+        config, cells = self.config, self.cells
+        metric = get_task(config.task).primary_metric
+        data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
+        table = None
+        if self.reference_table is not None:
+            from ..data.reference import read_reference
+
+            table = read_reference(self.reference_table)
+        records, failed = [], []
+        for unit, row in zip(units, rows):
+            seed = unit.config["seed"]
+            if row["status"] == FAILED:
+                failed.append((unit.cell, seed, row.get("error", "")))
+                continue
+            model = load_model(unit.run_dir)
+            for test_cell, splits in data.items():
+                value, note = _score(model, splits, table, test_cell)
+                records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in self.trainings[unit.cell], metric: value, "note": note})
+        if failed and len(failed) == len(units):
+            first = failed[0]
+            raise RunsFailedError(f"{out}: every training of the cross-cell benchmark failed ({len(failed)}), so no matrix was written; the first: {first[0]} seed {first[1]}: {first_line(first[2])}")
+        scores = pd.DataFrame(records, columns=["trained_on", "seed", "test_cell", "seen", metric, "note"])
+        matrix = scores.pivot_table(index="trained_on", columns="test_cell", values=metric, aggfunc="mean", dropna=False)
+        matrix = matrix.reindex(index=[t for t in self.trainings if t in set(scores["trained_on"])], columns=list(cells))
+        return {"scores": scores, "matrix": matrix}
+
+    def render(self, out: Path, tables: dict[str, pd.DataFrame]) -> None:
+        _write(out, tables["scores"], tables["matrix"], metric=get_task(self.config.task).primary_metric, config=self.config, seeds=self.seeds)
 
 
 def _score(model, splits: dict, table=None, cell: str | None = None) -> tuple[float, str]:
