@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+#: What a model without skill scores on a ranking metric: figures' axes start there (or below).
+CHANCE_LEVEL: dict[str, float] = {"auroc": 0.5, "pearson": 0.0}
 #: How tables and messages name each metric.
 METRIC_LABELS: dict[str, str] = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE", "expression_pearson": "expression Pearson"}
 

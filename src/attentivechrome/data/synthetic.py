@@ -32,6 +32,7 @@ import pandas as pd
 from .._io import move_files, staging_directory
 from .csv_io import write_csv
 from .dataset import HistoneData
+from .expression import EXPRESSION_FILE  # noqa: F401 - the simulation writes the expression table every cell directory has
 from .schema import MARKS, SPLITS
 
 #: Mean background count per bin of each mark (close to remc-e123's medians and means).
@@ -44,7 +45,6 @@ _FEATURE_PROBABILITY = {"H3K27me3": 0.35, "H3K36me3": 0.5, "H3K4me1": 0.5, "H3K4
 _SIGNAL_MEAN = {"H3K27me3": 4.0, "H3K36me3": 5.0, "H3K4me1": 10.0, "H3K4me3": 25.0, "H3K9me3": 4.0}
 
 TRUTH_FILE = "truth.npz"
-EXPRESSION_FILE = "expression.csv"
 MANIFEST_FILE = "simulation.json"
 
 

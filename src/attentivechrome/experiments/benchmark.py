@@ -41,7 +41,7 @@ from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_i
 from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
 from ..exceptions import InputFormatError, RunsFailedError
 from ..run_directory import RunDirectory
-from ..tasks import METRIC_LABELS, get_task
+from ..tasks import CHANCE_LEVEL, METRIC_LABELS, get_task
 from .experiment import Experiment, ExperimentResult, run_experiment
 from .runner import FAILED, RESULT_FILE, TrainingUnit, first_line, plan_cells  # noqa: F401 - RESULT_FILE: documented above
 from .runner import seed_list as seeds_of
@@ -50,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 #: The model every other is compared with in the summary (the paper compares with DeepChrome).
 REFERENCE_MODEL = "deepchrome"
-#: What a model without skill scores on the primary metric: the benchmark plot's axis starts there.
-CHANCE_LEVEL = {"auroc": 0.5, "pearson": 0.0}
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
@@ -479,40 +477,89 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     return "\n".join(lines) + "\n"
 
 
+@dataclasses.dataclass(frozen=True)
+class BenchmarkFigure:
+    """The numbers of the benchmark figure, computed once for both renderers (``benchmark.png`` here, the report's page in plotly)."""
+
+    cells: list[str]
+    models: list[str]
+    #: (models, cells): whether the model has a row for the cell.
+    present: np.ndarray
+    #: (models, cells): the primary metric's mean over seeds and its 95% bootstrap interval (NaN where absent).
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    #: ``seeds[j][i]``: the single seeds' test values of model j on cell i (none without the runs table).
+    seeds: list[list[np.ndarray]]
+    #: What no skill scores (AUROC 0.5, correlation 0): the axis starts there or below.
+    floor: float
+    #: Where the axis starts: the floor, or just below the lowest interval or seed when that is lower.
+    bottom: float
+    #: The axis label, e.g. ``test AUROC``.
+    label: str
+
+
+def benchmark_figure_data(per_cell: pd.DataFrame, runs: pd.DataFrame | None, primary: str) -> BenchmarkFigure:
+    """Per cell and model: the mean of ``primary`` (``auroc`` or ``pearson``), its interval, the seeds' values, and the axis.
+
+    Examples
+    --------
+    >>> per_cell = pd.DataFrame({"cell": ["a", "a"], "model": ["x", "y"], "auroc_mean": [0.8, 0.6], "auroc_low": [0.7, 0.45], "auroc_high": [0.9, 0.7]})
+    >>> figure = benchmark_figure_data(per_cell, None, "auroc")
+    >>> figure.models, figure.mean.tolist(), figure.floor, round(figure.bottom, 2), figure.label
+    (['x', 'y'], [[0.8], [0.6]], 0.5, 0.43, 'test AUROC')
+    """
+    cells = [str(c) for c in pd.unique(per_cell["cell"])]
+    models = [str(m) for m in pd.unique(per_cell["model"])]
+    present = np.zeros((len(models), len(cells)), dtype=bool)
+    mean, low, high = (np.full((len(models), len(cells)), np.nan) for _ in range(3))
+    seeds: list[list[np.ndarray]] = [[np.empty(0) for _ in cells] for _ in models]
+    lows = [per_cell[f"{primary}_low"].to_numpy(dtype=float)]
+    if runs is not None and f"test_{primary}" in runs:
+        lows.append(runs[f"test_{primary}"].to_numpy(dtype=float))
+    for j, model in enumerate(models):
+        rows = per_cell[per_cell["model"].astype(str) == model]
+        rows = rows.set_index(rows["cell"].astype(str))
+        for i, cell in enumerate(cells):
+            if cell in rows.index:
+                present[j, i] = True
+                mean[j, i], low[j, i], high[j, i] = (float(rows.loc[cell, f"{primary}_{part}"]) for part in ("mean", "low", "high"))
+            if runs is not None and f"test_{primary}" in runs:
+                seeds[j][i] = runs[(runs["cell"].astype(str) == cell) & (runs["model"].astype(str) == model)][f"test_{primary}"].to_numpy(dtype=float)
+    floor = CHANCE_LEVEL[primary]
+    values = np.concatenate(lows)
+    # The axis starts at what no skill scores, not just below the bars, so the bars' heights
+    # compare honestly; values below that widen it (a correlation no further than -1).
+    bottom = min(floor, max(-1.0, float(np.nanmin(values)) - 0.02)) if np.isfinite(values).any() else floor
+    return BenchmarkFigure(cells, models, present, mean, low, high, seeds, floor, bottom, f"test {METRIC_LABELS[primary]}")
+
+
 def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=None):
     """Grouped bars of the primary metric per cell and model, bootstrap 95% intervals, one dot per seed.
 
-    Returns the matplotlib Figure (never shown).
+    The numbers are :func:`benchmark_figure_data`'s. Returns the matplotlib Figure (never shown).
     """
     from matplotlib.figure import Figure
 
-    primary = get_task(task).primary_metric
+    data = benchmark_figure_data(per_cell, runs, get_task(task).primary_metric)
     if ax is None:
         figure = Figure(figsize=(max(6.0, 1.2 + 0.55 * len(per_cell)), 4.2))
         ax = figure.add_subplot()
     else:
         figure = ax.figure
-    cells = list(pd.unique(per_cell["cell"]))
-    models = list(pd.unique(per_cell["model"]))
+    cells, models = data.cells, data.models
     width = 0.8 / len(models)
     colours = [f"C{i % 10}" for i in range(len(models))]
     for j, model in enumerate(models):
-        rows = per_cell[per_cell["model"] == model].set_index("cell").reindex(cells)
         x = np.arange(len(cells)) - 0.4 + width * (j + 0.5)
-        mean = rows[f"{primary}_mean"].to_numpy(dtype=float)
-        error = np.vstack([mean - rows[f"{primary}_low"].to_numpy(dtype=float), rows[f"{primary}_high"].to_numpy(dtype=float) - mean])
-        ax.bar(x, mean, width, color=colours[j], label=model, yerr=error, capsize=2, error_kw={"linewidth": 0.8})
-        for i, cell in enumerate(cells):
-            values = runs[(runs["cell"] == cell) & (runs["model"] == model)][f"test_{primary}"].to_numpy(dtype=float)
-            ax.plot(np.full(len(values), x[i]), values, "k.", markersize=3)
-    lowest = np.nanmin(np.concatenate([per_cell[f"{primary}_low"].to_numpy(dtype=float), runs[f"test_{primary}"].to_numpy(dtype=float)]))
-    # The axis starts at what no skill scores (AUROC 0.5, correlation 0), not just below the bars,
-    # so the bars' heights compare honestly; values below that widen it.
-    floor = CHANCE_LEVEL[primary]
-    ax.set_ylim(min(floor, max(-1.0, float(lowest) - 0.02)), 1.0)
-    ax.axhline(floor, color="black", lw=0.8, ls="--", label=f"no skill ({floor:g})")
+        error = np.vstack([data.mean[j] - data.low[j], data.high[j] - data.mean[j]])
+        ax.bar(x, data.mean[j], width, color=colours[j], label=model, yerr=error, capsize=2, error_kw={"linewidth": 0.8})
+        for i in range(len(cells)):
+            ax.plot(np.full(len(data.seeds[j][i]), x[i]), data.seeds[j][i], "k.", markersize=3)
+    ax.set_ylim(data.bottom, 1.0)
+    ax.axhline(data.floor, color="black", lw=0.8, ls="--", label=f"no skill ({data.floor:g})")
     ax.set_xticks(np.arange(len(cells)), cells)
-    ax.set_ylabel(f"test {primary.upper() if primary == 'auroc' else primary.capitalize()}")
+    ax.set_ylabel(data.label)
     ax.plot([], [], "k.", markersize=3, label="one seed")
     ax.set_title("bars: mean over seeds; whiskers: 95% bootstrap interval over test genes", fontsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

@@ -30,7 +30,7 @@ import pandas as pd
 from .._io import atomic_open, atomic_path, write_text_atomic
 from ..config import TRAINING_FIELDS, TrainConfig
 from ..exceptions import AttentiveChromeError, RunsFailedError, UndefinedMetricError
-from ..tasks import METRIC_LABELS, get_task
+from ..tasks import CHANCE_LEVEL, METRIC_LABELS, get_task
 from .experiment import Experiment, ExperimentResult, run_experiment
 from .runner import FAILED, TrainingUnit, first_line, plan_cells
 from .runner import seed_list as seeds_of
@@ -261,8 +261,55 @@ def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: s
     return "\n".join(lines) + "\n"
 
 
+@dataclasses.dataclass(frozen=True)
+class MatrixFigure:
+    """The numbers of the matrix figure, computed once for both renderers (``matrix.png`` here, the report's page in plotly)."""
+
+    rows: list[str]
+    columns: list[str]
+    #: (rows, columns): the mean over seeds; NaN where it could not be scored.
+    values: np.ndarray
+    #: Each value as written in the figure (``n/a`` where missing).
+    text: list[list[str]]
+    #: (rows, columns): the within-cell scores, and the pooled model's score on the cell it never saw.
+    within: np.ndarray
+    pooled: np.ndarray
+    #: The lowest and highest value shown (0 and 1 when none is).
+    value_range: tuple[float, float]
+    #: What no skill scores (AUROC 0.5, correlation 0).
+    floor: float
+    #: The colour bar's label, e.g. ``test AUROC``.
+    label: str
+
+
+def matrix_figure_data(matrix: pd.DataFrame, metric: str) -> MatrixFigure:
+    """The matrix's values, their text, the within-cell and pooled cells and the colour range.
+
+    Examples
+    --------
+    >>> matrix = pd.DataFrame([[0.9, 0.7], [np.nan, 0.8]], index=["a", "b"], columns=["a", "b"])
+    >>> figure = matrix_figure_data(matrix, "auroc")
+    >>> figure.text, figure.within.tolist(), figure.value_range, figure.label
+    ([['0.900', '0.700'], ['n/a', '0.800']], [[True, False], [False, True]], (0.7, 0.9), 'test AUROC')
+    """
+    values = matrix.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    rows, columns = [str(r) for r in matrix.index], [str(c) for c in matrix.columns]
+    return MatrixFigure(
+        rows=rows, columns=columns, values=values,
+        text=[["n/a" if not np.isfinite(v) else f"{v:.3f}" for v in row] for row in values],
+        within=np.array([[r == c for c in columns] for r in rows], dtype=bool).reshape(values.shape),
+        pooled=np.array([[r == pooled_name(c) for c in columns] for r in rows], dtype=bool).reshape(values.shape),
+        value_range=(float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0),
+        floor=CHANCE_LEVEL[metric], label=f"test {METRIC_LABELS[metric]}",
+    )  # fmt: skip
+
+
 def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
-    """The matrix as a heatmap with the values written in; the within-cell cells outlined. Returns the Figure."""
+    """The matrix as a heatmap with the values written in; the within-cell cells outlined. Returns the Figure.
+
+    The numbers are :func:`matrix_figure_data`'s; the colours span the values shown.
+    """
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -271,23 +318,22 @@ def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
         ax = figure.add_subplot()
     else:
         figure = ax.figure
-    values = matrix.to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", vmin=low, vmax=high if high > low else low + 1e-3, aspect="auto")
-    for i, name in enumerate(matrix.index):
-        for j, col in enumerate(matrix.columns):
-            v = values[i, j]
-            ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.3f}", ha="center", va="center", fontsize=8, color="white" if np.isnan(v) or v < (low + high) / 2 else "black")
-            if name == col:
+    data = matrix_figure_data(matrix, metric)
+    low, high = data.value_range
+    image = ax.imshow(np.ma.masked_invalid(data.values), cmap="viridis", vmin=low, vmax=high if high > low else low + 1e-3, aspect="auto")
+    for i in range(len(data.rows)):
+        for j in range(len(data.columns)):
+            v = data.values[i, j]
+            ax.text(j, i, data.text[i][j], ha="center", va="center", fontsize=8, color="white" if np.isnan(v) or v < (low + high) / 2 else "black")
+            if data.within[i, j]:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
-            elif name == pooled_name(col):  # the pooled model on the cell it never saw
+            elif data.pooled[i, j]:  # the pooled model on the cell it never saw
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=1.5, linestyle="--"))
-    ax.set_xticks(range(matrix.shape[1]), list(matrix.columns), rotation=30, ha="right")
-    ax.set_yticks(range(matrix.shape[0]), list(matrix.index))
+    ax.set_xticks(range(len(data.columns)), data.columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(data.rows)), data.rows)
     ax.set_xlabel("test cell")
     ax.set_ylabel("trained on")
-    figure.colorbar(image, ax=ax, label=f"test {metric.upper() if metric == 'auroc' else metric.capitalize()}")
+    figure.colorbar(image, ax=ax, label=data.label)
     ax.set_title("red: within-cell; dashed: pooled over the other cells, on the cell left out", fontsize=8)
     return figure
 
