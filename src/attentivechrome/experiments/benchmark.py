@@ -175,7 +175,6 @@ class Benchmark(Experiment):
 
     kind = "benchmark"
     settings_file = SETTINGS_FILE
-    what = "a benchmark"
     progress_label = "benchmark"
 
     def __init__(self, cells: dict[str, Path], names: list[str], seeds: list[int], config: TrainConfig, *, n_bootstrap: int = N_BOOTSTRAP, reference_table: str | Path | None = None) -> None:

@@ -122,7 +122,6 @@ class CrossCell(Experiment):
 
     kind = "cross-cell benchmark"
     settings_file = SETTINGS_FILE
-    what = "a cross-cell benchmark"
     progress_label = "cross-cell trainings"
 
     def __init__(self, cells: dict[str, Path], seeds: list[int], config: TrainConfig, *, pooled: bool = True, reference_table: str | Path | None = None) -> None:

@@ -89,8 +89,8 @@ class Experiment:
     kind: str = "experiment"
     #: The settings record's file name inside the output directory.
     settings_file: str = "settings.json"
-    #: What the output directory holds, for the settings guard's message.
-    what: str = "runs trained"
+    #: What the output directory holds, for the settings guard's message (``None``: ``a <kind>``).
+    what: str | None = None
     #: What the user can do when the settings differ.
     hint: str = "use another --out or the same settings to continue it"
     #: The progress bar's label (``None``: the number of units to train).
@@ -159,7 +159,7 @@ def run_experiment(
     started = time.perf_counter() if started is None else started
     out = Path(os.path.abspath(out))  # units may train on other machines: they see the same absolute paths
     with exclusive_lock(out, experiment.kind):  # a second call on the same --out refuses while this one runs
-        guard_settings(out, experiment.settings_file, experiment.settings(), experiment.record(), restart=restart, hint=experiment.hint, what=experiment.what)
+        guard_settings(out, experiment.settings_file, experiment.settings(), experiment.record(), restart=restart, hint=experiment.hint, what=experiment.what or f"a {experiment.kind}")
         units = experiment.plan(out)
         rows = _run(experiment, units, jobs=jobs, scheduler=scheduler, restart=restart, progress=progress, epochs=epochs, device=device, on_result=on_result)
         tables = experiment.tabulate(out, units, rows)

@@ -74,7 +74,6 @@ class NormalizationSelection(Experiment):
     """The selection as an :class:`~attentivechrome.experiments.experiment.Experiment`: one unit per (candidate, held-out cell); the choice."""
 
     kind = "normalisation selection"
-    what = "a normalisation selection"
     hint = "use another --out, or the same settings to continue the selection"
 
     def __init__(self, cells: dict[str, Path], config: TrainConfig, candidates: Sequence[str]) -> None:

@@ -108,6 +108,7 @@ class TrainMany(Experiment):
 
     kind = "train-many"
     settings_file = SETTINGS_FILE
+    what = "runs trained"
     hint = "use the same settings to continue, another --out, or --restart to train every cell again"
     progress_label = "{n} cell(s)"
     progress_by_epoch = True
