@@ -6,7 +6,8 @@ flank, the mean over the whole window, and the maximum). The REMC files list bin
 order, not flipped for minus-strand genes, so the flanks are "left" and "right" rather than
 upstream and gene body.
 
-The estimators are fitted by scikit-learn, then their learned numbers are copied into
+The estimators are fitted by scikit-learn (imported by ``fit``, so that loading this module, as
+every training run does, costs no scikit-learn import), then their learned numbers are copied into
 buffers, so a fitted baseline is an ``nn.Module`` like the others: ``forward`` maps raw
 counts (genes, bins, marks) to :class:`ModelOutput` logits in torch, checkpoints hold tensors
 only, and ``predict``/``evaluate`` work unchanged. The trainer calls :meth:`fit` once in place
@@ -26,9 +27,6 @@ import logging
 
 import numpy as np
 import torch
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from ..exceptions import NotFittedError
@@ -227,6 +225,9 @@ class LinearBaseline(_ClassicalBaseline):
             self.register_buffer(name, torch.as_tensor(np.asarray(value, dtype=np.float64), device=device))
 
     def _fit_features(self, features, targets, valid_features, valid_targets, task, seed) -> None:
+        from sklearn.linear_model import LogisticRegression, Ridge  # here, not at import: a run of another model never loads them
+        from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(features)
         x, xv = scaler.transform(features), scaler.transform(valid_features)
         best = None
@@ -348,6 +349,8 @@ class GradientBoostingBaseline(_ClassicalBaseline):
             self.register_buffer(name, torch.as_tensor(array, device=device))
 
     def _fit_features(self, features, targets, valid_features, valid_targets, task, seed) -> None:
+        from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor  # here: a run of another model never loads them
+
         kind = GradientBoostingClassifier if task.binary else GradientBoostingRegressor
         estimator = kind(
             n_estimators=self.n_estimators,
