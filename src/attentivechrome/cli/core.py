@@ -75,11 +75,12 @@ def train(
         raise UsageProblem("--normalize auto runs its own trainings; choose the normalisation first, then train with --distributed")
     if auto:
         from ..experiments.normalization import SELECTION_DIR, select_normalization
+        from ..experiments.runner import FAILED
 
         if not quiet:
             say(f"choosing the normalisation by held-out-cell validation ({len(data_dirs)} cells x 3 candidates; runs in {out / SELECTION_DIR})")
         def said(row: dict) -> None:
-            say(f"  {row['cell']}: {row['status']}" + (f": {row['error']}" if row["status"] == "failed" else ""))
+            say(f"  {row['cell']}: {row['status']}" + (f": {row['error']}" if row["status"] == FAILED else ""))
 
         choice = select_normalization(data_dirs, out, config, on_result=None if quiet else said)
         config = dataclasses.replace(config, normalize=choice.best)

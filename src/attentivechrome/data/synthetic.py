@@ -51,6 +51,7 @@ import pandas as pd
 from .._io import move_files, staging_directory
 from .csv_io import write_csv
 from .dataset import HistoneData
+from .expression import EXPRESSION_FILE  # noqa: F401 - the simulation writes the expression table every cell directory has
 from .schema import MARKS, SPLITS
 
 #: Mean background count per bin of each mark (close to remc-e123's medians and means).
@@ -78,7 +79,6 @@ COOPERATIVE_PAIRS = (
 PROMOTER_HALF_WIDTH = 10
 
 TRUTH_FILE = "truth.npz"
-EXPRESSION_FILE = "expression.csv"
 MANIFEST_FILE = "simulation.json"
 
 
