@@ -270,7 +270,7 @@ def _train_ensemble(
         with run.staging() as stage:
             write_config(stage, config, trained.module, pooled, data_source, trained.reference)
             trained.save(stage.model)
-            write_predictions(stage, pooled.splits["test"], predictions["test"], task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
+            write_test_predictions(stage, pooled.splits["test"], predictions["test"], task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
             best = {"epoch": best_epoch, **scores}
             write_metrics(stage, best, [], cell_scores, stop_reason="ensemble", members=summary)
             run.publish(stage)
