@@ -104,6 +104,33 @@ def simulated(work: Path, log: Path) -> dict[str, str]:
     }
 
 
+def cooperative(work: Path, log: Path) -> dict[str, str]:
+    """The cooperative simulator (marks acting in pairs, position rules): benchmarks/cooperation.sh's steps, then its tables and figure."""
+    from attentivechrome.data.synthetic import load_truth
+    from attentivechrome.interpret.benchmark import cooperation_headers, cooperation_markdown
+
+    root = work / "cooperation"
+    sim = root / "sim"
+    step(sim / "truth.npz", "simulate", "--genes", "6000", "--rules", "cooperative", "--seed", "0", "--out", sim, log=log)
+    blocks = {}
+    headers = None
+    for seed in (1, 2):
+        run, bench = root / f"ac-s{seed}", root / f"bench-s{seed}"
+        step(run / "model.pt", "train", sim, "--out", run, *SIM_TRAIN, "--seed", seed, "--quiet", log=log)
+        step(bench / "cooperation.csv", "interpret-benchmark", "--data", sim, "--model", run, "--out", bench, "--quiet", log=log)
+        headers = headers or cooperation_headers(load_truth(sim / "truth.npz"))
+        table = pd.read_csv(bench / "cooperation.csv", index_col="method")
+        table.attrs["headers"] = headers
+        blocks[f"coop-s{seed}"] = cooperation_markdown(table)
+    done = subprocess.run(
+        [sys.executable, "benchmarks/cooperation_figure.py", str(root), "--out", str(IMAGES / "cooperation.png")], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"cooperation_figure.py failed: {done.stderr.strip()}")
+    blocks["coop-runs"] = _runs_table({f"cooperative, seed {s}": root / f"ac-s{s}" for s in (1, 2)})
+    return blocks
+
+
 def real(work: Path, log: Path) -> dict[str, str]:
     """The E003 weights and a remc-e123 model (the paper's settings) on the REMC test files, grouped by label."""
     run = work / "runs" / "remc-e123-original"
@@ -188,6 +215,7 @@ def full_cell(work: Path, log: Path) -> dict[str, str]:
 #: Section name -> (the function that runs it, the document blocks it fills).
 SECTIONS = {
     "sim": (simulated, ("sim-runs", "sim-benchmark-s1", "sim-benchmark-s2")),
+    "coop": (cooperative, ("coop-runs", "coop-s1", "coop-s2")),
     "real": (real, ("real-runs", "real-alpha-peaks", "real-beta")),
     "track": (track, ("track-h3k27ac",)),
     "full": (full_cell, tuple(FULL_CELL_TABLES)),
