@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
 from .model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
+from .tasks import get_task
 
 #: The named sets of defaults: ``tuned`` (each model's validated settings) and ``original``
 #: (the AttentiveChrome paper's settings, the same for every model, as the original code trained).
@@ -265,8 +266,8 @@ class TrainConfig:
         if isinstance(self.reference_exclude, str) or not all(isinstance(name, str) for name in self.reference_exclude):
             raise ValueError(f"reference_exclude must be a list of epigenome names, got {self.reference_exclude!r}")
         self.reference_exclude = tuple(name.upper() for name in self.reference_exclude)
-        if self.reference == "none" and (self.task == "deviation" or self.model in PRIOR_ONLY_MODELS):
-            what = "task deviation (expression minus the prior)" if self.task == "deviation" else f"model {self.model} (the prior alone)"
+        if self.reference == "none" and (get_task(self.task).needs_reference or self.model in PRIOR_ONLY_MODELS):
+            what = f"task {self.task} (expression minus the prior)" if get_task(self.task).needs_reference else f"model {self.model} (the prior alone)"
             raise ValueError(f"{what} needs a reference-expression table (--reference-expression TABLE; reference='new-cell' or 'fitted')")
         if self.mark_dropout > 0 and self.model not in MISSING_MARK_MODELS:
             raise ValueError(f"mark_dropout needs a model that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}), not {self.model!r}")

@@ -285,25 +285,43 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
     return fig
 
 
-def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
+def plot_ground_truth_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Bars of bin-level AUROC, AUPR and mark-rank agreement per method, with 95% intervals.
 
-    ``table`` is :attr:`BenchmarkResult.table`; reference rows (random floor, input signal)
+    ``table`` is :attr:`GroundTruthBenchmark.table`; reference rows (random floor, input signal)
     are grey, and the random floor's value is drawn across each panel as a dashed line.
     """
     panels = [("bin_auroc", "bin-level AUROC"), ("bin_aupr", "bin-level AUPR"), ("mark_spearman", "mark rank agreement (Spearman)")]
+    title = "which map finds the planted signal? (orange: attention, blue: attributions, grey: references; dashed: random floor)"
+    return _score_bars(table, panels, title, axes=axes)
+
+
+def plot_cooperation(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None, title: str | None = None) -> Figure:
+    """Bars of the cooperation scores per method (pair AUROC, partner AUROC, window share), with 95% intervals.
+
+    ``table`` is :attr:`GroundTruthBenchmark.cooperation` (or :func:`score_cooperation`'s table);
+    its ``attrs["headers"]`` name the panels. The random floor is the dashed line.
+    """
+    headers: dict[str, str] = table.attrs.get("headers") or {c: c for c in table.columns if f"{c}_ci" in table.columns}
+    panels = [(column, header.replace(" (", "\n(", 1)) for column, header in headers.items()]
+    title = title or "do the maps recover the cooperating marks and the rules' windows? (dashed: random floor)"
+    return _score_bars(table, panels, title, axes=axes)
+
+
+def _score_bars(table: pd.DataFrame, panels: Sequence[tuple[str, str]], title: str, *, axes: Sequence[Axes] | None) -> Figure:
+    """One panel of horizontal bars per score column, methods on the y axis (references grey)."""
     if axes is None:
-        fig = Figure(figsize=(13, 0.5 + 0.42 * len(table) + 1.5), layout="constrained")
-        axes = fig.subplots(1, len(panels), sharey=True)
+        fig = Figure(figsize=(4.4 * len(panels), 0.5 + 0.42 * len(table) + 1.5), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
     else:
         fig = axes[0].figure
     y = np.arange(len(table))
     colors = [_REFERENCE_COLOR if family == "reference" else "#2e86c1" if family != "attention" else "#d35400" for family in table["family"]]
-    for ax, (column, title) in zip(axes, panels):
+    for ax, (column, name) in zip(axes, panels):
         ax.barh(y, table[column], xerr=table[f"{column}_ci"], color=colors, ecolor="black", capsize=2)
         if "random" in table.index:
             ax.axvline(table.loc["random", column], color="black", lw=0.9, ls="--")
-        ax.set_title(title)
+        ax.set_title(name, fontsize=9)
         for yi, value, half in zip(y, table[column], table[f"{column}_ci"].fillna(0.0)):
             if np.isfinite(value):
                 ax.text(max(value, 0.0) + half, yi, f" {value:.3f}", va="center", ha="left", fontsize=8)
@@ -311,7 +329,7 @@ def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -
         ax.set_xlim(low, 1.12)
     axes[0].set_yticks(y, list(table["label"]))
     axes[0].invert_yaxis()
-    fig.suptitle("which map finds the planted signal? (orange: attention, blue: attributions, grey: references; dashed: random floor)")
+    fig.suptitle(title)
     return fig
 
 

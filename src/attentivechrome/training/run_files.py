@@ -30,7 +30,7 @@ def write_metrics(run: RunDirectory, best: dict, history: list[dict], cell_score
     run.write_json(run.metrics, metrics)
 
 
-def write_predictions(run: RunDirectory, data: HistoneData, values: np.ndarray, *, task: Task, cells: np.ndarray | None = None) -> None:
+def write_test_predictions(run: RunDirectory, data: HistoneData, values: np.ndarray, *, task: Task, cells: np.ndarray | None = None) -> None:
     """The test predictions (decoded ``values``), in the task's columns; with ``cells`` (a pooled run), a ``cell`` column first."""
     write_prediction_table(run.predictions, data.gene_ids, task.prediction_columns(values, data.labels, data.baseline), cells=cells)
 

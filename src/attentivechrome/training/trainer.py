@@ -56,7 +56,7 @@ from .fitting import Fitter
 from .pooling import PooledData, Splits, as_cells, attach_reference, pool_cells
 from .result import TrainingRecord, TrainingResult
 from .resume import TrainingInterrupted
-from .run_files import metric_fields, write_config, write_metrics, write_predictions
+from .run_files import metric_fields, write_config, write_metrics, write_test_predictions
 
 __all__ = ["TrainingInterrupted", "build_model", "build_optimizer", "check_both_classes", "epoch_summary", "train"]
 
@@ -191,7 +191,7 @@ def _train_model(
         cell_scores = _cell_scores(trained, pooled, fitted.test_predictions)
         if stage is not None:
             trained.save(stage.model)
-            write_predictions(stage, pooled.splits["test"], fitted.test_predictions, task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
+            write_test_predictions(stage, pooled.splits["test"], fitted.test_predictions, task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
             write_metrics(stage, fitted.best, fitted.history, cell_scores, stop_reason=fitted.stop_reason)
             run.publish(stage)
     record = TrainingRecord(
