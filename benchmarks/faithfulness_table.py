@@ -168,7 +168,8 @@ def markdown(rows: list[dict], baseline: str, steps: int, genes: int) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
     order = ["attention", "saliency", "input_x_gradient", "integrated_gradients", "deeplift", "occlusion", "input", "random"]
     methods.sort(key=lambda m: order.index(m) if m in order else len(order))
-    runs = list(dict.fromkeys((r["model"], r["seed"]) for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    runs = sorted(dict.fromkeys((r["model"], r["seed"]) for r in rows), key=lambda run: (models.index(run[0]), run[1]))
     by = {(r["model"], r["seed"], r["method"]): r for r in rows}
     lines = [
         f"Deletion AUC / insertion AUC (genes scored) on {genes} test genes, baseline {baseline}, {steps} fractions; deletion lower and insertion higher are better.",

@@ -169,3 +169,20 @@ def test_bad_faithfulness_options_exit_2(sim_dir, tiny_checkpoint, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not out.exists()
+
+
+def test_the_figure_draws_every_method_on_both_curves():
+    from attentivechrome.interpret.plots import plot_faithfulness
+
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(3.0, size=(5, 6, 2)).astype(np.float32)
+    data = HistoneData(gene_ids=np.array([f"g{i}" for i in range(5)]), counts=counts, labels=None, marks=("a", "b"), source="toy", prior=rng.normal(size=(5, 1)).astype(np.float32))
+    result = faithfulness(PriorModule(), data, {"m": rng.normal(size=(5, 2, 6))}, steps=4, min_effect=0.0)
+    fig = plot_faithfulness(result)
+    deletion, insertion = fig.axes[:2]
+    for ax, curve in ((deletion, "deletion"), (insertion, "insertion")):
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert len(labels) == 3 and labels[-1].startswith("the reads (no model)")
+        table = result.table().set_index("method")
+        assert labels[0] == f"m ({table.loc['m', f'{curve}_auc']:.3f})"
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), result.curves["m"][curve])
