@@ -28,6 +28,8 @@ from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
 from ..data.schema import DEFAULT_BIN_SIZE
 from .positions import bin_centres_kb
+from .tracks import TRACKS, recorded_coordinates, tracks_from_npz
+from ..data.orientation import check_orientation, describe as describe_orientation
 from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_explanations, require_module
 
 #: Most genes that get their own pictures.
@@ -95,6 +97,9 @@ def write_interpretation(
     model_source: str = "",
     bin_size: int = DEFAULT_BIN_SIZE,
     expression=None,
+    orientation: str | None = None,
+    coordinates=None,
+    tracks: bool = True,
 ) -> InterpretationResult:
     """Explain every gene of ``data`` (or the ``genes`` named) with ``module`` and write the results to ``out_dir``.
 
@@ -117,6 +122,9 @@ def write_interpretation(
     - ``figures/``: per pictured gene, ``gene_<id>.png`` (signal, alpha, beta) and
       ``gene_<id>_methods.png``; for the set, ``class_profiles`` (alpha), ``class_beta`` and
       ``method_profiles`` (every method; PNG and SVG);
+    - ``tracks/<method>.<mark>.bedGraph``: each map on the genome, when the genes' coordinates are
+      known (``coordinates``, else the ``featurize`` manifest beside the input) and ``tracks`` is True
+      (:mod:`attentivechrome.interpret.tracks`);
     - ``summary.md`` naming the files.
 
     Parameters
@@ -141,6 +149,11 @@ def write_interpretation(
         Observed log1p expression of the genes (a Series by gene id), when known: ``predictions.tsv``
         then shows it beside the prediction (and, for a reference-informed model, the observed
         deviation from the prior). Default ``None``.
+    orientation
+        Which way the bins run (``transcript``, ``genomic``, ``unknown``): how figures and the summary
+        name positions, and how tracks place the bins of minus-strand genes. Default: ``data.orientation``.
+    coordinates
+        A :class:`~attentivechrome.interpret.tracks.GeneCoordinates` (``read_coordinates(path)``) for the tracks.
     Other parameters are those of :func:`~attentivechrome.interpret.explain`.
     """
     require_module(module, "attentivechrome.workflows.interpret_model(model, data, out_dir)")
@@ -157,6 +170,9 @@ def write_interpretation(
     task = output.task
     if get_task(task).regresses and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
+    orientation = check_orientation(orientation or data.orientation)
+    if tracks and coordinates is None:
+        coordinates = recorded_coordinates(data.source)  # featurize's manifest, when the input has one
     symbols = _gene_names(data)  # "" where unknown; None when the input's featurize manifest names no gene
     final_out = Path(out_dir)
     # Everything is written in a staging directory and moved into out_dir at the end: a failed
@@ -170,7 +186,7 @@ def write_interpretation(
         if by == "rank":  # the median output of the set, from a cheap forward pass before the work
             logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
             threshold = float(output.decode(float(np.median(logits)))) if output.decodes else float(np.median(logits))  # the explanations' scale
-        averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
+        averager = ClassAverager(by, threshold=threshold, bin_size=bin_size, orientation=orientation)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
         logits, deltas_seen = [], set()
         start = 0
@@ -213,6 +229,7 @@ def write_interpretation(
             npz.put("marks", np.array(data.marks))
             npz.put("methods", np.array(methods))
             npz.put("bin_size", np.array(bin_size))
+            npz.put("orientation", np.array(orientation))
             npz.put(value_name, values.astype(np.float32))
             if data.labels is not None:
                 npz.put("label", data.labels)
@@ -247,8 +264,14 @@ def write_interpretation(
 
         figures = _write_figures(averages, keep, data.marks, methods, figures_dir, bin_size)
         files.update(figures)
+        placed = 0
+        if tracks and coordinates is not None:
+            written, placed = tracks_from_npz(out / MAPS_NPZ, coordinates, out / TRACKS, orientation=orientation)
+            files.update({f"track {name}": path for name, path in written.items()})
         result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
         summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source, chosen_by_name=bool(genes))
+        if placed:
+            summary += f"\nGenome browser tracks: `{TRACKS}/<method>.<mark>.bedGraph`, {placed} of {data.n_genes} genes placed from {coordinates.source}.\n"
         write_text_atomic(out / SUMMARY, summary)
         files["summary"] = out / SUMMARY
         move_files(out, final_out)
@@ -329,10 +352,10 @@ def _write_figures(
         shown = {"probability": float(part.probabilities[0])} if get_task(part.task).binary else {"expression": float(part.logits[0])}
         if part.alpha is not None:
             beta = None if part.beta is None else part.beta[0]
-            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
+            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, bin_size=bin_size, orientation=averages.orientation, **shown)
             written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}", kinds=("png",), dpi=90)
         maps = {m: part[m][0] for m in methods}
-        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
+        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, bin_size=bin_size, orientation=averages.orientation, **shown)
         written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods", kinds=("png",), dpi=90)
     return written
 
@@ -398,6 +421,7 @@ def _summary(
         f"- model: `{model_source or type(module).__name__}`",
         f"- input: `{data.source}` ({data.n_genes} genes, {data.n_bins} bins, marks {', '.join(data.marks)})",
         f"- methods: {', '.join(result.methods)}",
+        f"- bin order: {describe_orientation(averages.orientation)}",
         predicted,
         f"- class averages grouped by {grouping}: {averages.n_genes[0]} high, {averages.n_genes[1]} low",
     ]
@@ -439,7 +463,8 @@ def _summary(
     if averages.alpha is not None:
         n_bins = averages.alpha.shape[2]
         centres = bin_centres_kb(n_bins, averages.bin_size)
-        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins} bins of {averages.bin_size} bp, and its centre in kb from the TSS)", ""]
+        where = "genomic position relative to the TSS" if averages.orientation == "genomic" else "position relative to the TSS"
+        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins} bins of {averages.bin_size} bp, and its centre: {where}, kb)", ""]
         lines += ["| class | " + " | ".join(averages.marks) + " |", "|---|" + "---|" * len(averages.marks)]
         for k, cls in enumerate(CLASSES):
             if averages.n_genes[k]:

@@ -7,7 +7,11 @@ Our checkpoint is one torch zip file holding a plain dict (format version 2)::
      "state_dict": {...},
      "task": "classification" | "regression", "target_scale": {"mean": ..., "std": ...} | None,
      "normalization": {"kind": ..., "marks": [...], "reference_mean": [...], "reference_quantiles": [[...]]} | None,
-     "train_config": {...} | None, "epoch": int | None}
+     "train_config": {...} | None, "epoch": int | None,
+     "orientation": "transcript" | "genomic" | "unknown" | None}
+
+``orientation`` is the bin order of the training data (absent or ``None`` in older files: unknown;
+the original's state_dicts were trained on REMC files in genomic order).
 
 Version 1 files kept the task, target scale and epoch in an ``extra`` dict; they are read into
 the same fields (version 2 files written by 0.1 also carry a copy of it, which is ignored).
@@ -30,6 +34,7 @@ from torch import nn
 
 from .._io import atomic_path
 from .._version import __version__
+from ..data.orientation import ORIENTATIONS
 from ..data.schema import MARKS
 from ..exceptions import CheckpointError
 from ..run_directory import RunDirectory
@@ -42,7 +47,7 @@ ORIGINAL_N_BINS = 100
 
 
 #: Keys of the payload that describe how the model is used, beyond the module itself.
-METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch", "reference")
+METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch", "reference", "orientation")
 
 
 @dataclass
@@ -284,6 +289,9 @@ def _checked_metadata(metadata: dict, bad) -> dict:
         fields = {"mode": str, "checksum": str, "source": str, "excluded": list, "columns": list, "features": list}
         if not isinstance(reference, dict) or not all(isinstance(reference.get(k), t) for k, t in fields.items()):
             raise bad(f"reference must describe the reference-expression prior ({', '.join(fields)}), got {reference!r:.200}")
+    orientation = metadata.get("orientation")
+    if orientation is not None and orientation not in ORIENTATIONS:
+        raise bad(f"orientation must be one of {', '.join(ORIENTATIONS)}, got {orientation!r:.60}")
     return metadata
 
 
