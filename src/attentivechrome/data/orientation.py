@@ -114,10 +114,7 @@ def describe(orientation: str) -> str:
     """One sentence for summaries: what a position means for this orientation."""
     orientation = check_orientation(orientation)
     if orientation == GENOMIC:
-        return (
-            "genomic (bins in increasing coordinate for every gene): positive positions are the higher coordinate, "
-            "downstream of plus-strand genes and upstream of minus-strand ones"
-        )
+        return "genomic (bins in increasing coordinate for every gene, whatever its strand): positions are genomic offsets from the TSS, not distances along the gene"
     if orientation == TRANSCRIPT:
         return "transcript (bins 5'->3' along each gene): negative positions are upstream of the TSS, positive ones downstream"
     return "unknown (nothing records it; state it with --orientation): positions follow the input's bin order"
