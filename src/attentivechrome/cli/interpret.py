@@ -76,7 +76,7 @@ def interpret(
         raise UsageProblem("give --input FILE to explain its genes, or --contrast A.csv B.csv to explain how they differ between two cells")
     claim_folder(out, "interpret", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if contrast is not None:
-        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file))
+        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file), orientation)
         record_owner(out, "interpret")
         return
     method_names = check_methods(methods)
@@ -208,12 +208,13 @@ def _observed_expression(input_path: Path, expression: Path | None):
     return np.log1p(read_expression(expression))
 
 
-def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch, wanted=None) -> None:
+def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch, wanted=None, orientation=None) -> None:
     """``interpret --contrast A B``: the genes both files hold, the difference of their predictions attributed to marks and bins."""
     import numpy as np
 
     from .. import _settings
     from ..data import read_csv
+    from ..data.orientation import resolve_orientation
     from ..interpret.contrast import contrast_maps, write_contrast
     from ..trained import load_model
     from ._reference import bind, cell_of
@@ -244,7 +245,8 @@ def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch
         result = contrast_maps(
             loaded.module, prepared_a, prepared_b, n_steps=n_steps, batch_size=batch_size, device=_settings.resolve_device(device), output=loaded.output_scale
         )
-    files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size)
+    orientation = resolve_orientation(orientation, loaded.orientation, data_a.orientation)[0]
+    files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size, orientation=orientation)
     say(
         f"contrasted {len(result.gene_ids)} genes of {name_a} and {name_b} in {time.perf_counter() - started:.1f}s "
         f"(mean difference {result.difference.mean():.3f}, marks' part {result.marks_part.mean():.3f}); wrote {', '.join(str(p) for p in files_written.values())}"
