@@ -87,6 +87,7 @@ def interpret(
     if bin_size < 1:
         raise UsageProblem(f"--bin-size must be at least 1 bp, got {bin_size}")
     wanted = _gene_list(genes, genes_file)
+    _settings.keep_freed_memory()  # the attribution passes reuse their freed buffers instead of faulting in fresh pages
     started = time.perf_counter()
     loaded = bind(load_model(model), reference_expression, input, cell)
     data = read_csv(input)
