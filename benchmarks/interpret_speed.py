@@ -4,7 +4,10 @@ Each case runs the real command line in a fresh process and reports its wall tim
 included) and peak resident memory (``ru_maxrss`` of that process), beside the target:
 
 1. ``interpret`` of the 200 test genes of ``../shared/data/remc-e003`` with the published E003
-   weights and the default methods (figures of 12 genes, TSV on): at most 30 s, under 1 GB.
+   weights and the default methods (figures of 12 genes, TSV on) against ``predict --attention`` of
+   the same file, run one after the other in the same run (``--repeats`` pairs): interpret within
+   5x predict's wall time (issue 23), under 1 GB. The peak memory of the figure workers
+   (``interpret`` draws its figures in two forked processes) is printed beside the command's own.
 2. ``interpret`` of ``--small`` and ``--large`` simulated genes (default 2,000 and 20,000; TSV off):
    the peak memory must stay flat (20,000 genes under 1.5 GB). To keep this case to minutes, it
    runs the default methods with 4 integration steps and 20-bin occlusion windows: the memory of
@@ -18,6 +21,7 @@ The machine is often shared: the load average is printed before and after each c
 targets are for 2 idle cores. Usage::
 
     python benchmarks/interpret_speed.py                  # every case (about 10 minutes on 2 cores)
+    python benchmarks/interpret_speed.py --cases 1 --repeats 5        # issue 23's ratio only
     python benchmarks/interpret_speed.py --cases 1,3 --large 5000
 """
 
@@ -43,7 +47,9 @@ try:
     main(json.loads(sys.argv[1]))
 except SystemExit as stop:
     code = stop.code or 0
-print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "code": code}))
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": me.ru_maxrss / 1024, "children_peak_mb": kids.ru_maxrss / 1024,
+                  "cpu_seconds": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, "code": code}))
 """
 
 
@@ -85,6 +91,7 @@ def main() -> None:
     parser.add_argument("--cases", default="1,2,3", help="Which cases to run (comma-separated).")
     parser.add_argument("--small", type=int, default=2000, help="Genes of the smaller memory case.")
     parser.add_argument("--large", type=int, default=20000, help="Genes of the larger memory case.")
+    parser.add_argument("--repeats", type=int, default=3, help="Pairs of predict and interpret runs of case 1.")
     args = parser.parse_args()
     cases = {int(c) for c in args.cases.split(",")}
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} (targets are for 2 idle cores)", flush=True)
@@ -96,8 +103,18 @@ def main() -> None:
             if not test.is_file():
                 print(f"case 1 skipped: {test} not found")
             else:
-                result = run(["interpret", "--model", checkpoint, "--input", test, "--out", tmp / "e003", "--by", "label", "-q"])
-                print(line("interpret, default methods", 200, result, 30, 1024), flush=True)
+                ratios, cpu_ratios = [], []
+                for r in range(args.repeats):  # alternated, so that both see the same load
+                    base = run(["predict", "--model", checkpoint, "--input", test, "--out", tmp / f"p{r}.tsv", "--attention", tmp / f"p{r}.npz"])
+                    print(line("predict --attention", 200, base, None, None), flush=True)
+                    result = run(["interpret", "--model", checkpoint, "--input", test, "--out", tmp / f"e003-{r}", "--by", "label", "-q"])
+                    ratios.append(result["seconds"] / base["seconds"])
+                    cpu_ratios.append(result["cpu_seconds"] / base["cpu_seconds"])
+                    print(line("interpret, default methods", 200, result, None, 1024) + f"  figure workers' peak RSS {result['children_peak_mb']:.0f} MB", flush=True)
+                    print(f"{'':34} interpret / predict: wall {ratios[-1]:.2f}x (target <= 5x: {'met' if ratios[-1] <= 5 else 'MISSED'}), "
+                          f"CPU time {result['cpu_seconds']:.1f} s / {base['cpu_seconds']:.1f} s = {cpu_ratios[-1]:.2f}x", flush=True)  # fmt: skip
+                for name, values in (("wall", ratios), ("CPU", cpu_ratios)):
+                    print(f"interpret / predict, {name} time, {len(values)} pairs: median {sorted(values)[len(values) // 2]:.2f}x, range {min(values):.2f}-{max(values):.2f}x", flush=True)
         if 2 in cases:
             from attentivechrome.data.csv_io import write_csv
             from attentivechrome.data.synthetic import simulate

@@ -217,3 +217,23 @@ def peak_memory_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, kB elsewhere
+
+
+def keep_freed_memory(limit_mb: int = 128) -> bool:
+    """Let glibc's malloc keep freed blocks of up to ``limit_mb`` MB for reuse instead of returning them to the system.
+
+    The attribution passes allocate and free tens of MB of LSTM gates per batch; by default glibc
+    maps each such block afresh (``mmap``) and unmaps it when freed, so every pass pays page faults
+    again: 3-4 s of system time in ``interpret`` on 200 genes, against 1 s with this (the results
+    are the same). It applies to the whole process from the call on; False where it is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    size = int(limit_mb) * 1024 * 1024
+    return bool(mallopt(-3, size)) and bool(mallopt(-1, size))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD

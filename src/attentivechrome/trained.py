@@ -30,6 +30,7 @@ from .data.dataset import HistoneData
 from .data.marks import align_marks
 from .data.normalize import Normalization
 from .data.reference import ReferencePrior, ReferenceTable
+from .data.orientation import GENOMIC, UNKNOWN
 from .data.schema import TASKS
 from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
 from .inference import INFERENCE_BATCH_SIZE, Predictions
@@ -113,6 +114,9 @@ class TrainedModel:
         For a reference-informed model: what it read from the reference-expression table (the
         table's checksum, the mode, the excluded epigenomes, the columns and features; see
         :meth:`attentivechrome.data.reference.ReferencePrior.describe`); ``None`` otherwise.
+    orientation
+        The bin order of its training data: ``transcript`` (5'->3'), ``genomic`` (the original's
+        weights) or ``unknown`` (default; checkpoints written before it was recorded).
     prior
         The reference prior bound for use (:meth:`with_reference`): what :meth:`prepare` attaches
         to each gene. ``None`` until bound.
@@ -131,6 +135,7 @@ class TrainedModel:
     legacy: bool = False
     reference: dict | None = None
     prior: ReferencePrior | None = None
+    orientation: str = "unknown"
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -340,6 +345,7 @@ class TrainedModel:
             "train_config": None if self.config is None else self.config.to_dict(),
             "epoch": self.epoch,
             "reference": self.reference,
+            "orientation": self.orientation,
         }
         save_checkpoint(self.module, path, marks=self.marks, n_bins=self.n_bins, metadata=metadata)
 
@@ -367,6 +373,7 @@ class TrainedModel:
             source=contents.source,
             legacy=contents.legacy,
             reference=meta.get("reference"),
+            orientation=meta.get("orientation") or (GENOMIC if contents.legacy else UNKNOWN),  # the original trained on REMC files, in genomic order
         )
 
 

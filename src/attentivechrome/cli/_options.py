@@ -84,3 +84,22 @@ REFERENCE_EXCLUDE = typer.Option(
 CELL = typer.Option(
     None, "--cell", help="The cell's epigenome in the reference table (e.g. E012); default: read from the directory name (roadmap-e012 -> E012)."
 )
+
+
+def _orientation(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ..data.orientation import check_orientation
+
+    try:
+        return check_orientation(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+ORIENTATION = typer.Option(
+    None, "--orientation", callback=_orientation,
+    help="Which way the input's bins run: transcript (5'->3' along each gene, the Roadmap cells) or genomic (increasing "
+    "coordinate, the REMC files and the original's weights). Default: what featurize recorded beside the data"
+    " (or, for interpret, what the model recorded), else unknown.",
+)  # fmt: skip

@@ -41,6 +41,7 @@ def train(
     resume: bool = typer.Option(
         False, "--resume", help="Continue the run a killed or interrupted `train` with the same --out and settings left (it ends as an uninterrupted run would)."
     ),
+    orientation: Optional[str] = opt.ORIENTATION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
     """Train a model, select the epoch with the best validation AUROC, and score the test split.
@@ -97,6 +98,8 @@ def train(
     for name, cell_dir in zip(names, data_dirs):
         started = time.perf_counter()
         cells[name] = load_splits(cell_dir, task=task, cache=True)  # a full cell's .csv.gz takes seconds to parse; the copy, milliseconds
+        if orientation is not None:  # the model records its data's bin order (a featurize manifest says it; a plain CSV does not)
+            cells[name] = {split: dataclasses.replace(data, orientation=orientation) for split, data in cells[name].items()}
         sizes = ", ".join(f"{split} {data.n_genes}" for split, data in cells[name].items())
         if not quiet:
             train_marks = cells[name]["train"].marks

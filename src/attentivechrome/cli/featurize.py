@@ -20,7 +20,7 @@ def featurize(
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write (.gz compresses), or a directory for train/valid/test.csv with --split."),
     bin_size: int = typer.Option(100, help="Bin width in bp."),
     flank: int = typer.Option(5000, help="Window reach each side of the TSS in bp (100 bins of 100 bp for 5000)."),
-    orientation: str = typer.Option("stranded", help="stranded: bins 5'->3' along the gene; genomic: increasing coordinate (the published REMC files and weights)."),
+    orientation: str = typer.Option("stranded", help="stranded (or transcript): bins 5'->3' along the gene; genomic: increasing coordinate (the published REMC files and weights). The manifest records it."),
     expression: Optional[Path] = typer.Option(None, help="Expression table (e.g. the Roadmap RPKM matrix): labels 1 above the median; genes without a value are left out."),
     cell: Optional[str] = typer.Option(None, help="Column of the expression table to use (e.g. E003)."),
     split: str = typer.Option(

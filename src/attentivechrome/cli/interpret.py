@@ -12,6 +12,7 @@ from ..config import DEFAULTS
 from ._app import UsageProblem, app, say, say_report
 from ._interrupt import nothing_written, says_what_was_kept
 from ._outputs import claim_folder, record_owner
+from ._options import ORIENTATION
 from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
 
 METHODS_HELP = (
@@ -35,7 +36,7 @@ def interpret(
         None, "--genes", "-g", help="Explain only these gene ids (repeat the option or separate ids by commas); each gets its pictures."
     ),
     genes_file: Optional[Path] = typer.Option(None, help="A file of gene ids to explain, one per line."),
-    methods: str = typer.Option("attention,saliency,integrated_gradients,deeplift,occlusion", help=METHODS_HELP),
+    methods: str = typer.Option("attention,integrated_gradients,occlusion", help=METHODS_HELP + " DeepLift equals input x gradient on these models."),
     by: str = typer.Option(
         "predicted",
         help="Group class averages by predicted class (probability >= 0.5), by rank (higher half of the predictions) or by label. "
@@ -50,6 +51,9 @@ def interpret(
         12, help="Genes that get their own pictures: the first ones named with --genes, else half the highest and half the lowest predictions."
     ),
     bin_size: int = typer.Option(100, help="Base pairs per bin; figures place the bins in kb from the TSS (the window is centred on it)."),
+    orientation: Optional[str] = ORIENTATION,
+    tss: Optional[Path] = typer.Option(None, "--tss", help="Gene coordinates for bedGraph tracks of every map: GTF/GFF3, BED6 or a table with gene_id, chrom, strand, tss_0based|tss_1based (default: featurize's manifest of the input, when there)."),
+    tracks: bool = typer.Option(True, "--tracks/--no-tracks", help="Write the bedGraph tracks when the genes' coordinates are known."),
     device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
@@ -73,6 +77,7 @@ def interpret(
     """
     from .. import _settings
     from ..data import read_csv
+    from ..data.orientation import resolve_orientation
     from ..interpret import check_methods
     from ..trained import load_model
     from ..workflows import interpret_model
@@ -91,7 +96,7 @@ def interpret(
             raise UsageProblem(f"--faithfulness-min-effect must be 0 or more, got {faithfulness_min_effect}")
     claim_folder(out, "interpret", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if contrast is not None:
-        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file))
+        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file), orientation)
         record_owner(out, "interpret")
         return
     method_names = check_methods(methods)
@@ -102,9 +107,11 @@ def interpret(
     if bin_size < 1:
         raise UsageProblem(f"--bin-size must be at least 1 bp, got {bin_size}")
     wanted = _gene_list(genes, genes_file)
+    _settings.keep_freed_memory()  # the attribution passes reuse their freed buffers instead of faulting in fresh pages
     started = time.perf_counter()
     loaded = bind(load_model(model), reference_expression, input, cell)
     data = read_csv(input)
+    coordinates = _coordinates(tss, resolve_orientation(orientation, loaded.orientation, data.orientation)[0], data) if tracks and tss is not None else None
     observed = _observed_expression(input, expression)
     if by == "label" and data.labels is None:
         raise UsageProblem(f"{input}: has no label column; use --by predicted or --by rank")
@@ -133,6 +140,9 @@ def interpret(
             faithfulness_baseline=faithfulness_baseline,
             faithfulness_steps=faithfulness_steps,
             faithfulness_min_effect=faithfulness_min_effect,
+            orientation=orientation,
+            coordinates=coordinates,
+            tracks=tracks,
         )
     record_owner(out, "interpret")
     say(
@@ -233,12 +243,13 @@ def _observed_expression(input_path: Path, expression: Path | None):
     return np.log1p(read_expression(expression))
 
 
-def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch, wanted=None) -> None:
+def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch, wanted=None, orientation=None) -> None:
     """``interpret --contrast A B``: the genes both files hold, the difference of their predictions attributed to marks and bins."""
     import numpy as np
 
     from .. import _settings
     from ..data import read_csv
+    from ..data.orientation import resolve_orientation
     from ..interpret.contrast import contrast_maps, write_contrast
     from ..trained import load_model
     from ._reference import bind, cell_of
@@ -269,11 +280,26 @@ def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch
         result = contrast_maps(
             loaded.module, prepared_a, prepared_b, n_steps=n_steps, batch_size=batch_size, device=_settings.resolve_device(device), output=loaded.output_scale
         )
-    files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size)
+    orientation = resolve_orientation(orientation, loaded.orientation, data_a.orientation)[0]
+    files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size, orientation=orientation)
     say(
         f"contrasted {len(result.gene_ids)} genes of {name_a} and {name_b} in {time.perf_counter() - started:.1f}s "
         f"(mean difference {result.difference.mean():.3f}, marks' part {result.marks_part.mean():.3f}); wrote {', '.join(str(p) for p in files_written.values())}"
     )
+
+
+def _coordinates(path: Path, orientation: str, data):
+    """The ``--tss`` file, read and checked before any work (a bad line stops here, exit 2)."""
+    from ..data.orientation import UNKNOWN
+    from ..interpret.tracks import read_coordinates
+
+    coordinates = read_coordinates(path)
+    rows = coordinates.locate(data.gene_ids)
+    if not (rows >= 0).any():
+        raise UsageProblem(f"{path}: holds none of the input's genes (its ids look like {coordinates.gene_ids[0]}, the input's like {data.gene_ids[0]})")
+    if orientation == UNKNOWN and (coordinates.strand[rows[rows >= 0]] == "-").any():
+        raise UsageProblem("--tss: the input does not say which way its bins run, so minus-strand genes cannot be placed; add --orientation genomic or transcript")
+    return coordinates
 
 
 def _gene_list(genes: list[str] | None, genes_file: Path | None) -> list[str] | None:

@@ -23,6 +23,7 @@ from .._cache import cache_root
 from .._io import atomic_path
 from .csv_io import read_csv
 from .dataset import HistoneData
+from .orientation import recorded_orientation
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def _load(entry: Path, key: dict, path: Path) -> HistoneData | None:
                 labels=labels if labels.ndim == 1 else None,
                 marks=tuple(str(m) for m in npz["marks"]),
                 source=str(path),
+                orientation=recorded_orientation(path),
             )
     except (OSError, ValueError, KeyError) as err:  # damaged entry: read the CSV again
         logger.debug("ignoring cache entry %s: %s", entry, err)

@@ -29,6 +29,7 @@ import pandas as pd
 from .._io import atomic_open
 from ..exceptions import InputFormatError
 from .dataset import HistoneData
+from .orientation import recorded_orientation
 from .schema import MARKS
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -52,7 +53,8 @@ def read_csv(path: str | Path, *, marks: Sequence[str] | None = None) -> Histone
     -------
     HistoneData
         ``counts`` of shape (genes, bins, marks), float32; ``labels`` (genes,) int64
-        or ``None`` when the file has no label column.
+        or ``None`` when the file has no label column; ``orientation`` as ``featurize`` recorded
+        it beside the file, else ``unknown`` (a plain CSV does not say).
 
     Raises
     ------
@@ -108,6 +110,7 @@ def _parse_rows(raw: bytes, path: Path, marks: tuple[str, ...]) -> HistoneData:
         labels=None if labels is None else labels[starts].astype(np.int64),
         marks=tuple(marks),
         source=str(path),
+        orientation=recorded_orientation(path),
     )
 
 

@@ -34,6 +34,9 @@ class HistoneData:
     baseline
         The prior expression of each gene, log(RPKM + 1) (genes,), or ``None``: what
         ``--task deviation`` subtracts from the expression, and adds back to rebuild it.
+    orientation
+        Which way the bins run: ``transcript`` (5'->3' along each gene), ``genomic`` (increasing
+        coordinate) or ``unknown`` (default); see :mod:`attentivechrome.data.orientation`.
     """
 
     gene_ids: np.ndarray
@@ -44,6 +47,7 @@ class HistoneData:
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     prior: np.ndarray | None = field(default=None, compare=False, repr=False)
     baseline: np.ndarray | None = field(default=None, compare=False, repr=False)
+    orientation: str = field(default="unknown", compare=False)
 
     def __post_init__(self) -> None:
         if self.counts.ndim != 3:
@@ -85,6 +89,7 @@ class HistoneData:
             source=self.source,
             prior=None if self.prior is None else self.prior[index],
             baseline=None if self.baseline is None else self.baseline[index],
+            orientation=self.orientation,
         )
 
     def __len__(self) -> int:

@@ -14,6 +14,8 @@ from pathlib import Path
 FEATURIZE_MANIFEST = "featurize.json"
 #: The manifest's field mapping gene id -> symbol.
 GENE_NAMES_KEY = "gene_names"
+#: The manifest's field mapping gene id -> ``[chrom, tss_0based, strand]``.
+COORDINATES_KEY = "gene_coordinates"
 #: The manifest's ``tool`` field, which tells it from any other JSON beside a CSV.
 FEATURIZE_TOOL = "attentivechrome featurize"
 
@@ -27,13 +29,13 @@ def single_file_manifest(csv_path: str | Path) -> Path:
     return path.with_name(name + ".json")
 
 
-def recorded_gene_names(path: str | Path | None) -> dict[str, str]:
-    """The symbols ``featurize`` recorded for the genes of a CSV or a data directory: ``{gene_id: symbol}``.
+def recorded_manifest(path: str | Path | None) -> dict:
+    """The JSON manifest ``featurize`` wrote for a CSV or a data directory, or ``{}``.
 
     Looks for the manifest of a split directory (the CSV's folder, or the folder above a
     ``classification/`` one) and of a single CSV (``x.json`` beside ``x.csv``). Empty when there is
-    none, when it records no symbols, or when it cannot be read (symbols are a convenience:
-    a damaged manifest never stops the work).
+    none or when it cannot be read (what it records is a convenience: a damaged manifest never
+    stops the work).
     """
     if not path:
         return {}
@@ -49,10 +51,17 @@ def recorded_gene_names(path: str | Path | None) -> dict[str, str]:
             manifest = json.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if not isinstance(manifest, dict) or manifest.get("tool") != FEATURIZE_TOOL:
-            continue
-        names = manifest.get(GENE_NAMES_KEY)
-        if isinstance(names, dict):
-            return {str(k): v for k, v in names.items() if isinstance(v, str) and v}
-        return {}
+        if isinstance(manifest, dict) and manifest.get("tool") == FEATURIZE_TOOL:
+            return manifest
+    return {}
+
+
+def recorded_gene_names(path: str | Path | None) -> dict[str, str]:
+    """The symbols ``featurize`` recorded for the genes of a CSV or a data directory: ``{gene_id: symbol}``.
+
+    Empty when there is no manifest (:func:`recorded_manifest`) or it records no symbols.
+    """
+    names = recorded_manifest(path).get(GENE_NAMES_KEY)
+    if isinstance(names, dict):
+        return {str(k): v for k, v in names.items() if isinstance(v, str) and v}
     return {}

@@ -25,13 +25,14 @@ from .._io import staging_directory
 from .._version import __version__
 from ..data.csv_io import write_csv
 from ..data.dataset import HistoneData
-from ..data.gene_names import FEATURIZE_MANIFEST, FEATURIZE_TOOL, GENE_NAMES_KEY, single_file_manifest
+from ..data.gene_names import COORDINATES_KEY, FEATURIZE_MANIFEST, FEATURIZE_TOOL, GENE_NAMES_KEY, single_file_manifest
 from ..data.schema import MARKS
 from ..exceptions import InputFormatError
 from ._plan import CountOptions, MarkCounts, WindowPlan
 from ._text import GZIP_MAGIC, check_input_file
 from .bam import count_bam, open_bam
 from .bigwig import _BIGWIG_MAGIC, open_bigwig, signal_bigwig
+from ..data.orientation import GENOMIC, ORIENTATION_KEY, TRANSCRIPT
 from .bins import ORIENTATIONS, BinLayout, Orientation, orient, windows
 from .chroms import preview
 from .gtf import GeneTable, read_genes
@@ -135,8 +136,10 @@ def featurize(
     bin_size, flank
         Bins of ``bin_size`` bp over TSS +/- ``flank`` bp. Default: 100 bins of 100 bp.
     orientation
-        ``"stranded"`` (bins 5'->3') or ``"genomic"`` (increasing coordinate, as the
-        published REMC files). Default: ``"stranded"``.
+        ``"stranded"`` (bins 5'->3', minus-strand windows reversed; ``"transcript"`` is the same)
+        or ``"genomic"`` (increasing coordinate, as the published REMC files). Default:
+        ``"stranded"``. The data and the manifest record it (``bin_order``: ``transcript`` or
+        ``genomic``), with each gene's ``chrom, tss, strand`` (``gene_coordinates``).
     count, min_mapq, keep_duplicates, keep_qcfail, primary_only, bigwig_stat
         How reads are counted and signal summarised; see :class:`CountOptions`.
     expression, cell
@@ -171,8 +174,10 @@ def featurize(
     options = CountOptions(
         count=count, min_mapq=min_mapq, keep_duplicates=keep_duplicates, keep_qcfail=keep_qcfail, primary_only=primary_only, bigwig_stat=bigwig_stat
     )
+    orientation = "stranded" if orientation == TRANSCRIPT else orientation  # the data's word for 5'->3'
     if orientation not in ORIENTATIONS:
         raise ValueError(f"unknown orientation {orientation!r}; choose one of {', '.join(ORIENTATIONS)}")
+    bin_order = TRANSCRIPT if orientation == "stranded" else GENOMIC
     if cell is not None and expression is None:
         raise ValueError("a cell column was given without an expression table; give the table too (--expression)")
 
@@ -261,6 +266,7 @@ def featurize(
         labels=out_labels,
         marks=tuple(mark_names),
         source=str(table.source),
+        orientation=bin_order,
     )
     if out_labels is not None:
         notes.append(
@@ -302,6 +308,7 @@ def featurize(
             "flank": layout.flank,
             "n_bins": layout.n_bins,
             "orientation": orientation,
+            ORIENTATION_KEY: bin_order,
             "bin_1": "5' end of the window (upstream); minus-strand windows reversed" if orientation == "stranded" else "lowest genomic coordinate for every gene",
             "tss": "0-based position of the first transcribed base; bin n_bins/2 + 1 starts at the TSS",
             **{k: getattr(options, k) for k in ("count", "min_mapq", "keep_duplicates", "keep_qcfail", "primary_only", "bigwig_stat")},
@@ -321,6 +328,10 @@ def featurize(
         },
         "marks": list(mark_names),
         "notes": list(notes),
+    }
+    # Each gene's coordinates: interpret maps its bins back onto the genome (bedGraph tracks) from these.
+    report[COORDINATES_KEY] = {
+        str(g): [str(c), int(t), str(s)] for g, c, t, s in zip(table.gene_ids[keep], table.chroms[keep], table.tss[keep], table.strand[keep])
     }
     if table.names is not None:  # the annotation's symbols (a GTF's gene_name), read back by reports and interpret
         report[GENE_NAMES_KEY] = {str(g): str(n) for g, n in zip(table.gene_ids[keep], table.names[keep]) if n}

@@ -51,6 +51,8 @@ class ClassAverages:
         to 1 over the bins of each mark (for attention this is alpha itself).
     bin_size
         Base pairs per bin (figures place the bins in kb from the TSS). Default 100.
+    orientation
+        Which way the bins run (``transcript``, ``genomic`` or ``unknown``): how figures name positions.
 
     A class without genes holds NaN.
     """
@@ -63,10 +65,11 @@ class ClassAverages:
     signal: np.ndarray
     profiles: dict[str, np.ndarray] = field(default_factory=dict)
     bin_size: int = DEFAULT_BIN_SIZE
+    orientation: str = "unknown"
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat name -> array mapping for ``np.savez`` (``profile_<method>`` for profiles)."""
-        out = {"classes": np.array(CLASSES), "marks": np.array(self.marks), "by": np.array(self.by), "n_genes": self.n_genes, "signal": self.signal, "bin_size": np.array(self.bin_size)}
+        out = {"classes": np.array(CLASSES), "marks": np.array(self.marks), "by": np.array(self.by), "n_genes": self.n_genes, "signal": self.signal, "bin_size": np.array(self.bin_size), "orientation": np.array(self.orientation)}
         if self.alpha is not None:
             out["alpha"] = self.alpha
         if self.beta is not None:
@@ -88,12 +91,15 @@ class ClassAverager:
         ``None``); required for ``rank`` (the median logit of the whole set); unused for ``label``.
     bin_size
         Base pairs per bin, kept with the result for its figures. Default 100.
+    orientation
+        Which way the bins run, kept with the result for its figures. Default ``unknown``.
     """
 
-    def __init__(self, by: GroupBy = "predicted", *, threshold: float | None = None, bin_size: int = DEFAULT_BIN_SIZE) -> None:
+    def __init__(self, by: GroupBy = "predicted", *, threshold: float | None = None, bin_size: int = DEFAULT_BIN_SIZE, orientation: str = "unknown") -> None:
         self.by = by
         self.threshold = threshold
         self.bin_size = bin_size
+        self.orientation = orientation
 
     def add(self, explanation: Explanation, counts: np.ndarray) -> None:
         """Add a batch: its explanation and its raw counts (genes, bins, marks)."""
@@ -139,6 +145,7 @@ class ClassAverager:
             signal=mean(self.signal_),
             profiles={m: mean(v) for m, v in self.profiles_.items()},
             bin_size=self.bin_size,
+            orientation=self.orientation,
         )
 
 

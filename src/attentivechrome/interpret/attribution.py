@@ -83,8 +83,11 @@ METHODS: dict[str, MethodInfo] = {
 #: Methods computed with Captum by :func:`attribute`.
 ATTRIBUTION_METHODS: tuple[str, ...] = tuple(name for name, m in METHODS.items() if m.family in ("gradient", "perturbation"))
 
-#: What ``interpret`` computes unless told otherwise.
-DEFAULT_METHODS: tuple[str, ...] = ("attention", "saliency", "integrated_gradients", "deeplift", "occlusion")
+#: What ``interpret`` computes unless told otherwise: the two methods that found the planted signal
+#: best on the simulator (integrated gradients and occlusion), and attention, which users expect.
+#: Saliency scored below the random floor there, and DeepLift equals input x gradient on these
+#: models (no hookable nonlinearity modules in the LSTMs); both stay available by name.
+DEFAULT_METHODS: tuple[str, ...] = ("attention", "integrated_gradients", "occlusion")
 
 
 def check_methods(methods: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

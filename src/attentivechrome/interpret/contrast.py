@@ -130,8 +130,9 @@ CONTRAST_FIGURE = "contrast_profiles.png"
 CONTRAST_SUMMARY = "contrast.md"
 
 
-def write_contrast(contrast: Contrast, out_dir, names: tuple[str, str], *, bin_size: int = 100) -> dict[str, object]:
-    """Write ``contrast.tsv``, ``contrast_maps.npz``, ``contrast_profiles.png`` and ``contrast.md`` into ``out_dir`` (all or none)."""
+def write_contrast(contrast: Contrast, out_dir, names: tuple[str, str], *, bin_size: int = 100, orientation: str = "unknown") -> dict[str, object]:
+    """Write ``contrast.tsv``, ``contrast_maps.npz``, ``contrast_profiles.png`` and ``contrast.md`` into ``out_dir`` (all or none);
+    ``orientation`` (which way the bins run) names the figure's position axis."""
     from pathlib import Path
 
     import matplotlib
@@ -140,6 +141,7 @@ def write_contrast(contrast: Contrast, out_dir, names: tuple[str, str], *, bin_s
     import matplotlib.pyplot as plt
 
     from .._io import atomic_open, atomic_path, move_files, staging_directory, write_text_atomic
+    from ..data.orientation import position_label
 
     out_dir = Path(out_dir)
     name_a, name_b = names
@@ -164,7 +166,7 @@ def write_contrast(contrast: Contrast, out_dir, names: tuple[str, str], *, bin_s
                     ax.plot(kb, contrast.maps[chosen, i].mean(axis=0), label=mark)
             ax.axhline(0, color="grey", lw=0.5)
             ax.set_title(f"{int(chosen.sum())} genes {title} than in {name_b}")
-            ax.set_xlabel("kb from the window centre (genomic order for REMC files)")
+            ax.set_xlabel(position_label(orientation))
         axes[0].set_ylabel("mean part of the difference")
         axes[1].legend(fontsize=8)
         fig.tight_layout()

@@ -6,8 +6,10 @@ or changes global matplotlib state.
 
 Heatmaps put marks on rows and positions on columns, in kb from the TSS (the window is centred
 on the TSS: 100 bins of 100 bp span -5 to +5 kb; ``bin_size`` sets the bp per bin); a dashed
-line marks the TSS. Legends sit outside the data. Signed attribution maps of one figure share one
-symmetric colour scale whose bar says which way is toward high expression.
+line marks the TSS. The axis says what a position means (``orientation``): for bins in genomic
+order it is the genomic position relative to the TSS, never upstream or downstream, since a
+positive position lies upstream of a minus-strand gene (:mod:`attentivechrome.data.orientation`).
+Legends sit outside the data. Signed attribution maps of one figure share one symmetric colour scale whose bar says which way is toward high expression.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from matplotlib.figure import Figure
 from ..data.schema import DEFAULT_BIN_SIZE
 from .attention import CLASSES, ClassAverages, class_legend
 from .attribution import METHODS
-from .positions import POSITION_LABEL, bin_centres_kb, bin_edges_kb
+from ..data.orientation import position_label
+from .positions import bin_centres_kb, bin_edges_kb
 
 #: Colours of the high and low classes, in the order of :data:`~attentivechrome.interpret.attention.CLASSES`.
 CLASS_COLORS = {"high": "#c0392b", "low": "#2471a3"}
@@ -41,6 +44,7 @@ def plot_gene(
     axes: Sequence[Axes] | None = None,
     expression: float | None = None,
     bin_size: int = DEFAULT_BIN_SIZE,
+    orientation: str = "unknown",
 ) -> Figure:
     """One gene: its input signal and alpha as heatmaps (marks x positions), beta as bars.
 
@@ -60,6 +64,8 @@ def plot_gene(
         Three axes (signal, alpha, beta) to draw on; default: a new figure.
     bin_size
         Base pairs per bin: the x axis is in kb from the TSS. Default 100.
+    orientation
+        Which way the bins run (``transcript``, ``genomic``, ``unknown``): the axis label. Default ``unknown``.
     """
     counts = np.asarray(counts, dtype=np.float64).T  # (bins, marks) -> (marks, bins)
     marks = _absent_named(marks, counts)
@@ -83,7 +89,7 @@ def plot_gene(
     image = _heatmap(ax_alpha, alpha, marks, bin_size, cmap="viridis", vmin=0.0)
     _colorbar(fig, image, [ax_alpha], slots, label="alpha (attention weight)")
     ax_alpha.set_title("bin-level attention alpha (each row sums to 1)")
-    ax_alpha.set_xlabel(f"{POSITION_LABEL}; dashed: TSS")
+    ax_alpha.set_xlabel(f"{position_label(orientation)}; dashed: TSS")
     if beta is not None:
         ax_beta.barh(np.arange(n_marks), np.asarray(beta), color="#5d6d7e")
         ax_beta.set_yticks(np.arange(n_marks), list(marks))
@@ -109,6 +115,7 @@ def plot_method_comparison(
     axes: Sequence[Axes] | None = None,
     expression: float | None = None,
     bin_size: int = DEFAULT_BIN_SIZE,
+    orientation: str = "unknown",
 ) -> Figure:
     """The same gene under several methods, one heatmap (marks x positions) per method below its input.
 
@@ -127,6 +134,8 @@ def plot_method_comparison(
         ``len(maps) + 1`` axes (+ 1 with ``truth``); default: a new figure.
     bin_size
         Base pairs per bin: the x axis is in kb from the TSS. Default 100.
+    orientation
+        Which way the bins run (``transcript``, ``genomic``, ``unknown``): the axis label. Default ``unknown``.
     """
     maps = {method: np.asarray(values, dtype=np.float64) for method, values in maps.items()}
     marks = _absent_named(marks, np.asarray(counts, dtype=np.float64).T)
@@ -172,7 +181,7 @@ def plot_method_comparison(
         label_direction(bar)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
-    axes[-1].set_xlabel(f"{POSITION_LABEL}; dashed: TSS")
+    axes[-1].set_xlabel(f"{position_label(orientation)}; dashed: TSS")
     fig.suptitle(_gene_title(gene_id, probability, label, expression))
     return fig
 
@@ -214,7 +223,7 @@ def plot_class_profiles(
         axes[0, j].axhline(1.0 / n_bins, color=_REFERENCE_COLOR, lw=0.8, ls=":", label="uniform (1 / bins)" if j == 0 else None)
         for row in range(2):
             axes[row, j].axvline(0.0, color="black", lw=0.8, ls="--", label="TSS" if row == 0 and j == 0 else None)
-        axes[1, j].set_xlabel("kb from the TSS")
+        axes[1, j].set_xlabel(position_label(averages.orientation))
     axes[0, 0].set_ylabel(f"mean {label}" if method != "attention" else "mean alpha")
     axes[1, 0].set_ylabel("mean reads per bin")
     _legend_outside(fig, axes[0, 0])
@@ -278,7 +287,7 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
             ax.plot(x, profile[k, j], lw=1.2, label=METHODS[method].label if method in METHODS else method)
         ax.axvline(0.0, color="black", lw=0.8, ls="--", label="TSS")
         ax.set_title(mark)
-        ax.set_xlabel("kb from the TSS")
+        ax.set_xlabel(position_label(averages.orientation))
     axes[0].set_ylabel("share of |map| per bin")
     _legend_outside(fig, axes[0])
     fig.suptitle(f"class-average profiles of every method over {class_legend(averages.by, cls)} genes (n={averages.n_genes[k]})")
@@ -286,7 +295,7 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
 
 
 def plot_spread_profiles(
-    mean_abs: Mapping[str, np.ndarray], mean_spread: Mapping[str, np.ndarray], marks: Sequence[str], *, bin_size: int = DEFAULT_BIN_SIZE, n_members: int, n_genes: int
+    mean_abs: Mapping[str, np.ndarray], mean_spread: Mapping[str, np.ndarray], marks: Sequence[str], *, bin_size: int = DEFAULT_BIN_SIZE, n_members: int, n_genes: int, orientation: str = "unknown"
 ) -> Figure:
     """An ensemble's maps and their spread: per method (rows) and mark (columns), the mean over genes of |map| per bin, with a band of +- the mean spread.
 
@@ -310,7 +319,7 @@ def plot_spread_profiles(
             if j == 0:
                 ax.set_ylabel(METHODS[method].label if method in METHODS else method, fontsize=8)
             if i == len(methods) - 1:
-                ax.set_xlabel(POSITION_LABEL, fontsize=8)
+                ax.set_xlabel(position_label(orientation), fontsize=8)
             ax.tick_params(labelsize=7)
     _legend_outside(fig, axes[0, 0])
     fig.suptitle(f"mean |map| over {n_genes} genes, +- the spread of the {n_members} members' maps", fontsize=10)

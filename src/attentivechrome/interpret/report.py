@@ -28,6 +28,10 @@ from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
 from ..data.schema import DEFAULT_BIN_SIZE
 from .positions import bin_centres_kb
+from ._figure_pool import FigureJob, FigurePool
+from concurrent.futures import Future
+from .tracks import TRACKS, recorded_coordinates, tracks_from_npz
+from ..data.orientation import check_orientation, describe as describe_orientation
 from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_explanations, require_module
 from .faithfulness import BASELINES, DEFAULT_MIN_EFFECT, DEFAULT_STEPS, FaithfulnessResult, faithfulness as measure_faithfulness
 
@@ -105,6 +109,9 @@ def write_interpretation(
     faithfulness_baseline: str = "zero",
     faithfulness_steps: int = DEFAULT_STEPS,
     faithfulness_min_effect: float = DEFAULT_MIN_EFFECT,
+    orientation: str | None = None,
+    coordinates=None,
+    tracks: bool = True,
 ) -> InterpretationResult:
     """Explain every gene of ``data`` (or the ``genes`` named) with ``module`` and write the results to ``out_dir``.
 
@@ -132,6 +139,9 @@ def write_interpretation(
       ``input``), ``faithfulness_curves.tsv`` (``method, fraction, deletion, insertion``: the mean
       normalised curves), ``faithfulness_genes.tsv`` (each gene's areas) and ``figures/faithfulness``
       (see :mod:`attentivechrome.interpret.faithfulness`);
+    - ``tracks/<method>.<mark>.bedGraph``: each map on the genome, when the genes' coordinates are
+      known (``coordinates``, else the ``featurize`` manifest beside the input) and ``tracks`` is True
+      (:mod:`attentivechrome.interpret.tracks`);
     - ``summary.md`` naming the files.
 
     Parameters
@@ -162,6 +172,11 @@ def write_interpretation(
         they are kept in memory for it, 2 kB per gene and method at 5 marks x 100 bins). Default False.
     faithfulness_baseline, faithfulness_steps, faithfulness_min_effect
         Its ``baseline`` (``zero`` or ``mean``), ``steps`` and ``min_effect``.
+    orientation
+        Which way the bins run (``transcript``, ``genomic``, ``unknown``): how figures and the summary
+        name positions, and how tracks place the bins of minus-strand genes. Default: ``data.orientation``.
+    coordinates
+        A :class:`~attentivechrome.interpret.tracks.GeneCoordinates` (``read_coordinates(path)``) for the tracks.
     Other parameters are those of :func:`~attentivechrome.interpret.explain`.
     """
     require_module(module, "attentivechrome.workflows.interpret_model(model, data, out_dir)")
@@ -185,21 +200,27 @@ def write_interpretation(
     task = output.task
     if get_task(task).regresses and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
+    orientation = check_orientation(orientation or data.orientation)
+    if tracks and coordinates is None:
+        coordinates = recorded_coordinates(data.source)  # featurize's manifest, when the input has one
     symbols = _gene_names(data)  # "" where unknown; None when the input's featurize manifest names no gene
     final_out = Path(out_dir)
     # Everything is written in a staging directory and moved into out_dir at the end: a failed
     # run leaves nothing behind, and a rerun into the same directory replaces its files whole.
-    with staging_directory(final_out) as out:
+    with staging_directory(final_out) as out, contextlib.ExitStack() as outer:
         figures_dir = out / FIGURES
         figures_dir.mkdir(parents=True, exist_ok=True)
         files: dict[str, Path] = {}
 
-        threshold = None
+        threshold = logits = None
         if by == "rank":  # the median output of the set, from a cheap forward pass before the work
             logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
             threshold = float(output.decode(float(np.median(logits)))) if output.decodes else float(np.median(logits))  # the explanations' scale
-        averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
+        averager = ClassAverager(by, threshold=threshold, bin_size=bin_size, orientation=orientation)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
+        pool = outer.enter_context(FigurePool())  # its workers start now and import matplotlib while the maps are computed
+        early = _early_genes(keep, module, data, logits, batch_size, device) if pool.parallel else set()
+        started: dict[str, dict[str, Future]] = {}
         logits, deltas_seen = [], set()
         spreads = _SpreadSums()
         kept_maps: dict[str, list[np.ndarray]] = {m: [] for m in methods} if faithfulness else {}
@@ -237,6 +258,9 @@ def write_interpretation(
                     kept_maps[method].append(part[method])
                 averager.add(part, counts)
                 keep.offer(part, counts)
+                for i in np.flatnonzero(np.isin(part.gene_ids, list(early - set(started)))):  # draw a pictured gene's figures now
+                    one = part.subset(slice(i, i + 1))
+                    started[str(one.gene_ids[0])] = {n: pool.submit(j) for n, j in _gene_jobs(one, counts[i : i + 1], data.marks, methods, figures_dir, bin_size, orientation).items()}
                 start = stop
             all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
             # What the model predicts, on its task's scale: probabilities, or log1p expression.
@@ -248,6 +272,7 @@ def write_interpretation(
             npz.put("marks", np.array(data.marks))
             npz.put("methods", np.array(methods))
             npz.put("bin_size", np.array(bin_size))
+            npz.put("orientation", np.array(orientation))
             npz.put(value_name, values.astype(np.float32))
             if data.labels is not None:
                 npz.put("label", data.labels)
@@ -280,12 +305,12 @@ def write_interpretation(
                 np.savez_compressed(handle, **averages.to_arrays())
         files["class averages"] = out / CLASS_NPZ
 
-        figures = _write_figures(averages, keep, data.marks, methods, figures_dir, bin_size)
+        figures = _write_figures(averages, keep, data.marks, methods, figures_dir, bin_size, pool, started)
         if spreads.n_genes:
             from .plots import plot_spread_profiles
 
             figures["the ensemble's spread: mean |map| with +- the members' spread"] = _save(
-                plot_spread_profiles(spreads.mean_abs(), spreads.mean_spread(), data.marks, bin_size=bin_size, n_members=spreads.n_members, n_genes=spreads.n_genes),
+                plot_spread_profiles(spreads.mean_abs(), spreads.mean_spread(), data.marks, bin_size=bin_size, n_members=spreads.n_members, n_genes=spreads.n_genes, orientation=orientation),
                 figures_dir / "ensemble_spread",
             )
         faithful = None
@@ -305,10 +330,16 @@ def write_interpretation(
             files.update(_write_faithfulness(faithful, out, figures_dir))
             figures["faithfulness: deletion and insertion curves"] = files["faithfulness figure"]
         files.update(figures)
+        placed = 0
+        if tracks and coordinates is not None:
+            written, placed = tracks_from_npz(out / MAPS_NPZ, coordinates, out / TRACKS, orientation=orientation)
+            files.update({f"track {name}": path for name, path in written.items()})
         result = InterpretationResult(
             out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids(), faithfulness=faithful
         )
         summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source, chosen_by_name=bool(genes), spreads=spreads)
+        if placed:
+            summary += f"\nGenome browser tracks: `{TRACKS}/<method>.<mark>.bedGraph`, {placed} of {data.n_genes} genes placed from {coordinates.source}.\n"
         write_text_atomic(out / SUMMARY, summary)
         files["summary"] = out / SUMMARY
         move_files(out, final_out)
@@ -394,31 +425,30 @@ class _GeneKeeper:
 
 
 def _write_figures(
-    averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str, ...], methods: tuple[str, ...], figures_dir: Path, bin_size: int
+    averages: ClassAverages, keep: _GeneKeeper, marks: tuple[str, ...], methods: tuple[str, ...], figures_dir: Path, bin_size: int,
+    pool: FigurePool, started: dict[str, dict[str, Future]],
 ) -> dict[str, Path]:
-    from .plots import plot_class_beta, plot_class_profiles, plot_gene, plot_method_comparison, plot_method_profiles
-
-    written: dict[str, Path] = {}
+    """Every figure, drawn by ``pool`` (worker processes, or here); ``started`` holds the gene figures begun while the maps
+    were computed. Per-gene figures are PNG only, at 90 dpi: a dozen of them as SVG too, at 150 dpi, took longer than
+    explaining 200 genes, and the HTML report draws any gene on demand."""
+    jobs: dict[str, Future] = {}
     if averages.alpha is not None:
-        written["class-average alpha profiles"] = _save(plot_class_profiles(averages), figures_dir / "class_profiles")
+        jobs["class-average alpha profiles"] = pool.submit(FigureJob("plot_class_profiles", (averages,), stem=figures_dir / "class_profiles"))
     if averages.beta is not None:
-        written["mean beta by class"] = _save(plot_class_beta(averages), figures_dir / "class_beta")
+        jobs["mean beta by class"] = pool.submit(FigureJob("plot_class_beta", (averages,), stem=figures_dir / "class_beta"))
     if len(methods) > 1 and int(averages.n_genes[0]) > 0:
-        written["class-average profiles of every method (high class)"] = _save(
-            plot_method_profiles(averages), figures_dir / "method_profiles"
-        )
+        jobs["class-average profiles of every method (high class)"] = pool.submit(FigureJob("plot_method_profiles", (averages,), stem=figures_dir / "method_profiles"))
+    chosen = set()
     for part, counts in keep.items():
         gene = str(part.gene_ids[0])
-        safe = _safe_name(gene)
-        label = None if part.labels is None else int(part.labels[0])
-        shown = {"probability": float(part.probabilities[0])} if get_task(part.task).binary else {"expression": float(part.logits[0])}
-        if part.alpha is not None:
-            beta = None if part.beta is None else part.beta[0]
-            fig = plot_gene(counts[0], part.alpha[0], beta, marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
-            written[f"gene {gene}"] = _save(fig, figures_dir / f"gene_{safe}", kinds=("png",), dpi=90)
-        maps = {m: part[m][0] for m in methods}
-        fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
-        written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods", kinds=("png",), dpi=90)
+        chosen.add(gene)
+        if gene not in started:
+            started[gene] = {name: pool.submit(job) for name, job in _gene_jobs(part, counts, marks, methods, figures_dir, bin_size, averages.orientation).items()}
+        jobs.update(started[gene])
+    written = {name: future.result() for name, future in jobs.items()}
+    for gene in set(started) - chosen:  # begun for a gene that was not kept in the end (a tie in the ranking): removed
+        for future in started[gene].values():
+            future.result().unlink(missing_ok=True)
     return written
 
 
@@ -440,15 +470,60 @@ def _write_faithfulness(result: FaithfulnessResult, out: Path, figures_dir: Path
 
 
 def _save(figure, stem: Path, kinds: tuple[str, ...] = ("svg", "png"), dpi: int = 150) -> Path:
-    """Save ``figure`` as ``stem.png`` (and ``stem.svg``) atomically; return the PNG path.
+    """Save ``figure`` as ``stem.png`` (and ``stem.svg``) atomically, in this process; return the PNG path.
 
-    Per-gene figures are PNG only, at 90 dpi: a dozen of them as SVG too, at 150 dpi, took longer
-    than explaining 200 genes, and the HTML report (``attentivechrome report``) draws any gene on demand.
+    The faithfulness and ensemble-spread figures need the whole set's numbers, known only at the end, so they are
+    drawn here rather than by the figure pool.
     """
     for kind in kinds:
         with atomic_path(stem.with_suffix(f".{kind}")) as tmp:
             figure.savefig(tmp, format=kind, dpi=dpi)
     return stem.with_suffix(".png")
+
+
+def _gene_jobs(part: Explanation, counts: np.ndarray, marks, methods, figures_dir: Path, bin_size: int, orientation: str) -> dict[str, FigureJob]:
+    """The figures of the one gene of ``part`` (its counts (1, bins, marks)): signal, alpha and beta, and every method."""
+    gene = str(part.gene_ids[0])
+    safe = _safe_name(gene)
+    label = None if part.labels is None else int(part.labels[0])
+    shown = {"probability": float(part.probabilities[0])} if get_task(part.task).binary else {"expression": float(part.logits[0])}
+    style = dict(gene_id=gene, label=label, bin_size=bin_size, orientation=orientation, **shown)
+    jobs = {}
+    if part.alpha is not None:
+        beta = None if part.beta is None else part.beta[0]
+        jobs[f"gene {gene}"] = FigureJob("plot_gene", (counts[0], part.alpha[0], beta, marks), style, figures_dir / f"gene_{safe}", ("png",), 90)
+    maps = {m: part[m][0] for m in methods}
+    jobs[f"gene {gene}: methods compared"] = FigureJob("plot_method_comparison", (maps, counts[0], marks), style, figures_dir / f"gene_{safe}_methods", ("png",), 90)
+    return jobs
+
+
+def _early_genes(keep: _GeneKeeper, module, data: HistoneData, logits, batch_size: int, device) -> set[str]:
+    """The genes that will get pictures, known before the maps so that their figures are drawn while the maps are computed:
+    the ones named, or the highest and lowest of a forward pass (the explanations' own logits decide in the end)."""
+    if keep.wanted is not None:
+        return set(keep.wanted)
+    if keep.limit == 0:
+        return set()
+    if logits is None:
+        logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+    ahead = _GeneKeeper(None, keep.limit)
+    ahead.offer(_Ranked(np.asarray(data.gene_ids), np.asarray(logits)), np.zeros((data.n_genes, 1, 1)))
+    return set(ahead.gene_ids())
+
+
+@dataclass
+class _Ranked:
+    """Gene ids and logits, as much of an :class:`Explanation` as :class:`_GeneKeeper` ranks by."""
+
+    gene_ids: np.ndarray
+    logits: np.ndarray
+
+    @property
+    def n_genes(self) -> int:
+        return len(self.gene_ids)
+
+    def subset(self, index) -> _Ranked:
+        return _Ranked(self.gene_ids[index], self.logits[index])
 
 
 def _safe_name(gene: str) -> str:
@@ -501,6 +576,7 @@ def _summary(
         f"- model: `{model_source or type(module).__name__}`",
         f"- input: `{data.source}` ({data.n_genes} genes, {data.n_bins} bins, marks {', '.join(data.marks)})",
         f"- methods: {', '.join(result.methods)}",
+        f"- bin order: {describe_orientation(averages.orientation)}",
         predicted,
         f"- class averages grouped by {grouping}: {averages.n_genes[0]} high, {averages.n_genes[1]} low",
     ]
@@ -547,7 +623,8 @@ def _summary(
     if averages.alpha is not None:
         n_bins = averages.alpha.shape[2]
         centres = bin_centres_kb(n_bins, averages.bin_size)
-        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins} bins of {averages.bin_size} bp, and its centre in kb from the TSS)", ""]
+        where = "genomic position relative to the TSS" if averages.orientation == "genomic" else "position relative to the TSS"
+        lines += ["", f"## Where mean alpha peaks (bin of the maximum, of {n_bins} bins of {averages.bin_size} bp, and its centre: {where}, kb)", ""]
         lines += ["| class | " + " | ".join(averages.marks) + " |", "|---|" + "---|" * len(averages.marks)]
         for k, cls in enumerate(CLASSES):
             if averages.n_genes[k]:

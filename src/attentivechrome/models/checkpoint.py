@@ -7,7 +7,11 @@ Our checkpoint is one torch zip file holding a plain dict (format version 2, or 
      "state_dict": {...},
      "task": "classification" | "regression", "target_scale": {"mean": ..., "std": ...} | None,
      "normalization": {"kind": ..., "marks": [...], "reference_mean": [...], "reference_quantiles": [[...]]} | None,
-     "train_config": {...} | None, "epoch": int | None}
+     "train_config": {...} | None, "epoch": int | None,
+     "orientation": "transcript" | "genomic" | "unknown" | None}
+
+``orientation`` is the bin order of the training data (absent or ``None`` in older files: unknown;
+the original's state_dicts were trained on REMC files in genomic order).
 
 An ensemble (:class:`~attentivechrome.models.ensemble.Ensemble`, ``train --ensemble N``) is written as
 version 3: ``model_name`` and ``model_params`` describe each member (they are built alike), the
@@ -34,6 +38,7 @@ from torch import nn
 
 from .._io import atomic_path
 from .._version import __version__
+from ..data.orientation import ORIENTATIONS
 from ..data.schema import MARKS
 from ..exceptions import CheckpointError
 from ..run_directory import RunDirectory
@@ -52,7 +57,7 @@ ORIGINAL_N_BINS = 100
 MAX_MEMBERS = 64
 
 #: Keys of the payload that describe how the model is used, beyond the module itself.
-METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch", "reference")
+METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch", "reference", "orientation")
 
 
 @dataclass
@@ -306,6 +311,9 @@ def _checked_metadata(metadata: dict, bad) -> dict:
         fields = {"mode": str, "checksum": str, "source": str, "excluded": list, "columns": list, "features": list}
         if not isinstance(reference, dict) or not all(isinstance(reference.get(k), t) for k, t in fields.items()):
             raise bad(f"reference must describe the reference-expression prior ({', '.join(fields)}), got {reference!r:.200}")
+    orientation = metadata.get("orientation")
+    if orientation is not None and orientation not in ORIENTATIONS:
+        raise bad(f"orientation must be one of {', '.join(ORIENTATIONS)}, got {orientation!r:.60}")
     return metadata
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..data.orientation import position_label
 from ..interpret.positions import bin_centres_kb
 
 #: Colours of the high and low classes (as the matplotlib figures).
@@ -152,7 +153,7 @@ def method_bars(table: pd.DataFrame) -> dict:
                                             shapes=[{"type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": 0.5, "x1": 0.5, "line": {"dash": "dash", "width": 1}}])}  # fmt: skip
 
 
-def class_profiles(profile: np.ndarray, signal: np.ndarray | None, marks: Sequence[str], n_genes: Sequence[int], legends: Sequence[str], bin_size: int, what: str) -> dict:
+def class_profiles(profile: np.ndarray, signal: np.ndarray | None, marks: Sequence[str], n_genes: Sequence[int], legends: Sequence[str], bin_size: int, what: str, orientation: str = "unknown") -> dict:
     """Class-average profiles (2, marks, bins) per mark, high vs low; the mean input below when given."""
     n_marks, n_bins = profile.shape[1:]
     x = bin_centres_kb(n_bins, bin_size).round(4).tolist()
@@ -177,7 +178,7 @@ def class_profiles(profile: np.ndarray, signal: np.ndarray | None, marks: Sequen
                          "line": {"dash": "dash", "width": 1}} for a in range(1, rows * n_marks + 1)]  # fmt: skip
     for a in range(1, rows * n_marks + 1):
         key = "" if a == 1 else str(a)
-        grid[f"xaxis{key}"] = {"title": {"text": "kb from TSS" if a > (rows - 1) * n_marks else ""}}
+        grid[f"xaxis{key}"] = {"title": {"text": position_label(orientation) if a > (rows - 1) * n_marks else ""}}
     grid["yaxis"] = {"title": {"text": f"mean {what}"}}
     if signal is not None:
         grid[f"yaxis{n_marks + 1}"] = {"title": {"text": "mean reads"}}

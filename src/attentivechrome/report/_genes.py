@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..interpret.attribution import METHODS
-from ..interpret.positions import POSITION_LABEL, bin_centres_kb
+from ..data.orientation import position_label
+from ..interpret.positions import bin_centres_kb
 from ._page import float32_base64
 
 
@@ -34,6 +35,7 @@ class GeneSet:
     n_total: int = 0  # genes in the source, of which these were chosen
     hint: str = ""  # how to get a gene that is not here
     names: np.ndarray | None = None  # (genes,) symbols ("" where unknown), when the data recorded them
+    orientation: str = "unknown"  # which way the bins run: names the position axis
 
     def payload(self) -> dict:
         """The JSON-ready block the page script reads."""
@@ -58,7 +60,7 @@ class GeneSet:
             "names": None if self.names is None or not any(self.names) else [str(n) for n in self.names],
             "marks": list(self.marks),
             "x": bin_centres_kb(n_bins, self.bin_size).round(4).tolist(),
-            "x_label": POSITION_LABEL,
+            "x_label": position_label(self.orientation),
             "values": np.asarray(self.values, dtype=float).round(5).tolist(),
             "value_label": self.value_label,
             "labels": None if self.labels is None else [int(v) for v in self.labels],

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.orientation import position_label
 from ..data.schema import DEFAULT_BIN_SIZE
 from ..interpret.attention import class_legend
 from ..interpret.attribution import METHODS
@@ -41,6 +42,7 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
         spread = {f"spread_{m}": rows(f"spread_{m}") for m in methods if f"spread_{m}" in keys}  # an ensemble's members' spread
         maps.update(spread)
         names = rows("gene_names")  # the symbols featurize recorded for the input, when it did
+        orientation = str(npz["orientation"]) if "orientation" in keys else "unknown"
     page = Page(f"Interpretation: {out_dir.name}", f"{out_dir} — {len(gene_ids)} genes, methods {', '.join(methods)}")
 
     predictions = pd.read_csv(out_dir / PREDICTIONS_TSV, sep="\t", dtype={"gene_id": str})
@@ -73,12 +75,12 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
             page.heading("Class averages")
             page.note(f"Genes grouped by {by}: {int(n_genes[0])} high, {int(n_genes[1])} low.")
             if "alpha" in averages.files:
-                page.figure(_figures.class_profiles(averages["alpha"], averages["signal"], marks, n_genes, legends, bin_size, "alpha"))
+                page.figure(_figures.class_profiles(averages["alpha"], averages["signal"], marks, n_genes, legends, bin_size, "alpha", orientation))
             if "beta" in averages.files:
                 page.figure(_figures.beta_bars(averages["beta"], marks, n_genes, legends), height=380)
             profiles = {m: averages[f"profile_{m}"] for m in methods if f"profile_{m}" in averages.files}
             if len(profiles) > 1:
-                page.figure(_method_profiles(profiles, marks, bin_size, legends[0], int(n_genes[0])))
+                page.figure(_method_profiles(profiles, marks, bin_size, legends[0], int(n_genes[0]), orientation))
 
     if counts is None:
         page.heading("Gene search")
@@ -87,7 +89,7 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
     gene_set = GeneSet(
         gene_ids=gene_ids[index], marks=marks, bin_size=bin_size, values=values,
         value_label=f"predicted {value_key}" if regression else "P(high)", counts=counts, labels=labels, alpha=alpha, beta=beta,
-        maps=maps, n_total=len(gene_ids), hint="report --genes ID adds it", names=None if names is None else names.astype(str),
+        maps=maps, n_total=len(gene_ids), hint="report --genes ID adds it", names=None if names is None else names.astype(str), orientation=orientation,
     )  # fmt: skip
     page.heading("Gene search")
     page.note(
@@ -103,7 +105,7 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
     return page
 
 
-def _method_profiles(profiles: dict[str, np.ndarray], marks, bin_size: int, legend: str, n: int) -> dict:
+def _method_profiles(profiles: dict[str, np.ndarray], marks, bin_size: int, legend: str, n: int, orientation: str = "unknown") -> dict:
     """Every method's class-average profile over the high class, one panel per mark (share of |map| per bin)."""
     n_marks, n_bins = next(iter(profiles.values())).shape[1:]
     x = bin_centres_kb(n_bins, bin_size).round(4).tolist()
@@ -121,6 +123,6 @@ def _method_profiles(profiles: dict[str, np.ndarray], marks, bin_size: int, lege
     grid["shapes"] = [{"type": "line", "x0": 0, "x1": 0, "xref": f"x{'' if j == 0 else j + 1}", "yref": f"y{'' if j == 0 else j + 1} domain", "y0": 0, "y1": 1,
                          "line": {"dash": "dash", "width": 1}} for j in range(n_marks)]  # fmt: skip
     for j in range(n_marks):
-        grid[f"xaxis{'' if j == 0 else j + 1}"] = {"title": {"text": "kb from TSS"}}
+        grid[f"xaxis{'' if j == 0 else j + 1}"] = {"title": {"text": position_label(orientation)}}
     grid["height"] = 380
     return {"data": data, "layout": grid}

@@ -155,11 +155,13 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
             "or gene search; run the report from where the training ran, or use attentivechrome interpret."
         )
         return
+    from ..data.orientation import resolve_orientation
     from ..interpret.attention import class_legend
     from ..trained import load_model
 
     model = load_model(run_dir)
     data = _read_test_genes(model, test_paths)
+    orientation = resolve_orientation(None, model.orientation, data.orientation)[0]
     predictions = model.predict_prepared(data, with_attention=True)  # the cells' genes, each prepared by its cell's binding
     spec = get_task(task)
     values = spec.shown(predictions.logits)  # decoded for the task: probabilities, or the predicted values
@@ -176,7 +178,7 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
 
         page.heading("Class-average attention (test genes)")
         page.note(f"Genes grouped by {'label' if by == 'label' else 'rank of the prediction (higher half: high)'}; bins of {bin_size} bp, the window centred on the TSS.")
-        page.figure(_figures.class_profiles(mean(predictions.alpha), mean(counts), model.marks, n_genes, legends, bin_size, "alpha"))
+        page.figure(_figures.class_profiles(mean(predictions.alpha), mean(counts), model.marks, n_genes, legends, bin_size, "alpha", orientation))
         if predictions.beta is not None:
             page.figure(_figures.beta_bars(mean(predictions.beta), model.marks, n_genes, legends), height=380)
     index = choose_genes(data.gene_ids, max_genes, genes)
@@ -186,7 +188,7 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
         value_label="P(high)" if spec.binary else f"predicted {spec.meaning}", counts=data.counts[index].transpose(0, 2, 1),
         labels=None if data.labels is None else data.labels[index], alpha=None if predictions.alpha is None else predictions.alpha[index],
         beta=None if predictions.beta is None else predictions.beta[index], n_total=data.n_genes,
-        hint="report --genes ID adds it; attentivechrome interpret gives every attribution map", names=names,
+        hint="report --genes ID adds it; attentivechrome interpret gives every attribution map", names=names, orientation=orientation,
     )  # fmt: skip
     page.heading("Gene search")
     page.note(

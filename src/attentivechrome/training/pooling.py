@@ -95,6 +95,7 @@ def concat_data(parts: list[HistoneData]) -> HistoneData:
         source=", ".join(p.source for p in parts),
         prior=joined("prior"),
         baseline=joined("baseline"),
+        orientation=parts[0].orientation if len({p.orientation for p in parts}) == 1 else "unknown",
     )
 
 

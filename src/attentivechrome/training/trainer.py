@@ -175,7 +175,7 @@ def _train_model(
     scale = TargetScale.fit(train_data.labels) if task.regresses else None
     trained = TrainedModel(
         module=model, model_name=config.model, marks=pooled.marks, n_bins=train_data.n_bins, task=config.task, target_scale=scale,
-        normalization=pooled.normalization, config=config, reference=reference_record,
+        normalization=pooled.normalization, config=config, reference=reference_record, orientation=train_data.orientation,
     )  # fmt: skip
     run = RunDirectory(out_dir) if out_dir is not None else None
     fitter: Fitter
