@@ -8,6 +8,7 @@ from .attention import CLASSES, ClassAverager, ClassAverages, bin_profile, class
 from .attribution import ATTRIBUTION_METHODS, DEFAULT_METHODS, METHODS, LogitModule, MethodInfo, attribute, check_methods
 from .benchmark import REFERENCES, BenchmarkResult, benchmark_markdown, run_benchmark, score_maps, write_benchmark
 from .explain import Explanation, OutputScale, explain, iter_explanations, mark_shares
+from .faithfulness import BASELINES, FaithfulnessResult, faithfulness
 from .report import InterpretationResult, select_genes, write_interpretation
 from .scoring import (
     mean_and_interval,
@@ -22,6 +23,7 @@ from .scoring import (
 
 __all__ = [
     "ATTRIBUTION_METHODS",
+    "BASELINES",
     "CLASSES",
     "DEFAULT_METHODS",
     "METHODS",
@@ -30,6 +32,7 @@ __all__ = [
     "ClassAverager",
     "ClassAverages",
     "Explanation",
+    "FaithfulnessResult",
     "InterpretationResult",
     "LogitModule",
     "MethodInfo",
@@ -40,6 +43,7 @@ __all__ = [
     "check_methods",
     "class_averages",
     "explain",
+    "faithfulness",
     "iter_explanations",
     "mark_shares",
     "mean_and_interval",
