@@ -49,6 +49,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "predict": (".trained", "predict"),
     "Explanation": (".interpret.explain", "Explanation"),
     "explain": (".trained", "explain"),
+    "faithfulness": (".workflows.faithfulness", "faithfulness"),
+    "FaithfulnessResult": (".interpret.faithfulness", "FaithfulnessResult"),
     # trained models
     "TrainedModel": (".trained", "TrainedModel"),
     "load_model": (".trained", "load_model"),
@@ -86,6 +88,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .exceptions import AttentiveChromeError, CheckpointError, InputFormatError, NotFittedError
     from .inference import Predictions
     from .interpret.explain import Explanation
+    from .interpret.faithfulness import FaithfulnessResult
     from .metrics.classification import aupr, auroc, classification_report
     from .models import AttentiveChrome, ModelOutput, get_model
     from .model_catalog import available_models
@@ -93,3 +96,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .trained import TrainedModel, explain, load_model, predict
     from .training.result import TrainingResult
     from .training.trainer import train
+    from .workflows.faithfulness import faithfulness

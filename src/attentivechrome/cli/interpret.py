@@ -54,6 +54,17 @@ def interpret(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
+    faithfulness: bool = typer.Option(
+        False,
+        "--faithfulness",
+        help="Also measure each method's maps by deletion and insertion (each gene's top cells by |map| removed, or put back on the baseline): "
+        "faithfulness.tsv with random and input rows, the mean curves and figures/faithfulness.",
+    ),
+    faithfulness_baseline: str = typer.Option("zero", "--faithfulness-baseline", help="What removed cells become: zero (no reads) or mean (the genes' mean profile per mark and bin)."),
+    faithfulness_steps: int = typer.Option(11, "--faithfulness-steps", help="Fractions per curve, evenly from 0 to 100% (at least 3)."),
+    faithfulness_min_effect: float = typer.Option(
+        0.5, "--faithfulness-min-effect", help="Score only genes whose output moves at least this much from the full input to the baseline (logits, or log1p expression)."
+    ),
 ) -> None:
     """Write attention and attribution maps, class-average pictures and a summary for a set of genes.
 
@@ -69,6 +80,15 @@ def interpret(
 
     if (input is None) == (contrast is None):
         raise UsageProblem("give --input FILE to explain its genes, or --contrast A.csv B.csv to explain how they differ between two cells")
+    if faithfulness:
+        if contrast is not None:
+            raise UsageProblem("--faithfulness measures the maps of --input's genes; it does not apply to --contrast")
+        if faithfulness_baseline not in ("zero", "mean"):
+            raise UsageProblem(f"--faithfulness-baseline must be zero or mean, got {faithfulness_baseline!r}")
+        if faithfulness_steps < 3:
+            raise UsageProblem(f"--faithfulness-steps must be at least 3 (0%, the fractions between, 100%), got {faithfulness_steps}")
+        if not faithfulness_min_effect >= 0:
+            raise UsageProblem(f"--faithfulness-min-effect must be 0 or more, got {faithfulness_min_effect}")
     claim_folder(out, "interpret", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if contrast is not None:
         _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file))
@@ -109,12 +129,26 @@ def interpret(
             model_source=str(model),
             bin_size=bin_size,
             expression=observed,
+            faithfulness=faithfulness,
+            faithfulness_baseline=faithfulness_baseline,
+            faithfulness_steps=faithfulness_steps,
+            faithfulness_min_effect=faithfulness_min_effect,
         )
     record_owner(out, "interpret")
     say(
         f"explained {result.n_genes} genes with {', '.join(result.methods)} in {time.perf_counter() - started:.1f}s; "
         f"wrote {len(result.files)} outputs to {out} (see {out / 'summary.md'})"
     )
+    if result.faithfulness is not None:
+        best = result.faithfulness.table().dropna(subset=["deletion_auc"])
+        if len(best):
+            top = best.sort_values("deletion_auc").iloc[0]
+            say(
+                f"faithfulness on {result.faithfulness.n_genes} genes: lowest deletion AUC {top.deletion_auc:.3f} ({top.method}); "
+                f"see {out / 'faithfulness.tsv'}"
+            )
+        else:
+            say(f"faithfulness: no gene's output moved by {faithfulness_min_effect:g} between the input and the baseline; no area to report")
     empty = [cls for cls, n in zip(("high", "low"), result.averages.n_genes) if n == 0]
     grouped = result.averages.by  # a regression model groups by rank even when --by is predicted
     if empty and result.n_genes > 1:

@@ -27,7 +27,7 @@ Absent marks (NaN) stay absent in every masked input. Two reference rows come wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,13 +38,16 @@ from torch import nn
 from .. import _settings
 from .._progress import progress_bar
 from ..data.dataset import HistoneData
-from .explain import OutputScale, _logits_of, as_histone_data, check_fits, require_module
+from .attribution import METHODS
+from .explain import OutputScale, _differentiable, _logits_of, as_histone_data, check_fits, require_module
 from .scoring import mean_and_interval
 
 #: The baselines a cell can be set to (see the module's description).
 BASELINES = ("zero", "mean")
 #: The rows added to every result: a seeded random map and the reads themselves.
 REFERENCE_ROWS = ("random", "input")
+#: The methods measured unless told otherwise (those a model supports): DeepLift equals input x gradient on these models.
+FAITHFULNESS_METHODS = ("attention", "saliency", "input_x_gradient", "integrated_gradients", "occlusion")
 #: Fractions of a curve unless told otherwise: 0, 10%, ..., 100%.
 DEFAULT_STEPS = 11
 #: Genes scored only when the baseline moves their output by at least this much (logits, or log1p units).
@@ -97,8 +100,9 @@ class FaithfulnessResult:
 
     @property
     def clear(self) -> np.ndarray:
-        """Shape (genes,) bool: the genes scored, whose ``|effect| >= min_effect``."""
-        return np.abs(self.effect) >= self.min_effect
+        """Shape (genes,) bool: the genes scored, whose ``|effect| >= min_effect`` (and is not 0: a curve needs a change to normalise)."""
+        effect = np.abs(self.effect)
+        return (effect >= self.min_effect) & (effect > 0)
 
     @property
     def n_genes(self) -> int:
@@ -168,7 +172,7 @@ class FaithfulnessResult:
     def to_markdown(self) -> str:
         """The table as markdown (areas with their 95% intervals)."""
         lines = [
-            f"| method | deletion AUC (lower is better) | insertion AUC (higher is better) | genes scored |",
+            "| method | deletion AUC (lower is better) | insertion AUC (higher is better) | genes scored |",
             "|---|---|---|---|",
         ]
         for row in self.table().itertuples():
@@ -335,6 +339,61 @@ def faithfulness(
     )
 
 
+def top_cells(values: np.ndarray, fraction: float, *, seed: int = 0) -> np.ndarray:
+    """Boolean, the shape of ``values`` (genes, marks, bins): each gene's top ``fraction`` of cells by absolute value.
+
+    Ties are broken at random (seeded); ``round(fraction * marks * bins)`` cells per gene are chosen,
+    as along a deletion curve. Remove-and-retrain (``benchmarks/roar.py``) masks the data with it.
+
+    >>> top_cells(np.array([[[3.0, -5.0, 1.0, 0.0]]]), 0.5).astype(int).tolist()
+    [[[1, 1, 0, 0]]]
+    """
+    values = np.asarray(values)
+    if values.ndim != 3:
+        raise ValueError(f"values must have shape (genes, marks, bins), got {values.shape}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    n_genes = values.shape[0]
+    n_cells = int(np.prod(values.shape[1:]))
+    score = np.abs(values).reshape(n_genes, n_cells)
+    tiebreak = np.random.default_rng(seed).random((n_genes, n_cells), dtype=np.float32)
+    order = np.lexsort((tiebreak, -score), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_cells)[None, :], axis=-1)
+    return (rank < int(round(fraction * n_cells))).reshape(values.shape)
+
+
+def applicable_methods(module: nn.Module, data: HistoneData, methods: Sequence[str] = FAITHFULNESS_METHODS) -> tuple[str, ...]:
+    """The ``methods`` that can explain ``module``: attention only when it has some, gradients only when it gives them."""
+    data = as_histone_data(data)
+    if not data.n_genes:
+        return tuple(methods)
+    x = torch.from_numpy(np.ascontiguousarray(data.counts[:1], dtype=np.float32))
+    prior = None if data.prior is None else torch.from_numpy(np.ascontiguousarray(data.prior[:1], dtype=np.float32))
+    was_training = module.training
+    module.eval()
+    try:
+        device = next(module.parameters()).device if any(True for _ in module.parameters()) else torch.device("cpu")
+        x = x.to(device)
+        prior = None if prior is None else prior.to(device)
+        with torch.no_grad():
+            out = module(x) if prior is None else module(x, prior)
+        has_alpha = getattr(out, "alpha", None) is not None
+        has_beta = getattr(out, "beta", None) is not None
+        gradients = _differentiable(module, x, prior)
+    finally:
+        module.train(was_training)
+    keep = []
+    for method in methods:
+        family = METHODS[method].family
+        if family == "attention" and not (has_alpha and (method == "attention" or has_beta)):
+            continue
+        if family == "gradient" and not gradients:
+            continue
+        keep.append(method)
+    return tuple(keep)
+
+
 def _outputs(module, flat, prior, n_genes, n_inner, n_methods, n_bins, n_marks, device) -> np.ndarray:
     """The module's outputs for the stacked inputs: the full and baseline inputs, then each method's masked ones.
 
@@ -362,4 +421,4 @@ def _trapezoid_mean(curves: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     return ((curves[:, 1:] + curves[:, :-1]) / 2.0 * widths).sum(axis=1)
 
 
-__all__ = ["BASELINES", "DEFAULT_MIN_EFFECT", "DEFAULT_STEPS", "REFERENCE_ROWS", "TABLE_COLUMNS", "FaithfulnessResult", "faithfulness"]
+__all__ = ["BASELINES", "FAITHFULNESS_METHODS", "applicable_methods", "top_cells", "DEFAULT_MIN_EFFECT", "DEFAULT_STEPS", "REFERENCE_ROWS", "TABLE_COLUMNS", "FaithfulnessResult", "faithfulness"]

@@ -400,3 +400,47 @@ def _gene_title(gene_id: str, probability: float | None, label: int | None, expr
     if label is not None:
         parts.append(f"label {'high' if int(label) == 1 else 'low'}")
     return "  |  ".join(parts)
+
+
+def plot_faithfulness(result, *, axes: Sequence[Axes] | None = None) -> Figure:
+    """Mean deletion and insertion curves of every method (:class:`~attentivechrome.interpret.faithfulness.FaithfulnessResult`).
+
+    The x axis is the share of each gene's mark x bin cells moved (ranked by |map|), the y axis
+    the output normalised per gene (1: the full input's, 0: the baseline's). Each legend entry
+    gives the area: deletion lower, insertion higher is better. The references (``random``,
+    ``input``) are grey.
+    """
+    if axes is None:
+        fig = Figure(figsize=(11, 4.2), layout="constrained")
+        axes = fig.subplots(1, 2, sharey=True)
+    else:
+        fig = axes[0].figure
+    table = result.table().set_index("method")
+    curves = result.curves
+    percent = 100.0 * np.asarray(result.fractions)
+    palette = ["#d35400", "#2e86c1", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#f39c12", "#2c3e50"]
+    colour = {}
+    for method in result.methods:
+        if method == "random":
+            colour[method] = ("#7f8c8d", "--")
+        elif method == "input":
+            colour[method] = ("#34495e", ":")
+        else:
+            colour[method] = (palette[len(colour) % len(palette)], "-")
+    for ax, curve, title in ((axes[0], "deletion", "deletion: top cells set to the baseline"), (axes[1], "insertion", "insertion: top cells put back on the baseline")):
+        for method in result.methods:
+            color, style = colour[method]
+            info = METHODS.get(method)
+            name = info.label if info is not None else {"random": "random map", "input": "the reads (no model)"}.get(method, method)
+            ax.plot(percent, curves[method][curve], color=color, ls=style, lw=1.6, marker="o", ms=3, label=f"{name} ({table.loc[method, f'{curve}_auc']:.3f})")
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.axhline(1.0, color="black", lw=0.6, ls=":")
+        ax.set_xlabel("share of each gene's mark x bin cells moved (%), ranked by |map|")
+        ax.set_title(title)
+        ax.legend(fontsize=7, frameon=False, title="area", title_fontsize=7, loc="upper right" if curve == "deletion" else "lower right")
+    axes[0].set_ylabel(f"output, normalised per gene\n(1: full input, 0: {result.baseline} baseline)")
+    fig.suptitle(
+        f"faithfulness on {result.n_genes} of {len(result.gene_ids)} genes (those whose output moves by >= {result.min_effect:g} {result.units} to the baseline)",
+        fontsize=10,
+    )
+    return fig

@@ -29,6 +29,7 @@ from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METH
 from ..data.schema import DEFAULT_BIN_SIZE
 from .positions import bin_centres_kb
 from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_explanations, require_module
+from .faithfulness import BASELINES, DEFAULT_MIN_EFFECT, DEFAULT_STEPS, FaithfulnessResult, faithfulness as measure_faithfulness
 
 #: Most genes that get their own pictures.
 DEFAULT_MAX_GENE_PLOTS = 12
@@ -41,6 +42,9 @@ PREDICTIONS_TSV = "predictions.tsv"
 #: The name of what a model predicts, per task, in the NPZ and the predictions TSV.
 VALUE_NAME = {"classification": "probability", "regression": "log1p_expression", "deviation": "deviation"}
 CLASS_NPZ = "class_averages.npz"
+FAITHFULNESS_TSV = "faithfulness.tsv"
+FAITHFULNESS_CURVES_TSV = "faithfulness_curves.tsv"
+FAITHFULNESS_GENES_TSV = "faithfulness_genes.tsv"
 SUMMARY = "summary.md"
 FIGURES = "figures"
 
@@ -55,6 +59,8 @@ class InterpretationResult:
     files: dict[str, Path] = field(default_factory=dict)
     averages: ClassAverages | None = None
     plotted_genes: list[str] = field(default_factory=list)
+    #: The deletion and insertion curves, when asked for (``faithfulness=True``).
+    faithfulness: FaithfulnessResult | None = None
 
 
 def select_genes(data: HistoneData, genes: Sequence[str]) -> HistoneData:
@@ -95,6 +101,10 @@ def write_interpretation(
     model_source: str = "",
     bin_size: int = DEFAULT_BIN_SIZE,
     expression=None,
+    faithfulness: bool = False,
+    faithfulness_baseline: str = "zero",
+    faithfulness_steps: int = DEFAULT_STEPS,
+    faithfulness_min_effect: float = DEFAULT_MIN_EFFECT,
 ) -> InterpretationResult:
     """Explain every gene of ``data`` (or the ``genes`` named) with ``module`` and write the results to ``out_dir``.
 
@@ -117,6 +127,11 @@ def write_interpretation(
     - ``figures/``: per pictured gene, ``gene_<id>.png`` (signal, alpha, beta) and
       ``gene_<id>_methods.png``; for the set, ``class_profiles`` (alpha), ``class_beta`` and
       ``method_profiles`` (every method; PNG and SVG);
+    - with ``faithfulness``: ``faithfulness.tsv`` (``method, deletion_auc, deletion_low, deletion_high,
+      insertion_auc, insertion_low, insertion_high, n_genes``: one row per method, then ``random`` and
+      ``input``), ``faithfulness_curves.tsv`` (``method, fraction, deletion, insertion``: the mean
+      normalised curves), ``faithfulness_genes.tsv`` (each gene's areas) and ``figures/faithfulness``
+      (see :mod:`attentivechrome.interpret.faithfulness`);
     - ``summary.md`` naming the files.
 
     Parameters
@@ -141,6 +156,12 @@ def write_interpretation(
         Observed log1p expression of the genes (a Series by gene id), when known: ``predictions.tsv``
         then shows it beside the prediction (and, for a reference-informed model, the observed
         deviation from the prior). Default ``None``.
+    faithfulness
+        Also measure each method's maps by deletion and insertion
+        (:func:`~attentivechrome.interpret.faithfulness.faithfulness`, on the maps just computed;
+        they are kept in memory for it, 2 kB per gene and method at 5 marks x 100 bins). Default False.
+    faithfulness_baseline, faithfulness_steps, faithfulness_min_effect
+        Its ``baseline`` (``zero`` or ``mean``), ``steps`` and ``min_effect``.
     Other parameters are those of :func:`~attentivechrome.interpret.explain`.
     """
     require_module(module, "attentivechrome.workflows.interpret_model(model, data, out_dir)")
@@ -154,6 +175,13 @@ def write_interpretation(
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     if by == "label" and data.labels is None:
         raise ValueError(f"{data.source or 'the input'}: has no labels; group the class averages by predicted class or rank")
+    if faithfulness:
+        if faithfulness_baseline not in BASELINES:
+            raise ValueError(f"faithfulness_baseline must be one of {', '.join(BASELINES)}, got {faithfulness_baseline!r}")
+        if int(faithfulness_steps) != faithfulness_steps or faithfulness_steps < 3:
+            raise ValueError(f"faithfulness_steps must be an integer of at least 3, got {faithfulness_steps}")
+        if not faithfulness_min_effect >= 0:
+            raise ValueError(f"faithfulness_min_effect must be 0 or more, got {faithfulness_min_effect}")
     task = output.task
     if get_task(task).regresses and by == "predicted":
         by = "rank"  # a predicted expression has no class threshold; the higher half of the predictions is "high"
@@ -173,6 +201,7 @@ def write_interpretation(
         averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
         logits, deltas_seen = [], set()
+        kept_maps: dict[str, list[np.ndarray]] = {m: [] for m in methods} if faithfulness else {}
         start = 0
         with contextlib.ExitStack() as stack:
             npz = stack.enter_context(NpzStreamWriter(out / MAPS_NPZ))
@@ -200,6 +229,8 @@ def write_interpretation(
                     part.to_frame().to_csv(maps_tsv, sep="\t", index=False, header=header, float_format="%.6g")
                     _mark_score_frame(part).to_csv(scores_tsv, sep="\t", index=False, header=header, float_format="%.6g")
                     header = False
+                for method in kept_maps:
+                    kept_maps[method].append(part[method])
                 averager.add(part, counts)
                 keep.offer(part, counts)
                 start = stop
@@ -246,8 +277,26 @@ def write_interpretation(
         files["class averages"] = out / CLASS_NPZ
 
         figures = _write_figures(averages, keep, data.marks, methods, figures_dir, bin_size)
+        faithful = None
+        if faithfulness:
+            faithful = measure_faithfulness(
+                module,
+                data,
+                {m: np.concatenate(v) if v else np.zeros((0, data.n_marks, data.n_bins), np.float32) for m, v in kept_maps.items()},
+                output=output,
+                baseline=faithfulness_baseline,
+                steps=faithfulness_steps,
+                min_effect=faithfulness_min_effect,
+                device=device,
+                progress=progress,
+            )
+            kept_maps.clear()
+            files.update(_write_faithfulness(faithful, out, figures_dir))
+            figures["faithfulness: deletion and insertion curves"] = files["faithfulness figure"]
         files.update(figures)
-        result = InterpretationResult(out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids())
+        result = InterpretationResult(
+            out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids(), faithfulness=faithful
+        )
         summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source, chosen_by_name=bool(genes))
         write_text_atomic(out / SUMMARY, summary)
         files["summary"] = out / SUMMARY
@@ -334,6 +383,23 @@ def _write_figures(
         maps = {m: part[m][0] for m in methods}
         fig = plot_method_comparison(maps, counts[0], marks, gene_id=gene, label=label, bin_size=bin_size, **shown)
         written[f"gene {gene}: methods compared"] = _save(fig, figures_dir / f"gene_{safe}_methods", kinds=("png",), dpi=90)
+    return written
+
+
+def _write_faithfulness(result: FaithfulnessResult, out: Path, figures_dir: Path) -> dict[str, Path]:
+    """The faithfulness table, mean curves, per-gene areas and figure."""
+    from .plots import plot_faithfulness
+
+    written = {}
+    for name, path, frame in (
+        ("faithfulness (tsv)", out / FAITHFULNESS_TSV, result.table()),
+        ("faithfulness curves (tsv)", out / FAITHFULNESS_CURVES_TSV, result.curves_frame()),
+        ("faithfulness per gene (tsv)", out / FAITHFULNESS_GENES_TSV, result.gene_frame()),
+    ):
+        with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
+            frame.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        written[name] = path
+    written["faithfulness figure"] = _save(plot_faithfulness(result), figures_dir / "faithfulness")
     return written
 
 
@@ -429,6 +495,10 @@ def _summary(
     for name, path in figures.items():
         svg = " (+ `.svg`)" if path.with_suffix(".svg").exists() else ""
         lines.append(f"| `{path.relative_to(out)}`{svg} | {name} |")
+    if result.faithfulness is not None:
+        lines.append(f"| `{FAITHFULNESS_TSV}` | deletion and insertion areas per method (+ `random`, `input`) with 95% intervals over genes |")
+        lines.append(f"| `{FAITHFULNESS_CURVES_TSV}` | `method, fraction, deletion, insertion`: the mean normalised curves |")
+        lines.append(f"| `{FAITHFULNESS_GENES_TSV}` | `gene_id, method, effect, scored, deletion_auc, insertion_auc` |")
     lines.append(f"| `{SUMMARY}` | this file |")
 
     if averages.beta is not None:
@@ -445,6 +515,8 @@ def _summary(
             if averages.n_genes[k]:
                 peaks = [int(np.argmax(averages.alpha[k, j])) for j in range(len(averages.marks))]
                 lines.append(f"| {class_legend(averages.by, cls)} | " + " | ".join(f"bin {b + 1} ({centres[b]:+.2f} kb)" for b in peaks) + " |")
+    if result.faithfulness is not None:
+        lines += ["", *_faithfulness_section(result.faithfulness)]
     if deltas_seen:
         lines += ["", "## Completeness", ""]
         with np.load(out / MAPS_NPZ) as npz:
@@ -460,6 +532,23 @@ def _summary(
             lines.append(f"![{name}]({path.relative_to(out).as_posix()})")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _faithfulness_section(result: FaithfulnessResult) -> list[str]:
+    """The summary's section on the deletion and insertion curves."""
+    lines = [
+        "## Faithfulness (deletion and insertion)",
+        "",
+        f"Each gene's mark x bin cells ranked by |map|; the top k% set to the {result.baseline} baseline (deletion) or put back on it "
+        f"(insertion), k in {len(result.fractions)} steps from 0 to 100%; the output normalised per gene by f(full) - f(baseline) and "
+        f"averaged over k. Deletion lower and insertion higher are better; `random` is the floor, `input` ranks cells by their reads. "
+        f"Scored: the {result.n_genes} of {len(result.gene_ids)} genes whose output moves by at least {result.min_effect:g} {result.units} "
+        "between the full input and the baseline.",
+        "",
+    ]
+    if result.n_genes == 0:
+        return lines + ["No gene moved that much: no area to report (lower the threshold, or try the other baseline)."]
+    return lines + result.to_markdown().rstrip("\n").splitlines()
 
 
 def _gene_names(data) -> np.ndarray | None:

@@ -6,7 +6,8 @@ output scale to the module-level core of :mod:`attentivechrome.interpret`. Expla
 memory is :meth:`TrainedModel.explain <attentivechrome.trained.TrainedModel.explain>`.
 """
 
+from .faithfulness import faithfulness
 from .ground_truth import benchmark_model
 from .interpretation import interpret_model
 
-__all__ = ["benchmark_model", "interpret_model"]
+__all__ = ["benchmark_model", "faithfulness", "interpret_model"]
