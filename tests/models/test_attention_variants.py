@@ -15,6 +15,8 @@ from attentivechrome.trained import load_model
 from attentivechrome.training.epochs import attention_entropy
 from attentivechrome.training.trainer import train
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 MODES = ("states", "local", "conv")
 TINY = dict(bin_hidden=8, mark_hidden=4, encoder="reference")  # the compiled kernel has its own tests
 
@@ -95,7 +97,7 @@ def test_reference_weights_load_as_the_original_attention(shared_data):
 
 
 @pytest.mark.parametrize("mode", ("local", "conv"))
-def test_a_trained_variant_saves_and_loads(tiny_dir, tmp_path, mode, one_torch_thread):
+def test_a_trained_variant_saves_and_loads(tiny_dir, tmp_path, mode):
     config = TrainConfig(epochs=1, batch_size=16, device="cpu", attention=mode, attention_window=3, attention_entropy=0.1)
     train(load_splits(tiny_dir), config, out_dir=tmp_path / "run", progress=False)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -110,7 +112,8 @@ def test_a_trained_variant_saves_and_loads(tiny_dir, tmp_path, mode, one_torch_t
     torch.testing.assert_close(alpha.sum(-1), torch.ones(alpha.shape[:2]))
 
 
-def test_entropy_term_makes_alpha_sparser(tiny_dir, one_torch_thread):
+@pytest.mark.slow
+def test_entropy_term_makes_alpha_sparser(tiny_dir):
     splits = load_splits(tiny_dir)
     x = torch.from_numpy(splits["test"].counts)
     entropies = []
