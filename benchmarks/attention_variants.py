@@ -32,6 +32,8 @@ in the JSONL is not scored again. Prints the markdown table of every row in the 
         --models-dir /work/models/attention-variants --defaults-dir /work/models/e012 \\
         --out docs/results/interpretation/attention_variants.jsonl
     python benchmarks/attention_variants.py --table-only --out docs/results/interpretation/attention_variants.jsonl
+    # the seed stability of integrated gradients' maps of the defaults, beside alpha's
+    PYTHONPATH=src python benchmarks/attention_variants.py /work/shared/data/roadmap-e012 --variants defaults --method-stability integrated_gradients
 
 About a minute per training run of the states variants on 2 idle cores (several for local, whose
 LSTMs run in PyTorch), and about a minute per model to score 1,000 genes.
@@ -133,6 +135,18 @@ def score_variant(variant: str, genes, args, done: set) -> list[dict]:
     return [{**row, **stability} for row in rows.values()]
 
 
+def method_stability(variant: str, method: str, genes, args) -> dict:
+    """Seed stability (as for alpha) of another method's maps of ``variant``'s models: is the alternative to alpha stable?"""
+    from attentivechrome import load_model
+    from attentivechrome.interpret import explain
+
+    maps = []
+    for seed in SEEDS:
+        trained = load_model(model_dir(variant, seed, args))
+        maps.append(explain(trained.module, trained.prepare(genes), method, output=trained.output_scale)[method])
+    return {"variant": variant, "method": method, "genes": len(genes), "stability": mean_row_spearman(*maps)}
+
+
 def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
@@ -176,9 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gene-seed", type=int, default=0)
     parser.add_argument("--train-only", action="store_true", help="train the missing models, score nothing")
     parser.add_argument("--table-only", action="store_true", help="print the table of the JSONL and stop")
+    parser.add_argument(
+        "--method-stability", default="", metavar="METHODS",
+        help="also the seed stability of these methods' maps (comma-separated) for each variant, in <out>_methods.jsonl",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.table_only:
         print(table(read_rows(args.out)), end="")
+        for row in read_rows(args.out.with_name(args.out.stem + "_methods.jsonl")):
+            print(f"{row['variant']}: {row['method']} stability {row['stability']:.3f} ({row['genes']} genes)")
         return 0
     if args.cell is None:
         parser.error("the cell folder is needed unless --table-only")
@@ -206,7 +226,17 @@ def main(argv: list[str] | None = None) -> int:
             with args.out.open("a") as handle:  # one whole line per row: an interrupted run loses at most the row being written
                 handle.write(json.dumps(row) + "\n")
         print(table([r for r in read_rows(args.out) if r["variant"] in ("defaults", variant)]), flush=True)
+    methods_out = args.out.with_name(args.out.stem + "_methods.jsonl")
+    for method in [m.strip() for m in args.method_stability.split(",") if m.strip()]:
+        for variant in variants:
+            if any(r["variant"] == variant and r["method"] == method for r in read_rows(methods_out)):
+                continue
+            print(f"stability of {method} maps, {variant}", flush=True)
+            with methods_out.open("a") as handle:
+                handle.write(json.dumps(method_stability(variant, method, genes, args)) + "\n")
     print(table(read_rows(args.out)), end="")
+    for row in read_rows(methods_out):
+        print(f"{row['variant']}: {row['method']} stability {row['stability']:.3f} ({row['genes']} genes)")
     return 0
 
 
