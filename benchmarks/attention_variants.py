@@ -143,8 +143,9 @@ def method_stability(variant: str, method: str, genes, args) -> dict:
     maps = []
     for seed in SEEDS:
         trained = load_model(model_dir(variant, seed, args))
-        maps.append(explain(trained.module, trained.prepare(genes), method, output=trained.output_scale)[method])
-    return {"variant": variant, "method": method, "genes": len(genes), "stability": mean_row_spearman(*maps)}
+        maps.append(np.abs(explain(trained.module, trained.prepare(genes), method, output=trained.output_scale)[method]))
+    # of |map|, as the deletion curves rank cells (alpha is never negative, so its stability is the same either way)
+    return {"variant": variant, "method": method, "of": "abs", "genes": len(genes), "stability": mean_row_spearman(*maps)}
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     methods_out = args.out.with_name(args.out.stem + "_methods.jsonl")
     for method in [m.strip() for m in args.method_stability.split(",") if m.strip()]:
         for variant in variants:
-            if any(r["variant"] == variant and r["method"] == method for r in read_rows(methods_out)):
+            if any(r["variant"] == variant and r["method"] == method and r.get("of") == "abs" for r in read_rows(methods_out)):
                 continue
             print(f"stability of {method} maps, {variant}", flush=True)
             with methods_out.open("a") as handle:
