@@ -84,7 +84,7 @@ def test_the_module_level_core_refuses_a_trained_model(regression_run, sim_dir, 
         interpret.write_interpretation(trained, test, tmp_path / "out")
     truth = ac.load_truth(sim_dir)
     with pytest.raises(TypeError, match=r"workflows.benchmark_model\(model, data, truth\)"):
-        interpret.run_benchmark(trained, test, truth)
+        interpret.run_ground_truth_benchmark(trained, test, truth)
     # The core given the module, the prepared input and the output scale says what the model says.
     core = interpret.explain(trained.module, trained.prepare(test), ["attention", "saliency"], output=trained.output_scale)
     ex = trained.explain(test, ["attention", "saliency"])

@@ -44,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "available_models": (".model_catalog", "available_models"),
     "get_model": (".models", "get_model"),
     "save_checkpoint": (".models.checkpoint", "save_checkpoint"),
+    "Ensemble": (".models.ensemble", "Ensemble"),
     # prediction and explanation
     "Predictions": (".inference", "Predictions"),
     "predict": (".trained", "predict"),
@@ -54,6 +55,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # trained models
     "TrainedModel": (".trained", "TrainedModel"),
     "load_model": (".trained", "load_model"),
+    "ensemble": (".trained", "ensemble"),
+    # stability across retraining
+    "stability": (".interpret.stability", "stability"),
+    "model_stability": (".workflows.stability", "model_stability"),
     # training
     "train": (".training.trainer", "train"),
     "TrainingResult": (".training.result", "TrainingResult"),

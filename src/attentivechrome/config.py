@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
 from .model_catalog import ATTENTION_MODELS, ATTENTION_MODES, MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
+from .tasks import get_task
 
 #: The named sets of defaults: ``tuned`` (each model's validated settings) and ``original``
 #: (the AttentiveChrome paper's settings, the same for every model, as the original code trained).
@@ -34,7 +35,7 @@ SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 #: The settings a preset fills in per model (the keys of :data:`ORIGINAL_SETTINGS`, in the order tables show them).
 PRESET_FIELDS: tuple[str, ...] = tuple(ORIGINAL_SETTINGS)
 #: Settings besides the preset's that change what a run learns (with the model, task and seed).
-TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout", "reference", "reference_exclude")
+TRAINING_FIELDS: tuple[str, ...] = ("preset", *PRESET_FIELDS, "clip", "mark_dropout", "reference", "reference_exclude", "ensemble")
 
 #: How a model reads a reference-expression table: ``none`` (marks only), ``new-cell`` (fixed summaries of the
 #: other cells' expression) or ``fitted`` (every other cell a feature; within a cell only). See attentivechrome.data.reference.
@@ -146,6 +147,7 @@ NUMERIC_SETTINGS: dict[str, Number] = {
     "ema": Number(low=0, high=1, high_open=True),
     "attention_window": Number(integer=True, low=1),
     "attention_entropy": Number(),
+    "ensemble": Number(integer=True, low=1, high=64),
 }
 #: Numeric settings that may also be ``None`` (the model's own default).
 OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True), "forget_bias": Number()}
@@ -228,6 +230,10 @@ class TrainConfig:
     attention_entropy
         Weight of alpha's mean entropy (per gene and mark, divided by log(bins), so 0 to 1) added to
         the training loss: above 0 makes alpha sparser, below 0 flatter. Models without alpha refuse it. Default 0.
+    ensemble
+        Train this many copies of the model with the seeds ``seed``, ``seed + 1``, ... and keep
+        them as one model (:class:`~attentivechrome.models.ensemble.Ensemble`) whose output is the
+        mean of their logits and whose maps are their mean, with their spread. Default 1 (one model).
     """
 
     model: str = "attentivechrome"
@@ -254,6 +260,7 @@ class TrainConfig:
     attention: str = "states"
     attention_window: int = 5
     attention_entropy: float = 0.0
+    ensemble: int = 1
     #: The preset settings given explicitly (kept by :meth:`for_model`); the others came from the preset.
     given: frozenset = field(default=frozenset(), compare=False, repr=False)
 
@@ -278,8 +285,8 @@ class TrainConfig:
         if isinstance(self.reference_exclude, str) or not all(isinstance(name, str) for name in self.reference_exclude):
             raise ValueError(f"reference_exclude must be a list of epigenome names, got {self.reference_exclude!r}")
         self.reference_exclude = tuple(name.upper() for name in self.reference_exclude)
-        if self.reference == "none" and (self.task == "deviation" or self.model in PRIOR_ONLY_MODELS):
-            what = "task deviation (expression minus the prior)" if self.task == "deviation" else f"model {self.model} (the prior alone)"
+        if self.reference == "none" and (get_task(self.task).needs_reference or self.model in PRIOR_ONLY_MODELS):
+            what = f"task {self.task} (expression minus the prior)" if get_task(self.task).needs_reference else f"model {self.model} (the prior alone)"
             raise ValueError(f"{what} needs a reference-expression table (--reference-expression TABLE; reference='new-cell' or 'fitted')")
         if self.attention not in ATTENTION_MODES:
             raise ValueError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {self.attention!r}")

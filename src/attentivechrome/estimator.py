@@ -133,7 +133,7 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
             For a regression model (it predicts log1p expression, not a class).
         """
         trained = self._fitted()
-        if trained.task != "classification":
+        if not trained.task_spec.binary:
             raise ValueError(f"{trained.source or 'this model'} is a regression model: it predicts log1p expression, not probabilities; use TrainedModel.predict")
         high = trained.predict(X, with_attention=False).probabilities
         return np.column_stack([1 - high, high])
@@ -164,7 +164,7 @@ class AttentiveChromeClassifier(ClassifierMixin, BaseEstimator):
 
     def _set_fitted(self, trained: TrainedModel, classes: np.ndarray) -> None:
         self.trained_ = trained
-        if trained.task == "classification":
+        if trained.task_spec.binary:
             self.classes_ = classes
         self.model_ = trained.module
         self.marks_ = trained.marks

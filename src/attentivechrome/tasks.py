@@ -10,16 +10,22 @@
   It needs a reference.
 
 Every place that depends on the task asks :func:`get_task` for its :class:`Task` instead of
-testing the name. This module imports no heavy library at import time.
+testing the name. This module imports no heavy library (not even numpy) at import time, so
+settings can be checked at start-up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from .data.schema import TASKS
+#: What a model without skill scores on a ranking metric: figures' axes start there (or below).
+CHANCE_LEVEL: dict[str, float] = {"auroc": 0.5, "pearson": 0.0}
+#: How tables and messages name each metric.
+METRIC_LABELS: dict[str, str] = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE", "expression_pearson": "expression Pearson"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,34 @@ class Task:
         """Whether the target is a real value (standardised for training, decoded after)."""
         return not self.binary
 
+    @property
+    def primary_metric(self) -> str:
+        """The metric that selects and ranks models, without its split: ``auroc`` or ``pearson`` (higher is better)."""
+        return self.selection_metric.removeprefix("valid_")
+
+    @property
+    def primary_label(self) -> str:
+        """How tables and messages name :attr:`primary_metric`: ``AUROC`` or ``Pearson``."""
+        return METRIC_LABELS[self.primary_metric]
+
+    @property
+    def score_columns(self) -> tuple[str, ...]:
+        """A finished run's scores as summaries list them: the selection metric, then every test metric."""
+        return (self.selection_metric, *(f"test_{m}" for m in self.metrics))
+
+    def primary_score(self, targets: np.ndarray, values: np.ndarray) -> float:
+        """The :attr:`primary_metric` alone of decoded predictions: AUROC of log-odds or probabilities, else Pearson.
+
+        Raises
+        ------
+        UndefinedMetricError
+            When it is undefined (one class only; constant values).
+        """
+        from .metrics.classification import auroc
+        from .metrics.regression import pearson
+
+        return {"auroc": auroc, "pearson": pearson}[self.primary_metric](targets, values)
+
     def loss(self):
         """The training loss on the network's raw outputs: BCE with logits, or MSE on standardised targets."""
         from torch import nn
@@ -62,6 +96,8 @@ class Task:
         UndefinedMetricError
             For classification, when the split holds one class only (AUROC is undefined).
         """
+        import numpy as np
+
         from .exceptions import UndefinedMetricError
         from .metrics.classification import aupr, auroc
         from .metrics.regression import mse, pearson, spearman
@@ -81,17 +117,23 @@ class Task:
 
     def targets(self, log_expression: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
         """What the task predicts, from log1p expression and each gene's prior: the deviation for ``deviation``, else unchanged."""
+        import numpy as np
+
         if not self.needs_reference or baseline is None:
             return log_expression
         return np.asarray(log_expression, dtype=np.float64) - baseline
 
     def better(self, record: dict, best: dict) -> bool:
         """Whether ``record`` beats ``best`` on the selection metric (a defined value beats NaN)."""
+        import numpy as np
+
         key = self.selection_metric
         return bool(record[key] > best[key] or (np.isnan(best[key]) and not np.isnan(record[key])))
 
     def shown(self, values: np.ndarray) -> np.ndarray:
         """Decoded outputs as users read them: probabilities (classification) or the predicted values."""
+        import numpy as np
+
         values = np.asarray(values, dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-values)) if self.binary else values
 
@@ -100,6 +142,8 @@ class Task:
 
         Deviation predictions also carry the gene's prior and the rebuilt log expression.
         """
+        import numpy as np
+
         columns = {self.value_column: self.shown(values)}
         if self.needs_reference and baseline is not None:
             columns["prior"] = np.asarray(baseline, dtype=np.float64)
@@ -113,6 +157,8 @@ class Task:
 
         Runs written before 0.2 called the regression prediction ``prediction``.
         """
+        import numpy as np
+
         column = self.value_column if self.value_column in frame or "prediction" not in frame else "prediction"
         values = frame[column].to_numpy(dtype=np.float64)
         if self.binary:
@@ -148,9 +194,10 @@ DEVIATION = Task(
     value_column="deviation", target_column="target", meaning="the deviation of log1p expression from the reference prior",
 )  # fmt: skip
 
-#: Every task by name, in the order of :data:`attentivechrome.data.schema.TASKS`.
+#: Every task by name.
 TASK_OBJECTS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION, REGRESSION, DEVIATION)}
-assert tuple(TASK_OBJECTS) == TASKS
+#: The task names, in order (also :data:`attentivechrome.data.schema.TASKS`).
+TASKS: tuple[str, ...] = tuple(TASK_OBJECTS)
 
 
 def get_task(task: str | Task) -> Task:

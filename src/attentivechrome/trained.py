@@ -35,6 +35,7 @@ from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchErr
 from .inference import INFERENCE_BATCH_SIZE, Predictions
 from .inference import predict as predict_module
 from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, OutputScale, as_histone_data, iter_explanations
+from .models.ensemble import members_of
 from .models.checkpoint import CheckpointContents, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
 from .tasks import Task, get_task
@@ -175,6 +176,11 @@ class TrainedModel:
         except ValueError as err:
             raise ModelDataMismatchError(str(err)) from None
         return dataclasses.replace(self, prior=prior)
+
+    @property
+    def n_members(self) -> int:
+        """How many models it averages: an ensemble's members (``train --ensemble N``), or 1."""
+        return len(members_of(self.module))
 
     @property
     def handles_missing_marks(self) -> bool:
@@ -377,6 +383,33 @@ def load_model(reference: str | Path) -> TrainedModel:
     if not isinstance(reference, (str, Path)):
         raise TypeError(f"load_model takes the path of a run directory or checkpoint, or a cell name; got {type(reference).__name__}")
     return TrainedModel._from_contents(resolve_checkpoint(reference))
+
+
+def ensemble(models: Sequence[TrainedModel | str | Path]) -> TrainedModel:
+    """One model of several trained alike (other seeds): it predicts their mean logit; its maps are their mean, with their spread.
+
+    ``train --ensemble N`` trains and saves one; this joins models trained apart (loaded from
+    their run directories when given as paths). They must read the same marks and bins and share
+    the task, target scale, normalisation and reference.
+
+    Raises
+    ------
+    ValueError
+        With fewer than two models, or models that differ in what they read or predict.
+    """
+    from .models.ensemble import Ensemble
+
+    loaded = [_as_trained(m) for m in models]
+    if len(loaded) < 2:
+        raise ValueError(f"an ensemble joins at least two models, got {len(loaded)}")
+    first = loaded[0]
+    for other in loaded[1:]:
+        for what in ("model_name", "marks", "n_bins", "task", "target_scale", "normalization", "reference"):
+            if getattr(other, what) != getattr(first, what):
+                raise ValueError(f"{other.source or 'a model'}: its {what} ({getattr(other, what)!r:.80}) differs from {first.source or 'the first model'}'s ({getattr(first, what)!r:.80})")
+    members = [module for m in loaded for module in members_of(m.module)]
+    config = None if first.config is None else dataclasses.replace(first.config, ensemble=len(members))
+    return dataclasses.replace(first, module=Ensemble(members).eval(), config=config, epoch=None, source="")
 
 
 def _as_trained(model) -> TrainedModel:

@@ -11,7 +11,10 @@ from attentivechrome.config import TrainConfig
 from attentivechrome.exceptions import InputFormatError
 from attentivechrome.experiments.benchmark import run_benchmark, run_directory
 from attentivechrome.exceptions import AttentiveChromeError, RunSettingsError
-from attentivechrome.experiments.runner import RESULT_FILE, TrainingUnit, guard_settings, read_result, run_units
+from attentivechrome.experiments.cross_cell import run_cross_cell
+from attentivechrome.experiments.experiment import ExperimentResult
+from attentivechrome.experiments.normalization import SELECTION_DIR, select_normalization
+from attentivechrome.experiments.runner import RESULT_FILE, STATUSES, TrainingUnit, guard_settings, read_result, run_units
 from attentivechrome.experiments.train_many import SUMMARY_FILE, train_many
 
 QUICK = TrainConfig(epochs=1, batch_size=32, lr=3e-3, transform="log1p", device="cpu")
@@ -121,7 +124,33 @@ def test_a_second_call_on_the_same_out_refuses_while_the_first_runs(cells, tmp_p
             train_many(cells, tmp_path / "out", QUICK, jobs=1, progress=False)
         with pytest.raises(DirectoryLockedError, match="another train-many is writing here"):
             run_benchmark(cells, tmp_path / "out", models=["deepchrome"], seeds=1, config=QUICK, jobs=1, progress=False)
-    assert not (tmp_path / "out" / SUMMARY_FILE).exists()
+        with pytest.raises(DirectoryLockedError, match="another train-many is writing here"):
+            run_cross_cell(cells, tmp_path / "out", config=QUICK, progress=False)
+    with exclusive_lock(tmp_path / "out" / SELECTION_DIR, "normalisation selection"):  # train --normalize auto's trainings
+        with pytest.raises(DirectoryLockedError, match="another normalisation selection is writing here"):
+            select_normalization(cells, tmp_path / "out", QUICK)
+    assert not (tmp_path / "out" / SUMMARY_FILE).exists() and not list((tmp_path / "out").rglob("*.json"))  # nothing trained, no settings recorded
+
+
+def test_every_experiment_returns_one_result_type_in_one_status_vocabulary(cells, tmp_path):
+    """train-many, benchmark and cross-cell: the same result type, rows in the runner's statuses, tables as attributes."""
+    config = TrainConfig(**{**QUICK.to_dict(), "model": "linear"})
+    results = {
+        "train-many": train_many(cells, tmp_path / "many", config, jobs=1, progress=False),
+        "benchmark": run_benchmark(cells, tmp_path / "bench", models="linear", seeds=1, config=config, n_bootstrap=10, progress=False),
+        "cross-cell": run_cross_cell(cells, tmp_path / "xc", config=config, progress=False),
+    }
+    for name, result in results.items():
+        assert type(result) is ExperimentResult, name
+        assert {row["status"] for row in result.rows} == {"trained"} and set(STATUSES) == {"trained", "done earlier", "failed"}
+        assert (result.trained, result.skipped, result.failed) == (len(result.rows), 0, []), name
+        for table in result.tables:
+            assert getattr(result, table) is result.tables[table]
+    assert set(results["benchmark"].tables) == {"runs", "per_cell", "summary"} and set(results["cross-cell"].tables) == {"scores", "matrix"}
+    again = train_many(cells, tmp_path / "many", config, jobs=1, progress=False)
+    assert {row["status"] for row in again.rows} == {"done earlier"} and again.skipped == 2
+    with pytest.raises(AttributeError, match="no attribute or table 'matrix'"):
+        again.matrix
 
 
 def test_links_to_one_cell_are_two_cells_with_absolute_paths(cells, tmp_path):

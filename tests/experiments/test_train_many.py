@@ -68,7 +68,7 @@ def test_trains_each_cell_then_resumes(cells, tmp_path):
 def test_a_failing_cell_does_not_stop_the_others(tmp_path):
     good, bad = _cell(tmp_path / "good"), _cell(tmp_path / "bad", one_class_valid=True)
     result = train_many([bad, good], tmp_path / "out", TrainConfig(**QUICK), jobs=1, progress=False)
-    assert result.failed == ["bad"] and result.trained == 1
+    assert [run.cell for run in result.failed] == ["bad"] and result.trained == 1
     row = result.summary.set_index("cell").loc["bad"]
     assert row["status"] == "failed" and "AUROC is undefined" in row["error"]
     assert not (tmp_path / "out" / "bad" / RESULT_FILE).exists()  # retried by the next call
@@ -88,7 +88,7 @@ def test_an_unexpected_error_fails_only_its_cell_and_is_reported_once(tmp_path, 
     seen = []
     result = train_many([_cell(tmp_path / "bad"), _cell(tmp_path / "good")], tmp_path / "out", TrainConfig(**QUICK),
                         jobs=1, progress=False, on_cell=seen.append)  # fmt: skip
-    assert result.failed == ["bad"] and result.trained == 1
+    assert [run.cell for run in result.failed] == ["bad"] and result.trained == 1
     assert [(row["cell"], row["status"]) for row in seen] == [("bad", "failed"), ("good", "trained")]
     assert "KeyError: 'a bug in one cell'" in seen[0]["error"]
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # on_cell reports it; no second message

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from attentivechrome.exceptions import InputFormatError
-from attentivechrome.featurize import read_expression, split_genes
+from attentivechrome.featurize import read_expression_column, split_genes
 
 
 def test_matrix_with_header_chooses_the_column(tmp_path):
     path = tmp_path / "57epigenomes.RPKM.pc"
     path.write_text("gene_id\tE000\tE003\tE004\nA\t1\t0.5\t9\nB\t2\t7.25\t9\nC\t3\t3\t9\nD\t4\tNA\t9\n")
-    expr = read_expression(path, "E003")
+    expr = read_expression_column(path, "E003")
     assert expr.gene_ids.tolist() == ["A", "B", "C"] and expr.n_missing == 1
     assert expr.median == 3.0
     assert expr.labels.tolist() == [0, 1, 0]  # strictly above the median
@@ -21,16 +21,16 @@ def test_matrix_with_header_chooses_the_column(tmp_path):
 def test_r_style_header_and_headerless(tmp_path):
     r_style = tmp_path / "r.tsv"
     r_style.write_text("E003\tE004\nA\t1\t2\nB\t5\t0\n")
-    assert read_expression(r_style, "E004").values.tolist() == [2.0, 0.0]
+    assert read_expression_column(r_style, "E004").values.tolist() == [2.0, 0.0]
     plain = tmp_path / "expression.csv"
     plain.write_text("A,1\nB,5\nC,3\n")
-    expr = read_expression(plain)
+    expr = read_expression_column(plain)
     assert expr.column == "2" and expr.labels.tolist() == [0, 1, 0]
 
 
 def test_real_expression_file(shared_data):
     # remc-e003/expression.csv: headerless gene_id,value for 19,795 genes.
-    expr = read_expression(shared_data / "remc-e003" / "expression.csv")
+    expr = read_expression_column(shared_data / "remc-e003" / "expression.csv")
     assert len(expr.gene_ids) == 19_795
     assert abs(expr.labels.mean() - 0.5) < 0.01
 
@@ -38,7 +38,7 @@ def test_real_expression_file(shared_data):
 def test_lookup_matches_versioned_ids(tmp_path):
     path = tmp_path / "e.tsv"
     path.write_text("gene_id\tE003\nENSG1\t1\nENSG2\t9\nENSG3\t5\n")
-    values, labels, n_unversioned = read_expression(path, "E003").lookup(np.array(["ENSG2.4", "ENSG1", "ENSG7.1"]))
+    values, labels, n_unversioned = read_expression_column(path, "E003").lookup(np.array(["ENSG2.4", "ENSG1", "ENSG7.1"]))
     assert values[:2].tolist() == [9.0, 1.0] and np.isnan(values[2])
     assert labels.tolist() == [1, 0, -1] and n_unversioned == 1
 
@@ -59,7 +59,7 @@ def test_bad_expression_tables(tmp_path, content, column, message):
     path = tmp_path / "e.tsv"
     path.write_text(content)
     with pytest.raises(InputFormatError, match=message):
-        read_expression(path, column)
+        read_expression_column(path, column)
 
 
 def test_contiguous_and_random_splits():

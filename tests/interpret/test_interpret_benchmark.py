@@ -8,7 +8,7 @@ import pytest
 
 from attentivechrome.data import read_csv
 from attentivechrome.data.synthetic import load_truth, simulate
-from attentivechrome.interpret import REFERENCES, score_maps, write_benchmark
+from attentivechrome.interpret import REFERENCES, score_maps, write_ground_truth_benchmark
 from attentivechrome.trained import load_model
 from attentivechrome.workflows import benchmark_model
 
@@ -63,7 +63,7 @@ def test_benchmark_table_has_every_method_and_the_floor(small_benchmark):
 
 
 def test_benchmark_writes_table_plot_and_per_gene_scores(small_benchmark, tmp_path):
-    files = write_benchmark(small_benchmark, tmp_path / "bench")
+    files = write_ground_truth_benchmark(small_benchmark, tmp_path / "bench")
     for path in files.values():
         assert path.is_file() and path.stat().st_size > 0
     table = pd.read_csv(files["csv"], index_col="method")

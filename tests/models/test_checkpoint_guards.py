@@ -34,7 +34,7 @@ def test_the_intact_regression_checkpoint_keeps_its_scale(regression_checkpoint)
 @pytest.mark.parametrize(
     "edit, says",
     [
-        (lambda p: p.update(format_version=99), "format_version 99 is newer than this version of attentivechrome reads (1 to 2)"),
+        (lambda p: p.update(format_version=99), "format_version 99 is newer than this version of attentivechrome reads (1 to 3)"),
         (lambda p: p.update(target_scale=None), "a regression model without target_scale"),
         # Version 1 kept the task and target scale in an ``extra`` dict.
         (lambda p: p.update(format_version=1, extra={"task": "regression"}), "a regression model without target_scale"),

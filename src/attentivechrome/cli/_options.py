@@ -40,6 +40,7 @@ TRAINING_HELP = {
     "forget_bias": "Start the forget gate of every LSTM in the model at this bias (models with LSTMs).",
     "clip": "Maximum gradient norm.",
     "seed": "Random seed (weights and gene order).",
+    "ensemble": "Train N models, seeded in turn from the run's seed (seed, seed + 1, ...), and save them as one model: it predicts their mean logit, and interpret shows their mean map and its spread across them.",
     "transform": TRANSFORM_HELP,
     "device": DEVICE_HELP,
     "task": TASK_HELP,

@@ -47,7 +47,9 @@ def benchmark(
     pooled over all cells but one, each scored on every cell's test split; writes the matrix as
     CSV, markdown and a heatmap.
     """
-    from ..experiments.benchmark import PRIMARY_METRIC, resolve_models, run_benchmark
+    from ..experiments.benchmark import resolve_models, run_benchmark
+    from ..experiments.runner import DONE_EARLIER, FAILED
+    from ..tasks import get_task
 
     claim_folder(out, "benchmark", overwrite=overwrite)  # e.g. an `interpret-benchmark --out` folder: its benchmark.md would be replaced
     if seeds < 1:
@@ -64,15 +66,15 @@ def benchmark(
         _cross_cell(cell_dirs, out, names if models != "all" else ["attentivechrome"], seeds, pooled, jobs, scheduler, quiet, settings, reference_expression)
         return
     config = training_settings(model=next((n for n in names if n != "prior"), names[0]), **settings)  # each model's runs take its own defaults for the settings not given
-    metric = {"auroc": "AUROC", "pearson": "Pearson"}[PRIMARY_METRIC[task]]
+    metric = get_task(task).primary_label
 
     def report(event: dict) -> None:
         if event["index"] == 1:
             say(f"benchmark: {len(cell_dirs)} cell(s) x {len(names)} model(s) x {seeds} seed(s) into {out}")
-        if event["status"] == "failed":
+        if event["status"] == FAILED:
             say(f"[{event['index']}/{event['total']}] {event['cell']} {event['model']} seed {event['seed']}: failed: {event['error']}")
             return
-        verb = "done before, skipped" if event["status"] == "skipped" else f"{event['seconds']:.1f}s"
+        verb = "done before, skipped" if event["status"] == DONE_EARLIER else f"{event['seconds']:.1f}s"
         say(
             f"[{event['index']}/{event['total']}] {event['cell']} {event['model']} seed {event['seed']}: "
             f"test {metric} {event['metric']:.4f} ({verb})"
@@ -93,16 +95,17 @@ def benchmark(
 
 def _cross_cell(cell_dirs: list[Path], out: Path, names: list[str], seeds: int, pooled: bool, jobs, scheduler, quiet: bool, settings: dict, reference_table=None) -> None:
     from ..experiments.cross_cell import run_cross_cell
+    from ..experiments.runner import DONE_EARLIER, FAILED
 
     if len(names) != 1:
         raise UsageProblem(f"--cross-cell trains one model; --models names {len(names)} ({', '.join(names)})")
     config = training_settings(model=names[0], **settings)
 
     def report(row: dict) -> None:
-        if row["status"] == "failed":
+        if row["status"] == FAILED:
             say(f"{row['cell']} seed {row['seed']}: failed: {row['error']}")
         else:
-            verb = "done before, skipped" if row["status"] == "done earlier" else f"{row.get('seconds', float('nan')):.1f}s"
+            verb = "done before, skipped" if row["status"] == DONE_EARLIER else f"{row.get('seconds', float('nan')):.1f}s"
             say(f"{row['cell']} seed {row['seed']}: trained ({verb})")
 
     if not quiet:

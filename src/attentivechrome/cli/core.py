@@ -75,11 +75,12 @@ def train(
         raise UsageProblem("--normalize auto runs its own trainings; choose the normalisation first, then train with --distributed")
     if auto:
         from ..experiments.normalization import SELECTION_DIR, select_normalization
+        from ..experiments.runner import FAILED
 
         if not quiet:
             say(f"choosing the normalisation by held-out-cell validation ({len(data_dirs)} cells x 3 candidates; runs in {out / SELECTION_DIR})")
         def said(row: dict) -> None:
-            say(f"  {row['cell']}: {row['status']}" + (f": {row['error']}" if row["status"] == "failed" else ""))
+            say(f"  {row['cell']}: {row['status']}" + (f": {row['error']}" if row["status"] == FAILED else ""))
 
         choice = select_normalization(data_dirs, out, config, on_result=None if quiet else said)
         config = dataclasses.replace(config, normalize=choice.best)
@@ -129,7 +130,11 @@ def train(
         say(f"  {cell}: test {shown}")
     if record.stop_reason == "patience":
         say(f"stopped after epoch {len(record.history)}: no better validation score in {config.patience} epochs (--patience)")
-    say(f"best epoch {record.best_epoch}: {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
+    if record.members:  # an ensemble
+        each = ", ".join(f"seed {m['seed']} epoch {m['best_epoch']}" for m in record.members)
+        say(f"ensemble of {len(record.members)} ({each}): {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
+    else:
+        say(f"best epoch {record.best_epoch}: {trained.task_spec.summary(record.scores)} ({record.seconds:.1f}s); run written to {out}")
     say_report(out)
 
 
@@ -217,15 +222,22 @@ def simulate(
     genes: int = typer.Option(3000, help="Genes in total (split into thirds)."),
     bins: int = typer.Option(100, help="Bins per gene."),
     seed: int = typer.Option(0, help="Random seed."),
+    rules: str = typer.Option(
+        "additive",
+        help="additive: each mark acts on its own; cooperative: marks act in pairs (bivalent promoter; gene-body H3K36me3 "
+        "needs promoter H3K4me3) and H3K4me3 / H3K36me3 count only inside a window (+/-1 kb; downstream).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that is not empty, replacing its files of the same names (refused otherwise)."),
 ) -> None:
     """Write a simulated data set with planted rules and its ground truth."""
-    from ..data.synthetic import write_simulation
+    from ..data.synthetic import RULES, write_simulation
 
+    if rules not in RULES:
+        raise UsageProblem(f"--rules must be one of {', '.join(RULES)}, got {rules!r}")
     claim_folder(out, "simulate", overwrite=overwrite, empty=True)
-    written = write_simulation(out, genes, bins, seed=seed)
+    written = write_simulation(out, genes, bins, seed=seed, rules=rules)
     record_owner(out, "simulate")
-    say(f"simulated {genes} genes x {bins} bins into {out}: " + ", ".join(p.name for p in written.values()))
+    say(f"simulated {genes} genes x {bins} bins ({rules} rules) into {out}: " + ", ".join(p.name for p in written.values()))
 
 
 @app.command()

@@ -181,7 +181,7 @@ def interpret_benchmark(
     from .. import _settings
     from ..data import read_csv, split_paths
     from ..data.synthetic import TRUTH_FILE, load_truth
-    from ..interpret import check_methods, write_benchmark
+    from ..interpret import check_methods, write_ground_truth_benchmark
     from ..trained import load_model
     from ..workflows import benchmark_model
 
@@ -212,7 +212,7 @@ def interpret_benchmark(
             seed=seed,
             progress=None if not quiet else False,
         )
-    files = write_benchmark(result, out)
+    files = write_ground_truth_benchmark(result, out)
     record_owner(out, "interpret-benchmark")
     typer.echo(result.to_markdown(), nl=False)
     say(f"scored {len(result.gene_ids)} {split} genes in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))

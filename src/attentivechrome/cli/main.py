@@ -18,6 +18,7 @@ _COMMAND_MODULES = [
     "attentivechrome.cli.benchmark",
     "attentivechrome.cli.train_many",
     "attentivechrome.cli.report",
+    "attentivechrome.cli.stability",
 ]
 
 for _module in _COMMAND_MODULES:

@@ -35,6 +35,7 @@ def train_many(
 
     Finished cells (with result.json) are skipped, so an interrupted call continues where it stopped.
     """
+    from ..experiments.runner import DONE_EARLIER, FAILED
     from ..experiments.train_many import SUMMARY_FILE, summary_text
     from ..tasks import get_task
     from ._reference import read_table
@@ -46,12 +47,12 @@ def train_many(
     config = training_settings(**training_values(training))
     reference_expression = training["reference_expression"]
     read_table(reference_expression)  # a bad table stops here, before any cell trains
-    primary, label = ("test_auroc", "AUROC") if get_task(config.task).binary else ("test_pearson", "Pearson")
+    primary, label = f"test_{get_task(config.task).primary_metric}", get_task(config.task).primary_label
 
     def report(row: dict) -> None:
-        if row["status"] == "failed":
+        if row["status"] == FAILED:
             say(f"{row['cell']}: failed: {row['error']}")
-        elif row["status"] == "done earlier":
+        elif row["status"] == DONE_EARLIER:
             say(f"{row['cell']}: finished by an earlier call, skipped (test {label} {row.get(primary, float('nan')):.4f})")
         else:
             say(f"{row['cell']}: test {label} {row[primary]:.4f} (best epoch {row['best_epoch']}, {row['minutes']:.1f} min)")

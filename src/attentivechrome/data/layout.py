@@ -13,7 +13,8 @@ from pathlib import Path
 from ..exceptions import InputFormatError
 from .dataset import HistoneData
 from .expression import EXPRESSION_FILE, read_expression, with_expression_targets
-from .schema import SPLITS, TASKS
+from ..tasks import get_task
+from .schema import SPLITS
 
 
 def split_paths(data_dir: str | Path) -> dict[str, Path]:
@@ -90,8 +91,7 @@ def load_splits(data_dir: str | Path, *, task: str = "classification", cache: bo
     from ._cache import read_csv_cached
     from .csv_io import read_csv
 
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    reads_expression = get_task(task).regresses  # an unknown task raises, listing the known ones
     paths = split_paths(data_dir)
     read = read_csv_cached if cache else read_csv
     splits = {name: read(path) for name, path in paths.items()}
@@ -103,7 +103,7 @@ def load_splits(data_dir: str | Path, *, task: str = "classification", cache: bo
             raise InputFormatError(paths[name], None, f"has {data.n_bins} bins per gene but train has {n_bins}")
         if not data.has_labels:
             raise InputFormatError(paths[name], 1, "has no label column; training splits need labels")
-    if task != "classification":  # regression and deviation read log1p(expression); deviation subtracts the prior later
+    if reads_expression:  # regression and deviation read log1p(expression); deviation subtracts the prior later
         path = expression_path(data_dir)
         splits = with_expression_targets(splits, read_expression(path), source=str(path))
     return splits

@@ -14,8 +14,8 @@ DEFAULT_BIN_SIZE = 100
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 
 #: What a model predicts: the 0/1 label, log1p(expression) read from ``expression.csv``, or that minus
-#: the gene's reference prior (``deviation``; see attentivechrome.tasks).
-TASKS: tuple[str, ...] = ("classification", "regression", "deviation")
+#: the gene's reference prior (``deviation``); named where their Task objects are defined.
+from ..tasks import TASKS  # noqa: E402 - the names sit with their objects in attentivechrome.tasks
 
 #: Per-cell input normalisations (see attentivechrome.data.normalize).
 NORMALIZATIONS: tuple[str, ...] = ("none", "depth", "quantile")

@@ -34,28 +34,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_open, atomic_path, exclusive_lock, write_text_atomic
-from .._progress import progress_bar
+from .._io import atomic_open, atomic_path, write_text_atomic
 from ..config import PRESET_FIELDS, TRAINING_FIELDS, TrainConfig
 from ..data.layout import cell_name  # noqa: F401 - part of this module's documented interface
 from ..metrics.bootstrap import N_BOOTSTRAP, bootstrap_distribution, bootstrap_indices, percentile_interval
 from ..model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS
 from ..exceptions import InputFormatError, RunsFailedError
 from ..run_directory import RunDirectory
-from ..tasks import get_task
-from .runner import RESULT_FILE, TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
-from .runner import seed_list as seeds_of  # noqa: F401 - RESULT_FILE: documented above
+from ..tasks import CHANCE_LEVEL, METRIC_LABELS, get_task
+from .experiment import Experiment, ExperimentResult, run_experiment
+from .runner import FAILED, RESULT_FILE, TrainingUnit, first_line, plan_cells  # noqa: F401 - RESULT_FILE: documented above
+from .runner import seed_list as seeds_of
 
 logger = logging.getLogger(__name__)
 
 #: The model every other is compared with in the summary (the paper compares with DeepChrome).
 REFERENCE_MODEL = "deepchrome"
-#: The metric that ranks models, per task (higher is better for both).
-PRIMARY_METRIC = {"classification": "auroc", "regression": "pearson", "deviation": "pearson"}
-#: What a model without skill scores on the primary metric: the benchmark plot's axis starts there.
-CHANCE_LEVEL = {"auroc": 0.5, "pearson": 0.0}
-#: Test metrics reported per task (``result.json`` keys are ``test_<name>``).
-TEST_METRICS = {"classification": ("auroc", "aupr"), "regression": ("pearson", "spearman", "mse"), "deviation": ("pearson", "spearman", "mse", "expression_pearson")}
 SETTINGS_FILE = "benchmark.json"
 RUNS_DIR = "runs"
 #: Training settings that must match for a benchmark directory to be continued.
@@ -64,20 +58,6 @@ _SETTING_KEYS = ("task", *TRAINING_FIELDS, "eval_batch_size")
 
 #: Columns of ``runs.csv`` before the task's test metrics.
 _RUN_COLUMNS = ("cell", "model", "seed", "task", "best_epoch", "seconds", "peak_memory_mb")
-
-
-@dataclasses.dataclass(frozen=True)
-class BenchmarkResult:
-    """The tables a benchmark produced (also written to ``out_dir``)."""
-
-    runs: pd.DataFrame
-    per_cell: pd.DataFrame
-    summary: pd.DataFrame
-    out_dir: Path
-    trained: int
-    skipped: int
-    #: ``(cell, model, seed, error)`` of the runs that failed (left out of the tables).
-    failed: list[tuple[str, str, int, str]] = dataclasses.field(default_factory=list)
 
 
 def resolve_models(models: str | Sequence[str] | None) -> list[str]:
@@ -116,7 +96,7 @@ def run_benchmark(
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
     reference_table: str | Path | None = None,
-) -> BenchmarkResult:
+) -> ExperimentResult:
     """Train every model on every cell with each seed (resumable) and write the tables and plot.
 
     With a reference (``config.reference`` other than ``none`` and ``reference_table``), every
@@ -150,93 +130,107 @@ def run_benchmark(
         Show a progress bar over runs; default: the package setting.
     on_run
         Called after each run with ``index``, ``total``, ``cell``, ``model``, ``seed``,
-        ``status`` (``trained``, ``skipped`` or ``failed``), ``metric`` (the primary test
-        metric; NaN for a failed run), ``seconds`` and ``error`` (failed runs).
+        ``status`` (one of :data:`~attentivechrome.experiments.runner.STATUSES`), ``metric`` (the
+        primary test metric; NaN for a failed run), ``seconds`` and ``error`` (failed runs).
+
+    Returns
+    -------
+    ExperimentResult
+        With the tables ``runs``, ``per_cell`` and ``summary``.
 
     Raises
     ------
     RunSettingsError
         When ``out_dir`` holds a benchmark with other training settings.
+    RunsFailedError
+        When every run failed (no table is written).
     """
-    config = config or TrainConfig()
-    names = resolve_models(models)
-    seed_list = seeds_of(seeds)
-    cells = plan_cells(cell_dirs)
-    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
-    if config.mark_dropout > 0:
-        unable = [m for m in names if m not in MISSING_MARK_MODELS]
-        if unable:
-            raise ValueError(
-                f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
-                f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
-            )
-    with exclusive_lock(out, "benchmark"):  # a second call on the same --out refuses while this one runs
-        guard_settings(
-            out,
-            SETTINGS_FILE,
-            _settings_record(config),
-            {"cells": {k: str(v) for k, v in cells.items()}, "models": names, "seeds": seed_list},
-            hint="use another --out or the same settings to continue it",
-            what="a benchmark",
-        )
+    names, seed_list = resolve_models(models), seeds_of(seeds)
+    experiment = Benchmark(plan_cells(cell_dirs), names, seed_list, config or TrainConfig(), n_bootstrap=n_bootstrap, reference_table=reference_table)
+    primary = get_task(experiment.config.task).primary_metric
+    events = {"index": 0}
 
-        task = config.task
-        primary = PRIMARY_METRIC[task]
-        entries = benchmark_entries(names, config)
-        table_path = "" if reference_table is None else os.path.abspath(reference_table)
+    def report(row: dict) -> None:
+        events["index"] += 1
+        if on_run is not None:
+            on_run(
+                {
+                    "index": events["index"],
+                    "total": len(experiment.units),
+                    "cell": row["cell"],
+                    "model": row["model"],
+                    "seed": row["seed"],
+                    "status": row["status"],
+                    "metric": row.get(f"test_{primary}", float("nan")),
+                    "seconds": row.get("seconds", float("nan")),
+                    "error": row.get("error", ""),
+                }
+            )
+
+    return run_experiment(experiment, out_dir, jobs=jobs, scheduler=scheduler, progress=progress, on_result=report)
+
+
+class Benchmark(Experiment):
+    """The benchmark as an :class:`~attentivechrome.experiments.experiment.Experiment`: (cell, model, seed) units; runs, per-cell and summary tables."""
+
+    kind = "benchmark"
+    settings_file = SETTINGS_FILE
+    progress_label = "benchmark"
+
+    def __init__(self, cells: dict[str, Path], names: list[str], seeds: list[int], config: TrainConfig, *, n_bootstrap: int = N_BOOTSTRAP, reference_table: str | Path | None = None) -> None:
+        if config.mark_dropout > 0:
+            unable = [m for m in names if m not in MISSING_MARK_MODELS]
+            if unable:
+                raise ValueError(
+                    f"--mark-dropout trains only models that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}); "
+                    f"the models asked for include {', '.join(unable)}: choose --models {','.join(MISSING_MARK_MODELS)}"
+                )
+        self.cells, self.names, self.seeds, self.config, self.n_bootstrap = cells, names, seeds, config, n_bootstrap
+        self.table_path = "" if reference_table is None else os.path.abspath(reference_table)
+        self.entries = benchmark_entries(names, config)
+        self.units: list[TrainingUnit] = []
+
+    def settings(self) -> dict:
+        return _settings_record(self.config)
+
+    def record(self) -> dict:
+        return {"cells": {k: str(v) for k, v in self.cells.items()}, "models": self.names, "seeds": self.seeds}
+
+    def plan(self, out: Path) -> list[TrainingUnit]:
+        entries, config = self.entries, self.config
         # Seed-major within a cell: an interrupted benchmark has every model for the seeds it finished.
-        keys = [(cell, entry, seed) for cell in cells for seed in seed_list for entry in entries]
-        units = [
+        keys = [(cell, entry, seed) for cell in self.cells for seed in self.seeds for entry in entries]
+        self.units = [
             TrainingUnit(
-                cell=c, data_dirs=(str(cells[c]),), run_dir=str(run_directory(out, c, e, s)),
-                config=dataclasses.replace(config.for_model(entries[e][0]), seed=s, reference=entries[e][1]).to_dict(), reference_table=table_path, entry=e,
+                cell=c, data_dirs=(str(self.cells[c]),), run_dir=str(run_directory(out, c, e, s)),
+                config=dataclasses.replace(config.for_model(entries[e][0]), seed=s, reference=entries[e][1]).to_dict(), reference_table=self.table_path, entry=e,
             )  # fmt: skip
             for c, e, s in keys
         ]
-        names = list(entries)
-        events = {"index": 0}
-        with progress_bar(len(units), "benchmark", enabled=progress) as advance:
+        return self.units
 
-            def report(row: dict) -> None:
-                events["index"] += 1
-                advance(1)
-                if on_run is not None:
-                    status = {"done earlier": "skipped"}.get(row["status"], row["status"])
-                    on_run(
-                        {
-                            "index": events["index"],
-                            "total": len(units),
-                            "cell": row["cell"],
-                            "model": row["model"],
-                            "seed": row["seed"],
-                            "status": status,
-                            "metric": row.get(f"test_{primary}", float("nan")),
-                            "seconds": row.get("seconds", float("nan")),
-                            "error": row.get("error", ""),
-                        }
-                    )
-
-            rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
-
-        done = [(key, row) for key, row in zip(keys, rows) if row["status"] != "failed"]
-        failed = [(*key, row.get("error", "")) for key, row in zip(keys, rows) if row["status"] == "failed"]
-        columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in TEST_METRICS[task]), f"valid_{primary}"]
-        runs = pd.DataFrame([{c: row.get(c) for c in columns} for _, row in done], columns=columns)
+    def tabulate(self, out: Path, units: Sequence[TrainingUnit], rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
+        task = self.config.task
+        primary = get_task(task).primary_metric
+        done = [row for row in rows if row["status"] != FAILED]
+        failed = [row for row in rows if row["status"] == FAILED]
+        columns = [*_RUN_COLUMNS, *(f"test_{m}" for m in get_task(task).metrics), f"valid_{primary}"]
+        runs = pd.DataFrame([{c: row.get(c) for c in columns} for row in done], columns=columns)
         if runs.empty:
+            first = failed[0]
             raise RunsFailedError(
                 f"{out}: every run of the benchmark failed ({len(failed)} runs), so no table was written; "
-                f"the first: {failed[0][0]} {failed[0][1]} seed {failed[0][2]}: {first_line(failed[0][3])}"
+                f"the first: {first['cell']} {first['model']} seed {first['seed']}: {first_line(first.get('error', ''))}"
             )
-        seeds_done = {(c, m): [s for (cc, mm, s), _ in done if (cc, mm) == (c, m)] for c in cells for m in names}
+        seeds_done = {(c, m): [row["seed"] for row in done if (row["cell"], row["model"]) == (c, m)] for c in self.cells for m in self.entries}
         predictions = {
             (c, m): load_test_predictions([run_directory(out, c, m, s) for s in seeds_done[(c, m)]], task) for (c, m) in seeds_done if seeds_done[(c, m)]
         }
-        per_cell = cell_table(runs, predictions, task, n_bootstrap=n_bootstrap)
-        summary = summary_table(per_cell, f"{primary}_mean")
-        write_reports(out, runs, per_cell, summary, task=task, config=config, seeds=seed_list)
-        trained = sum(row["status"] == "trained" for row in rows)
-        skipped = sum(row["status"] == "done earlier" for row in rows)
-        return BenchmarkResult(runs=runs, per_cell=per_cell, summary=summary, out_dir=out, trained=trained, skipped=skipped, failed=failed)
+        per_cell = cell_table(runs, predictions, task, n_bootstrap=self.n_bootstrap)
+        return {"runs": runs, "per_cell": per_cell, "summary": summary_table(per_cell, f"{primary}_mean")}
+
+    def render(self, out: Path, tables: dict[str, pd.DataFrame]) -> None:
+        write_reports(out, tables["runs"], tables["per_cell"], tables["summary"], task=self.config.task, config=self.config, seeds=self.seeds)
 
 
 def benchmark_entries(models: Sequence[str], config: TrainConfig) -> dict[str, tuple[str, str]]:
@@ -336,7 +330,7 @@ def cell_table(
         ``best_epoch`` and ``seconds`` (means over seeds).
         The standard deviation is NaN with a single seed.
     """
-    primary = PRIMARY_METRIC[task]
+    primary = get_task(task).primary_metric
     rows = []
     for cell in pd.unique(runs["cell"]):
         cell_runs = runs[runs["cell"] == cell]
@@ -347,7 +341,7 @@ def cell_table(
         for model in models:
             group = cell_runs[cell_runs["model"] == model]
             row = {"cell": cell, "model": model, "seeds": len(group), "test_genes": n_genes}
-            for metric in TEST_METRICS[task]:
+            for metric in get_task(task).metrics:
                 values = group[f"test_{metric}"].to_numpy(dtype=np.float64)
                 row[f"{metric}_mean"] = float(values.mean())
                 row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
@@ -438,8 +432,8 @@ def _settings_lines(models: list[str], config: TrainConfig) -> list[str]:
 
 def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: str, config: TrainConfig, seeds: list[int]) -> str:
     """The summary and per-cell tables in markdown, headed by the settings."""
-    primary = PRIMARY_METRIC[task]
-    label = {"auroc": "AUROC", "aupr": "AUPR", "pearson": "Pearson", "spearman": "Spearman", "mse": "MSE"}
+    primary = get_task(task).primary_metric
+    label = METRIC_LABELS
     lines = [
         f"Task: {task}. Primary metric: test {label[primary]} (mean over seeds {', '.join(map(str, seeds))}).",
         f"Training: each model's {config.preset} defaults unless set ({_given_text(config)}); epoch (or classical model complexity) "
@@ -455,7 +449,7 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     for row in summary.itertuples():
         wins = "-" if np.isnan(row.wins) else f"{int(row.wins)}/{int(row.compared)}"
         lines.append(f"| {row.model} | {row.cells} | {row.mean:.4f} | {row.median:.4f} | {row.max:.4f} | {row.min:.4f} | {wins} |")
-    others = [m for m in TEST_METRICS[task] if m != primary]
+    others = [m for m in get_task(task).metrics if m != primary]
     header = (
         f"| cell | model | seeds | test genes | {label[primary]} mean ± sd | 95% CI (genes) | "
         + " | ".join(f"{label[m]} mean ± sd" for m in others)
@@ -482,40 +476,89 @@ def benchmark_markdown(per_cell: pd.DataFrame, summary: pd.DataFrame, *, task: s
     return "\n".join(lines) + "\n"
 
 
+@dataclasses.dataclass(frozen=True)
+class BenchmarkFigure:
+    """The numbers of the benchmark figure, computed once for both renderers (``benchmark.png`` here, the report's page in plotly)."""
+
+    cells: list[str]
+    models: list[str]
+    #: (models, cells): whether the model has a row for the cell.
+    present: np.ndarray
+    #: (models, cells): the primary metric's mean over seeds and its 95% bootstrap interval (NaN where absent).
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    #: ``seeds[j][i]``: the single seeds' test values of model j on cell i (none without the runs table).
+    seeds: list[list[np.ndarray]]
+    #: What no skill scores (AUROC 0.5, correlation 0): the axis starts there or below.
+    floor: float
+    #: Where the axis starts: the floor, or just below the lowest interval or seed when that is lower.
+    bottom: float
+    #: The axis label, e.g. ``test AUROC``.
+    label: str
+
+
+def benchmark_figure_data(per_cell: pd.DataFrame, runs: pd.DataFrame | None, primary: str) -> BenchmarkFigure:
+    """Per cell and model: the mean of ``primary`` (``auroc`` or ``pearson``), its interval, the seeds' values, and the axis.
+
+    Examples
+    --------
+    >>> per_cell = pd.DataFrame({"cell": ["a", "a"], "model": ["x", "y"], "auroc_mean": [0.8, 0.6], "auroc_low": [0.7, 0.45], "auroc_high": [0.9, 0.7]})
+    >>> figure = benchmark_figure_data(per_cell, None, "auroc")
+    >>> figure.models, figure.mean.tolist(), figure.floor, round(figure.bottom, 2), figure.label
+    (['x', 'y'], [[0.8], [0.6]], 0.5, 0.43, 'test AUROC')
+    """
+    cells = [str(c) for c in pd.unique(per_cell["cell"])]
+    models = [str(m) for m in pd.unique(per_cell["model"])]
+    present = np.zeros((len(models), len(cells)), dtype=bool)
+    mean, low, high = (np.full((len(models), len(cells)), np.nan) for _ in range(3))
+    seeds: list[list[np.ndarray]] = [[np.empty(0) for _ in cells] for _ in models]
+    lows = [per_cell[f"{primary}_low"].to_numpy(dtype=float)]
+    if runs is not None and f"test_{primary}" in runs:
+        lows.append(runs[f"test_{primary}"].to_numpy(dtype=float))
+    for j, model in enumerate(models):
+        rows = per_cell[per_cell["model"].astype(str) == model]
+        rows = rows.set_index(rows["cell"].astype(str))
+        for i, cell in enumerate(cells):
+            if cell in rows.index:
+                present[j, i] = True
+                mean[j, i], low[j, i], high[j, i] = (float(rows.loc[cell, f"{primary}_{part}"]) for part in ("mean", "low", "high"))
+            if runs is not None and f"test_{primary}" in runs:
+                seeds[j][i] = runs[(runs["cell"].astype(str) == cell) & (runs["model"].astype(str) == model)][f"test_{primary}"].to_numpy(dtype=float)
+    floor = CHANCE_LEVEL[primary]
+    values = np.concatenate(lows)
+    # The axis starts at what no skill scores, not just below the bars, so the bars' heights
+    # compare honestly; values below that widen it (a correlation no further than -1).
+    bottom = min(floor, max(-1.0, float(np.nanmin(values)) - 0.02)) if np.isfinite(values).any() else floor
+    return BenchmarkFigure(cells, models, present, mean, low, high, seeds, floor, bottom, f"test {METRIC_LABELS[primary]}")
+
+
 def plot_benchmark(per_cell: pd.DataFrame, runs: pd.DataFrame, *, task: str, ax=None):
     """Grouped bars of the primary metric per cell and model, bootstrap 95% intervals, one dot per seed.
 
-    Returns the matplotlib Figure (never shown).
+    The numbers are :func:`benchmark_figure_data`'s. Returns the matplotlib Figure (never shown).
     """
     from matplotlib.figure import Figure
 
-    primary = PRIMARY_METRIC[task]
+    data = benchmark_figure_data(per_cell, runs, get_task(task).primary_metric)
     if ax is None:
         figure = Figure(figsize=(max(6.0, 1.2 + 0.55 * len(per_cell)), 4.2))
         ax = figure.add_subplot()
     else:
         figure = ax.figure
-    cells = list(pd.unique(per_cell["cell"]))
-    models = list(pd.unique(per_cell["model"]))
+    cells, models = data.cells, data.models
     width = 0.8 / len(models)
     colours = [f"C{i % 10}" for i in range(len(models))]
     for j, model in enumerate(models):
-        rows = per_cell[per_cell["model"] == model].set_index("cell").reindex(cells)
         x = np.arange(len(cells)) - 0.4 + width * (j + 0.5)
-        mean = rows[f"{primary}_mean"].to_numpy(dtype=float)
-        error = np.vstack([mean - rows[f"{primary}_low"].to_numpy(dtype=float), rows[f"{primary}_high"].to_numpy(dtype=float) - mean])
-        ax.bar(x, mean, width, color=colours[j], label=model, yerr=error, capsize=2, error_kw={"linewidth": 0.8})
-        for i, cell in enumerate(cells):
-            values = runs[(runs["cell"] == cell) & (runs["model"] == model)][f"test_{primary}"].to_numpy(dtype=float)
-            ax.plot(np.full(len(values), x[i]), values, "k.", markersize=3)
-    lowest = np.nanmin(np.concatenate([per_cell[f"{primary}_low"].to_numpy(dtype=float), runs[f"test_{primary}"].to_numpy(dtype=float)]))
-    # The axis starts at what no skill scores (AUROC 0.5, correlation 0), not just below the bars,
-    # so the bars' heights compare honestly; values below that widen it.
-    floor = CHANCE_LEVEL[primary]
-    ax.set_ylim(min(floor, max(-1.0, float(lowest) - 0.02)), 1.0)
-    ax.axhline(floor, color="black", lw=0.8, ls="--", label=f"no skill ({floor:g})")
+        error = np.vstack([data.mean[j] - data.low[j], data.high[j] - data.mean[j]])
+        ax.bar(x, data.mean[j], width, color=colours[j], label=model, yerr=error, capsize=2, error_kw={"linewidth": 0.8})
+        for i in range(len(cells)):
+            ax.plot(np.full(len(data.seeds[j][i]), x[i]), data.seeds[j][i], "k.", markersize=3)
+    ax.set_ylim(data.bottom, 1.0)
+    ax.axhline(data.floor, color="black", lw=0.8, ls="--", label=f"no skill ({data.floor:g})")
     ax.set_xticks(np.arange(len(cells)), cells)
-    ax.set_ylabel(f"test {primary.upper() if primary == 'auroc' else primary.capitalize()}")
+    ax.set_ylabel(data.label)
     ax.plot([], [], "k.", markersize=3, label="one seed")
     ax.set_title("bars: mean over seeds; whiskers: 95% bootstrap interval over test genes", fontsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

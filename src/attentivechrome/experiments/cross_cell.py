@@ -28,32 +28,20 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_open, atomic_path, write_text_atomic
-from .._progress import progress_bar
 from ..config import TRAINING_FIELDS, TrainConfig
 from ..exceptions import AttentiveChromeError, RunsFailedError, UndefinedMetricError
-from ..tasks import get_task
-from .runner import TrainingUnit, first_line, guard_settings, plan_cells, run_units, status_text
+from ..tasks import CHANCE_LEVEL, METRIC_LABELS, get_task
+from .experiment import Experiment, ExperimentResult, run_experiment
+from .runner import FAILED, TrainingUnit, first_line, plan_cells
 from .runner import seed_list as seeds_of
 
 SETTINGS_FILE = "cross-cell.json"
 RUNS_DIR = "runs"
-#: The metric of the matrix, per task.
-MATRIX_METRIC = {"classification": "auroc", "regression": "pearson", "deviation": "pearson"}
 #: The rows of the prior alone: ``prior: CELL`` is the prior model trained on CELL.
 PRIOR_ROW = "prior: "
 #: The rows of the model without the reference: ``marks only: CELL``.
 MARKS_ONLY_ROW = "marks only: "
 _SETTING_KEYS = ("model", "task", *TRAINING_FIELDS, "eval_batch_size")
-
-
-@dataclasses.dataclass(frozen=True)
-class CrossCellResult:
-    """The scores and the matrix (also written to the output directory)."""
-
-    scores: pd.DataFrame
-    matrix: pd.DataFrame
-    out_dir: Path
-    failed: list[tuple[str, int, str]]
 
 
 def marks_only_name(cell: str) -> str:
@@ -92,7 +80,7 @@ def run_cross_cell(
     progress: bool | None = None,
     on_run: Callable[[dict], None] | None = None,
     reference_table: str | Path | None = None,
-) -> CrossCellResult:
+) -> ExperimentResult:
     """Train per cell (and pooled, leaving each cell out), score every cell's test split, write the matrix.
 
     Parameters
@@ -111,89 +99,99 @@ def run_cross_cell(
     scheduler
         Address of a running Dask scheduler to train on instead (see :mod:`attentivechrome.cluster`).
     on_run
-        Called with each training's row (``status``: ``done earlier``, ``trained`` or ``failed``).
+        Called with each training's row (``status``: one of :data:`~attentivechrome.experiments.runner.STATUSES`).
     reference_table
         The reference-expression table of a config that reads one (``config.reference``): every
         model then reads, for each test cell, that cell's prior (its own column left out), and a
         row ``prior: CELL`` per cell (the prior alone, trained on CELL) stands beside every
         transfer figure: the baseline a histone model must beat on a new cell.
-    """
-    from ..data.layout import load_splits
-    from ..trained import load_model
 
+    Returns
+    -------
+    ExperimentResult
+        With the tables ``scores`` and ``matrix``.
+    """
     config = config or TrainConfig()
     seed_list = seeds_of(seeds)
-    cells = plan_cells(cell_dirs)
-    if len(cells) < 2:
-        raise ValueError("a cross-cell benchmark needs at least two cells")
-    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
-    guard_settings(
-        out,
-        SETTINGS_FILE,
-        {key: getattr(config, key) for key in _SETTING_KEYS},
-        {"cells": {k: str(v) for k, v in cells.items()}, "seeds": seed_list, "pooled": pooled},
-        hint="use another --out or the same settings to continue it",
-        what="a cross-cell benchmark",
-    )
-    if config.reference != "none" and reference_table is None:
-        raise ValueError(f"reference {config.reference!r} needs the reference-expression table (reference_table)")
-    table_path = "" if reference_table is None else os.path.abspath(reference_table)
-    trainings = {name: (name,) for name in cells}
-    if pooled and len(cells) >= 3:
-        trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
-    if config.reference != "none":  # beside the model with the prior: the marks alone and the prior alone, trained on each cell
-        trainings |= {marks_only_name(c): (c,) for c in cells} if config.task != "deviation" else {}
-        trainings |= {prior_name(c): (c,) for c in cells}
-    units = [
-        TrainingUnit(
-            cell=name, data_dirs=tuple(str(cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name.replace(": ", "-").replace(" ", "-") / f"seed-{seed}"),
-            config=_row_config(name, config, seed).to_dict(), reference_table=table_path,
-        )
-        for name, members in trainings.items()
-        for seed in seed_list
-    ]  # fmt: skip
-    with progress_bar(len(units), "cross-cell trainings", enabled=progress) as advance:
-
-        def report(row: dict) -> None:
-            advance(1)
-            if on_run is not None:
-                on_run(row)
-
-        rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=report, on_status=lambda counts: advance(0, description=status_text(counts)))
-
-    metric = MATRIX_METRIC[config.task]
-    data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
-    table = None
-    if reference_table is not None:
-        from ..data.reference import read_reference
-
-        table = read_reference(reference_table)
-    records, failed = [], []
-    for unit, row in zip(units, rows):
-        seed = unit.config["seed"]
-        if row["status"] == "failed":
-            failed.append((unit.cell, seed, row.get("error", "")))
-            continue
-        model = load_model(unit.run_dir)
-        for test_cell, splits in data.items():
-            value, note = _score(model, splits, metric, table, test_cell)
-            records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in trainings[unit.cell], metric: value, "note": note})
-    if failed and len(failed) == len(units):
-        first = failed[0]
-        raise RunsFailedError(f"{out}: every training of the cross-cell benchmark failed ({len(failed)}), so no matrix was written; the first: {first[0]} seed {first[1]}: {first_line(first[2])}")
-    scores = pd.DataFrame(records, columns=["trained_on", "seed", "test_cell", "seen", metric, "note"])
-    matrix = scores.pivot_table(index="trained_on", columns="test_cell", values=metric, aggfunc="mean", dropna=False)
-    matrix = matrix.reindex(index=[t for t in trainings if t in set(scores["trained_on"])], columns=list(cells))
-    _write(out, scores, matrix, metric=metric, config=config, seeds=seed_list)
-    return CrossCellResult(scores=scores, matrix=matrix, out_dir=out, failed=failed)
+    experiment = CrossCell(plan_cells(cell_dirs), seed_list, config, pooled=pooled, reference_table=reference_table)
+    return run_experiment(experiment, out_dir, jobs=jobs, scheduler=scheduler, progress=progress, on_result=on_run)
 
 
-def _score(model, splits: dict, metric: str, table=None, cell: str | None = None) -> tuple[float, str]:
-    """The model's metric on a cell's test split, normalised from the cell's whole input (with the cell's own prior); NaN and why when it cannot."""
+class CrossCell(Experiment):
+    """The cross-cell benchmark as an :class:`~attentivechrome.experiments.experiment.Experiment`: one unit per training and seed; scores and the matrix."""
+
+    kind = "cross-cell benchmark"
+    settings_file = SETTINGS_FILE
+    progress_label = "cross-cell trainings"
+
+    def __init__(self, cells: dict[str, Path], seeds: list[int], config: TrainConfig, *, pooled: bool = True, reference_table: str | Path | None = None) -> None:
+        if len(cells) < 2:
+            raise ValueError("a cross-cell benchmark needs at least two cells")
+        if config.reference != "none" and reference_table is None:
+            raise ValueError(f"reference {config.reference!r} needs the reference-expression table (reference_table)")
+        self.cells, self.seeds, self.config, self.pooled, self.reference_table = cells, seeds, config, pooled, reference_table
+        trainings = {name: (name,) for name in cells}
+        if pooled and len(cells) >= 3:
+            trainings |= {pooled_name(left): tuple(c for c in cells if c != left) for left in cells}
+        if config.reference != "none":  # beside the model with the prior: the marks alone and the prior alone, trained on each cell
+            trainings |= {marks_only_name(c): (c,) for c in cells} if not get_task(config.task).needs_reference else {}
+            trainings |= {prior_name(c): (c,) for c in cells}
+        self.trainings = trainings
+
+    def settings(self) -> dict:
+        return {key: getattr(self.config, key) for key in _SETTING_KEYS}
+
+    def record(self) -> dict:
+        return {"cells": {k: str(v) for k, v in self.cells.items()}, "seeds": self.seeds, "pooled": self.pooled}
+
+    def plan(self, out: Path) -> list[TrainingUnit]:
+        table_path = "" if self.reference_table is None else os.path.abspath(self.reference_table)
+        return [
+            TrainingUnit(
+                cell=name, data_dirs=tuple(str(self.cells[c]) for c in members), run_dir=str(out / RUNS_DIR / name.replace(": ", "-").replace(" ", "-") / f"seed-{seed}"),
+                config=_row_config(name, self.config, seed).to_dict(), reference_table=table_path,
+            )
+            for name, members in self.trainings.items()
+            for seed in self.seeds
+        ]  # fmt: skip
+
+    def tabulate(self, out: Path, units: Sequence[TrainingUnit], rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
+        from ..data.layout import load_splits
+        from ..trained import load_model
+
+        config, cells = self.config, self.cells
+        metric = get_task(config.task).primary_metric
+        data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
+        table = None
+        if self.reference_table is not None:
+            from ..data.reference import read_reference
+
+            table = read_reference(self.reference_table)
+        records, failed = [], []
+        for unit, row in zip(units, rows):
+            seed = unit.config["seed"]
+            if row["status"] == FAILED:
+                failed.append((unit.cell, seed, row.get("error", "")))
+                continue
+            model = load_model(unit.run_dir)
+            for test_cell, splits in data.items():
+                value, note = _score(model, splits, table, test_cell)
+                records.append({"trained_on": unit.cell, "seed": seed, "test_cell": test_cell, "seen": test_cell in self.trainings[unit.cell], metric: value, "note": note})
+        if failed and len(failed) == len(units):
+            first = failed[0]
+            raise RunsFailedError(f"{out}: every training of the cross-cell benchmark failed ({len(failed)}), so no matrix was written; the first: {first[0]} seed {first[1]}: {first_line(first[2])}")
+        scores = pd.DataFrame(records, columns=["trained_on", "seed", "test_cell", "seen", metric, "note"])
+        matrix = scores.pivot_table(index="trained_on", columns="test_cell", values=metric, aggfunc="mean", dropna=False)
+        matrix = matrix.reindex(index=[t for t in self.trainings if t in set(scores["trained_on"])], columns=list(cells))
+        return {"scores": scores, "matrix": matrix}
+
+    def render(self, out: Path, tables: dict[str, pd.DataFrame]) -> None:
+        _write(out, tables["scores"], tables["matrix"], metric=get_task(self.config.task).primary_metric, config=self.config, seeds=self.seeds)
+
+
+def _score(model, splits: dict, table=None, cell: str | None = None) -> tuple[float, str]:
+    """The model's primary metric on a cell's test split, normalised from the cell's whole input (with the cell's own prior); NaN and why when it cannot."""
     import warnings
-
-    from ..metrics.classification import auroc
-    from ..metrics.regression import pearson
 
     try:
         with warnings.catch_warnings():
@@ -203,9 +201,10 @@ def _score(model, splits: dict, metric: str, table=None, cell: str | None = None
             predictions = model.predict(splits["test"], with_attention=False, stats_from=list(splits.values()))
     except AttentiveChromeError as err:
         return float("nan"), str(err).split(": ", 1)[-1]
-    targets = get_task(predictions.task).targets(predictions.labels, predictions.baseline)  # deviation: the cell-specific part
+    task = get_task(predictions.task)
+    targets = task.targets(predictions.labels, predictions.baseline)  # deviation: the cell-specific part
     try:
-        value = auroc(targets, predictions.values) if metric == "auroc" else pearson(targets, predictions.values)
+        value = task.primary_score(targets, predictions.values)
     except UndefinedMetricError as err:
         return float("nan"), str(err)
     extra = [m for m in splits["test"].marks if m.lower() not in {k.lower() for k in model.marks}]
@@ -225,7 +224,7 @@ def _write(out: Path, scores: pd.DataFrame, matrix: pd.DataFrame, *, metric: str
 
 def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: str, config: TrainConfig, seeds: list[int]) -> str:
     """The matrix and the transfer table in markdown, headed by the settings."""
-    label = {"auroc": "AUROC", "pearson": "Pearson"}[metric]
+    label = METRIC_LABELS[metric]
     lines = [
         f"Test {label} of a model trained on each row's cells, on each column's test split (mean over seeds {', '.join(map(str, seeds))}); "
         "**bold**: the column's own cell (within-cell).",
@@ -261,8 +260,55 @@ def cross_cell_markdown(matrix: pd.DataFrame, scores: pd.DataFrame, *, metric: s
     return "\n".join(lines) + "\n"
 
 
+@dataclasses.dataclass(frozen=True)
+class MatrixFigure:
+    """The numbers of the matrix figure, computed once for both renderers (``matrix.png`` here, the report's page in plotly)."""
+
+    rows: list[str]
+    columns: list[str]
+    #: (rows, columns): the mean over seeds; NaN where it could not be scored.
+    values: np.ndarray
+    #: Each value as written in the figure (``n/a`` where missing).
+    text: list[list[str]]
+    #: (rows, columns): the within-cell scores, and the pooled model's score on the cell it never saw.
+    within: np.ndarray
+    pooled: np.ndarray
+    #: The lowest and highest value shown (0 and 1 when none is).
+    value_range: tuple[float, float]
+    #: What no skill scores (AUROC 0.5, correlation 0).
+    floor: float
+    #: The colour bar's label, e.g. ``test AUROC``.
+    label: str
+
+
+def matrix_figure_data(matrix: pd.DataFrame, metric: str) -> MatrixFigure:
+    """The matrix's values, their text, the within-cell and pooled cells and the colour range.
+
+    Examples
+    --------
+    >>> matrix = pd.DataFrame([[0.9, 0.7], [np.nan, 0.8]], index=["a", "b"], columns=["a", "b"])
+    >>> figure = matrix_figure_data(matrix, "auroc")
+    >>> figure.text, figure.within.tolist(), figure.value_range, figure.label
+    ([['0.900', '0.700'], ['n/a', '0.800']], [[True, False], [False, True]], (0.7, 0.9), 'test AUROC')
+    """
+    values = matrix.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    rows, columns = [str(r) for r in matrix.index], [str(c) for c in matrix.columns]
+    return MatrixFigure(
+        rows=rows, columns=columns, values=values,
+        text=[["n/a" if not np.isfinite(v) else f"{v:.3f}" for v in row] for row in values],
+        within=np.array([[r == c for c in columns] for r in rows], dtype=bool).reshape(values.shape),
+        pooled=np.array([[r == pooled_name(c) for c in columns] for r in rows], dtype=bool).reshape(values.shape),
+        value_range=(float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0),
+        floor=CHANCE_LEVEL[metric], label=f"test {METRIC_LABELS[metric]}",
+    )  # fmt: skip
+
+
 def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
-    """The matrix as a heatmap with the values written in; the within-cell cells outlined. Returns the Figure."""
+    """The matrix as a heatmap with the values written in; the within-cell cells outlined. Returns the Figure.
+
+    The numbers are :func:`matrix_figure_data`'s; the colours span the values shown.
+    """
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -271,23 +317,22 @@ def plot_matrix(matrix: pd.DataFrame, *, metric: str, ax=None):
         ax = figure.add_subplot()
     else:
         figure = ax.figure
-    values = matrix.to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", vmin=low, vmax=high if high > low else low + 1e-3, aspect="auto")
-    for i, name in enumerate(matrix.index):
-        for j, col in enumerate(matrix.columns):
-            v = values[i, j]
-            ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.3f}", ha="center", va="center", fontsize=8, color="white" if np.isnan(v) or v < (low + high) / 2 else "black")
-            if name == col:
+    data = matrix_figure_data(matrix, metric)
+    low, high = data.value_range
+    image = ax.imshow(np.ma.masked_invalid(data.values), cmap="viridis", vmin=low, vmax=high if high > low else low + 1e-3, aspect="auto")
+    for i in range(len(data.rows)):
+        for j in range(len(data.columns)):
+            v = data.values[i, j]
+            ax.text(j, i, data.text[i][j], ha="center", va="center", fontsize=8, color="white" if np.isnan(v) or v < (low + high) / 2 else "black")
+            if data.within[i, j]:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
-            elif name == pooled_name(col):  # the pooled model on the cell it never saw
+            elif data.pooled[i, j]:  # the pooled model on the cell it never saw
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=1.5, linestyle="--"))
-    ax.set_xticks(range(matrix.shape[1]), list(matrix.columns), rotation=30, ha="right")
-    ax.set_yticks(range(matrix.shape[0]), list(matrix.index))
+    ax.set_xticks(range(len(data.columns)), data.columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(data.rows)), data.rows)
     ax.set_xlabel("test cell")
     ax.set_ylabel("trained on")
-    figure.colorbar(image, ax=ax, label=f"test {metric.upper() if metric == 'auroc' else metric.capitalize()}")
+    figure.colorbar(image, ax=ax, label=data.label)
     ax.set_title("red: within-cell; dashed: pooled over the other cells, on the cell left out", fontsize=8)
     return figure
 

@@ -12,7 +12,6 @@ with ``jobs`` or on a Dask ``scheduler``. They live in ``<out>/normalize-selecti
 
 from __future__ import annotations
 
-import os
 import dataclasses
 import json
 import warnings
@@ -25,7 +24,9 @@ from .._io import write_text_atomic
 from ..config import TrainConfig
 from ..data.schema import NORMALIZATIONS
 from ..exceptions import AttentiveChromeError, UndefinedMetricError
-from .runner import TrainingUnit, guard_settings, plan_cells, run_units
+from ..tasks import get_task
+from .experiment import Experiment, run_experiment
+from .runner import FAILED, TrainingUnit, plan_cells
 
 SELECTION_DIR = "normalize-selection"
 SELECTION_FILE = "selection.json"
@@ -65,55 +66,68 @@ def select_normalization(
     ValueError
         With fewer than two cells (nothing to hold out), or when every candidate failed.
     """
-    from ..data.layout import load_splits
-    from ..metrics.classification import auroc
-    from ..metrics.regression import pearson
-    from ..trained import load_model
+    experiment = NormalizationSelection(plan_cells(cell_dirs), config, candidates)
+    return run_experiment(experiment, Path(out_dir) / SELECTION_DIR, jobs=jobs, scheduler=scheduler, on_result=on_result).tables["choice"]
 
-    cells = plan_cells(cell_dirs)
-    if len(cells) < 2:
-        raise ValueError("choosing the normalisation by held-out-cell validation needs at least two cells (--normalize auto)")
-    root = Path(os.path.abspath(out_dir)) / SELECTION_DIR
-    guard_settings(
-        root, "settings.json", {k: v for k, v in config.to_dict().items() if k not in ("normalize", "device")},
-        {"cells": {k: str(v) for k, v in cells.items()}, "candidates": list(candidates)},
-        hint="use another --out, or the same settings to continue the selection", what="a normalisation selection",
-    )  # fmt: skip
-    units, keys = [], []
-    for candidate in candidates:
-        for held_out in cells:
-            others = tuple(str(cells[c]) for c in cells if c != held_out)
-            run_dir = root / candidate / f"without-{held_out}"
-            units.append(TrainingUnit(cell=f"{candidate} without {held_out}", data_dirs=others, run_dir=str(run_dir), config=dataclasses.replace(config, normalize=candidate).to_dict()))
-            keys.append((candidate, held_out))
-    rows = run_units(units, jobs=jobs, scheduler=scheduler, on_result=on_result)
 
-    metric = "auroc" if config.task == "classification" else "pearson"
-    score = auroc if metric == "auroc" else pearson
-    data = {name: load_splits(path, task=config.task, cache=True) for name, path in cells.items()}
-    scores: dict[str, dict[str, float]] = {c: {} for c in candidates}
-    errors: list[str] = []
-    for (candidate, held_out), unit, row in zip(keys, units, rows):
-        value = float("nan")
-        if row["status"] == "failed":
-            errors.append(f"{unit.cell}: {row.get('error', '')}")
-        else:
-            splits = data[held_out]
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    predictions = load_model(unit.run_dir).predict(splits["valid"], with_attention=False, stats_from=list(splits.values()))
-                value = score(predictions.labels, predictions.values)
-            except (AttentiveChromeError, UndefinedMetricError) as err:  # e.g. a mark the held-out cell lacks
-                errors.append(f"{unit.cell}: {err}")
-        scores[candidate][held_out] = value
-    try:
-        best = _best(scores, candidates)
-    except ValueError as err:
-        raise ValueError(f"{err}; the first problem: {errors[0]}" if errors else str(err)) from None
-    choice = NormalizationChoice(best=best, scores=scores, metric=metric)
-    write_text_atomic(root / SELECTION_FILE, json.dumps(choice.to_dict(), indent=2) + "\n")
-    return choice
+class NormalizationSelection(Experiment):
+    """The selection as an :class:`~attentivechrome.experiments.experiment.Experiment`: one unit per (candidate, held-out cell); the choice."""
+
+    kind = "normalisation selection"
+    hint = "use another --out, or the same settings to continue the selection"
+
+    def __init__(self, cells: dict[str, Path], config: TrainConfig, candidates: Sequence[str]) -> None:
+        if len(cells) < 2:
+            raise ValueError("choosing the normalisation by held-out-cell validation needs at least two cells (--normalize auto)")
+        self.cells, self.config, self.candidates = cells, config, list(candidates)
+        self.keys = [(candidate, held_out) for candidate in self.candidates for held_out in cells]
+
+    def settings(self) -> dict:
+        return {k: v for k, v in self.config.to_dict().items() if k not in ("normalize", "device")}
+
+    def record(self) -> dict:
+        return {"cells": {k: str(v) for k, v in self.cells.items()}, "candidates": self.candidates}
+
+    def plan(self, out: Path) -> list[TrainingUnit]:
+        cells = self.cells
+        return [
+            TrainingUnit(
+                cell=f"{candidate} without {held_out}", data_dirs=tuple(str(cells[c]) for c in cells if c != held_out), run_dir=str(out / candidate / f"without-{held_out}"),
+                config=dataclasses.replace(self.config, normalize=candidate).to_dict(),
+            )
+            for candidate, held_out in self.keys
+        ]  # fmt: skip
+
+    def tabulate(self, out: Path, units: Sequence[TrainingUnit], rows: Sequence[dict]) -> dict[str, NormalizationChoice]:
+        from ..data.layout import load_splits
+        from ..trained import load_model
+
+        task = get_task(self.config.task)
+        data = {name: load_splits(path, task=self.config.task, cache=True) for name, path in self.cells.items()}
+        scores: dict[str, dict[str, float]] = {c: {} for c in self.candidates}
+        errors: list[str] = []
+        for (candidate, held_out), unit, row in zip(self.keys, units, rows):
+            value = float("nan")
+            if row["status"] == FAILED:
+                errors.append(f"{unit.cell}: {row.get('error', '')}")
+            else:
+                splits = data[held_out]
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        predictions = load_model(unit.run_dir).predict(splits["valid"], with_attention=False, stats_from=list(splits.values()))
+                    value = task.primary_score(predictions.labels, predictions.values)
+                except (AttentiveChromeError, UndefinedMetricError) as err:  # e.g. a mark the held-out cell lacks
+                    errors.append(f"{unit.cell}: {err}")
+            scores[candidate][held_out] = value
+        try:
+            best = _best(scores, self.candidates)
+        except ValueError as err:
+            raise ValueError(f"{err}; the first problem: {errors[0]}" if errors else str(err)) from None
+        return {"choice": NormalizationChoice(best=best, scores=scores, metric=task.primary_metric)}
+
+    def render(self, out: Path, tables: dict[str, NormalizationChoice]) -> None:
+        write_text_atomic(out / SELECTION_FILE, json.dumps(tables["choice"].to_dict(), indent=2) + "\n")
 
 
 def _best(scores: dict[str, dict[str, float]], candidates: Sequence[str]) -> str:

@@ -47,6 +47,11 @@ ORIGINAL = TrainConfig(preset="original")
 #: Written into a unit's run directory once it finished: its scores and time.
 RESULT_FILE = RunDirectory.RESULT
 
+#: What became of a unit, the one vocabulary of every row, table and callback: trained by this
+#: call, finished by an earlier call (not trained again), or failed (its row's ``error`` says why).
+TRAINED, DONE_EARLIER, FAILED = "trained", "done earlier", "failed"
+STATUSES: tuple[str, ...] = (TRAINED, DONE_EARLIER, FAILED)
+
 
 @dataclass(frozen=True)
 class TrainingUnit:
@@ -76,6 +81,11 @@ class TrainingUnit:
     config: dict = field(hash=False)
     reference_table: str = ""
     entry: str = ""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the unit's run directory holds its ``result.json`` (finished by an earlier call)."""
+        return (Path(self.run_dir) / RESULT_FILE).is_file()
 
     @property
     def label(self) -> str:
@@ -220,7 +230,7 @@ def _result_problem(result) -> str | None:
 
 
 def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] | None = None) -> dict:
-    """Train one unit and write its ``result.json``; return its row (status ``trained`` or ``failed``).
+    """Train one unit and write its ``result.json``; return its row (status :data:`TRAINED` or :data:`FAILED`).
 
     The row holds the scores, the wall time and the peak resident memory of the unit's process
     while it trained (``peak_memory_mb``; on Linux measured from the unit's start).
@@ -248,7 +258,7 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
     except Exception as err:  # noqa: BLE001 - one broken unit must not stop the others; its row says why
         logger.debug("%s failed", unit.label, exc_info=True)
         seconds = time.perf_counter() - started
-        return {**base, "status": "failed", "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
+        return {**base, "status": FAILED, "error": f"{type(err).__name__}: {err}", "seconds": seconds, "minutes": seconds / 60}
     seconds = time.perf_counter() - started
     result = {
         **base, "best_epoch": record.best_epoch, "epochs_run": len(record.history), "stop_reason": record.stop_reason,
@@ -258,7 +268,7 @@ def run_unit(unit: TrainingUnit, on_epoch: Callable[[TrainingUnit, int], None] |
         result["cells"] = record.cell_scores
     run = RunDirectory(unit.run_dir)
     run.write_json(run.result, result)
-    return {**result, "status": "trained"}
+    return {**result, "status": TRAINED}
 
 
 def settings_changed(unit: TrainingUnit) -> list[str]:
@@ -312,8 +322,8 @@ def run_units(
     restart
         Train finished units again.
     on_result
-        Called with each unit's row as soon as it is known: ``status`` is ``done earlier``
-        (finished by an earlier call; the row is its ``result.json``), ``trained`` or ``failed``.
+        Called with each unit's row as soon as it is known: ``status`` is one of :data:`STATUSES`
+        (``done earlier``: the row is the ``result.json`` of an earlier call).
     on_epoch
         Called after each epoch of a unit trained in this process (for progress bars).
     on_status
@@ -328,7 +338,7 @@ def run_units(
         rows[unit.run_dir] = row
         if on_result is not None:
             on_result(row)
-        elif row["status"] == "failed":
+        elif row["status"] == FAILED:
             logger.error("%s failed: %s", unit.label, row["error"])
 
     for unit in units:
@@ -340,7 +350,7 @@ def run_units(
                     f"{unit.run_dir}: finished with other settings than this call gives it ({'; '.join(differ)}); "
                     "a model's defaults may have changed since: pass the old settings (e.g. --preset original), use another --out, or retrain it"
                 )
-            finish(unit, {**finished, "status": "done earlier"})
+            finish(unit, {**finished, "status": DONE_EARLIER})
         else:
             pending.append(unit)
 
@@ -352,8 +362,8 @@ def run_units(
     def done(index: int, row) -> None:
         unit = pending[index]
         if isinstance(row, BaseException):  # the task itself died: its workers were lost too often
-            row = {**_identity(unit), "status": "failed", "error": f"{type(row).__name__}: {row}"}
-        failed["count"] += row["status"] == "failed"
+            row = {**_identity(unit), "status": FAILED, "error": f"{type(row).__name__}: {row}"}
+        failed["count"] += row["status"] == FAILED
         finish(unit, row)
 
     def status(counts: dict[str, int]) -> None:

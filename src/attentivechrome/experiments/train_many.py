@@ -22,42 +22,27 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .._io import atomic_open, exclusive_lock
-from .._progress import progress_bar
+from .._io import atomic_open
 from ..config import TRAINING_FIELDS, TrainConfig
-from .runner import RESULT_FILE, TrainingUnit, default_jobs, guard_settings, plan_cells, run_units, status_text
+from ..tasks import get_task
+from .experiment import Experiment, ExperimentResult, run_experiment
+from .runner import RESULT_FILE, TrainingUnit, plan_cells
 
 SETTINGS_FILE = "train-many.json"
 SUMMARY_FILE = "summary.tsv"
 #: Settings that change what a run learns; a resumed call must repeat them.
 _SETTING_KEYS = ("model", "task", "seed", *TRAINING_FIELDS)
-#: The score columns of the summary, per task.
-SCORE_COLUMNS = {
-    "classification": ("valid_auroc", "test_auroc", "test_aupr"),
-    "regression": ("valid_pearson", "test_pearson", "test_spearman", "test_mse"),
-    "deviation": ("valid_pearson", "test_pearson", "test_spearman", "test_mse", "test_expression_pearson"),
-}
-#: Summary columns, in order, per task.
-SUMMARY_COLUMNS = {task: ("cell", "status", "best_epoch", *scores, "minutes", "run_dir", "error") for task, scores in SCORE_COLUMNS.items()}
-
-__all__ = ["RESULT_FILE", "SETTINGS_FILE", "SUMMARY_FILE", "TrainManyResult", "summary_text", "train_many"]
 
 
-@dataclass
-class TrainManyResult:
-    """The per-cell summary of a call (also written to ``summary.tsv``)."""
+def summary_columns(task: str) -> tuple[str, ...]:
+    """The columns of ``summary.tsv``, in order: the task's scores (:attr:`~attentivechrome.tasks.Task.score_columns`) amid the run's facts."""
+    return ("cell", "status", "best_epoch", *get_task(task).score_columns, "minutes", "run_dir", "error")
 
-    summary: pd.DataFrame
-    out_dir: Path
-    trained: int = 0
-    skipped: int = 0
-    failed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+__all__ = ["RESULT_FILE", "SETTINGS_FILE", "SUMMARY_FILE", "TrainMany", "summary_columns", "summary_text", "train_many"]
 
 
 def train_many(
@@ -71,7 +56,7 @@ def train_many(
     progress: bool | None = None,
     on_cell: Callable[[dict], None] | None = None,
     reference_table: str | Path | None = None,
-) -> TrainManyResult:
+) -> ExperimentResult:
     """Train ``config``'s model on every cell directory; skip cells finished by an earlier call.
 
     Parameters
@@ -94,12 +79,14 @@ def train_many(
     progress
         Show one progress bar over all epochs of all cells; default: the package setting.
     on_cell
-        Called with each cell's summary row as soon as the cell is finished, skipped or failed.
+        Called with each cell's row as soon as the cell is finished, skipped or failed
+        (``status``: one of :data:`~attentivechrome.experiments.runner.STATUSES`).
 
     Returns
     -------
-    TrainManyResult
-        The summary table (one row per cell, in the order given) and counts.
+    ExperimentResult
+        With the table ``summary`` (one row per cell, in the order given); its ``seconds``
+        count from the call's start.
 
     Raises
     ------
@@ -110,42 +97,44 @@ def train_many(
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     started = time.perf_counter()
-    out = Path(os.path.abspath(out_dir))  # workers on other machines see the same absolute paths
-    cells = plan_cells(cell_dirs)
-    with exclusive_lock(out, "train-many"):  # a second call on the same --out refuses while this one runs
-        guard_settings(
-            out,
-            SETTINGS_FILE,
-            {key: getattr(config, key) for key in _SETTING_KEYS},
-            {"cells": {name: str(path) for name, path in cells.items()}},
-            restart=restart,
-            hint="use the same settings to continue, another --out, or --restart to train every cell again",
-        )
-        table = "" if reference_table is None else os.path.abspath(reference_table)  # each cell's prior leaves out its own column
-        units = [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config.to_dict(), reference_table=table) for name, path in cells.items()]
-        to_train = sum(1 for unit in units if restart or not (Path(unit.run_dir) / RESULT_FILE).is_file())
-        # Epochs move the bar when cells train here; units, when they train on Dask workers.
-        n_jobs = min(jobs or default_jobs(to_train, config.device), max(1, to_train))  # as the runner decides
-        per_unit = config.epochs if scheduler is None and n_jobs == 1 else 1
-        with progress_bar(max(1, to_train * per_unit), f"{to_train} cell(s)", enabled=progress) as advance:
-            rows = run_units(
-                units, jobs=jobs, scheduler=scheduler, restart=restart, on_result=on_cell,
-                on_epoch=lambda unit, epoch: advance(1),
-                on_status=lambda counts: advance(0 if per_unit > 1 else 1, description=status_text(counts)),
-            )  # fmt: skip
+    experiment = TrainMany(plan_cells(cell_dirs), config, reference_table=reference_table)
+    return run_experiment(
+        experiment, out_dir, jobs=jobs, scheduler=scheduler, restart=restart, progress=progress, epochs=config.epochs, device=config.device, on_result=on_cell, started=started
+    )
 
-        columns = SUMMARY_COLUMNS[config.task]
+
+class TrainMany(Experiment):
+    """``train-many`` as an :class:`~attentivechrome.experiments.experiment.Experiment`: one unit per cell; the summary table."""
+
+    kind = "train-many"
+    settings_file = SETTINGS_FILE
+    what = "runs trained"
+    hint = "use the same settings to continue, another --out, or --restart to train every cell again"
+    progress_label = "{n} cell(s)"
+    progress_by_epoch = True
+
+    def __init__(self, cells: dict[str, Path], config: TrainConfig, *, reference_table: str | Path | None = None) -> None:
+        self.cells, self.config = cells, config
+        self.table = "" if reference_table is None else os.path.abspath(reference_table)  # each cell's prior leaves out its own column
+
+    def settings(self) -> dict:
+        return {key: getattr(self.config, key) for key in _SETTING_KEYS}
+
+    def record(self) -> dict:
+        return {"cells": {name: str(path) for name, path in self.cells.items()}}
+
+    def plan(self, out: Path) -> list[TrainingUnit]:
+        config = self.config.to_dict()
+        return [TrainingUnit(cell=name, data_dirs=(str(path),), run_dir=str(out / name), config=config, reference_table=self.table) for name, path in self.cells.items()]
+
+    def tabulate(self, out: Path, units: Sequence[TrainingUnit], rows: Sequence[dict]) -> dict[str, pd.DataFrame]:
+        columns = summary_columns(self.config.task)
         summary = pd.DataFrame([{c: row.get(c) for c in columns} | {"cell": unit.cell, "run_dir": row.get("run_dir") or unit.run_dir} for unit, row in zip(units, rows)], columns=list(columns))
+        return {"summary": summary}
+
+    def render(self, out: Path, tables: dict[str, pd.DataFrame]) -> None:
         with atomic_open(out / SUMMARY_FILE, "w", encoding="utf-8", newline="") as handle:
-            summary.to_csv(handle, sep="\t", index=False, float_format="%.6g")
-        return TrainManyResult(
-            summary=summary,
-            out_dir=out,
-            trained=sum(r["status"] == "trained" for r in rows),
-            skipped=sum(r["status"] == "done earlier" for r in rows),
-            failed=[unit.cell for unit, r in zip(units, rows) if r["status"] == "failed"],
-            seconds=time.perf_counter() - started,
-        )
+            tables["summary"].to_csv(handle, sep="\t", index=False, float_format="%.6g")
 
 
 def summary_text(summary: pd.DataFrame) -> str:

@@ -87,7 +87,7 @@ class Expression:
         return values, labels, n_unversioned
 
 
-def read_expression(path: str | Path, column: str | None = None) -> Expression:
+def read_expression_column(path: str | Path, column: str | None = None) -> Expression:
     """Read one column of an expression table and the median of that column.
 
     Parameters

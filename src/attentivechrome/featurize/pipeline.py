@@ -35,7 +35,7 @@ from .bigwig import _BIGWIG_MAGIC, open_bigwig, signal_bigwig
 from .bins import ORIENTATIONS, BinLayout, Orientation, orient, windows
 from .chroms import preview
 from .gtf import GeneTable, read_genes
-from .labels import Expression, read_expression
+from .labels import Expression, read_expression_column
 from .reads_bed import _sniff, count_reads_bed
 from .split import SPLIT_METHODS, split_genes
 
@@ -185,7 +185,7 @@ def featurize(
     table = genes if isinstance(genes, GeneTable) else read_genes(genes, feature=feature, id_attribute=id_attribute, biotypes=biotypes)
     if len(table) == 0:
         raise InputFormatError(table.source, None, "holds no genes with a strand ('+' or '-')")
-    expr = read_expression(expression, cell) if expression is not None else None
+    expr = read_expression_column(expression, cell) if expression is not None else None
 
     notes: list[str] = []
     left_out: dict[str, int] = {}

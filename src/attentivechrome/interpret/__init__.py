@@ -6,7 +6,16 @@ attribution methods are plotted and scored the same way.
 
 from .attention import CLASSES, ClassAverager, ClassAverages, bin_profile, class_averages
 from .attribution import ATTRIBUTION_METHODS, DEFAULT_METHODS, METHODS, LogitModule, MethodInfo, attribute, check_methods
-from .benchmark import REFERENCES, BenchmarkResult, benchmark_markdown, run_benchmark, score_maps, write_benchmark
+from .benchmark import (
+    REFERENCES,
+    GroundTruthBenchmark,
+    cooperation_markdown,
+    ground_truth_markdown,
+    run_ground_truth_benchmark,
+    score_cooperation,
+    score_maps,
+    write_ground_truth_benchmark,
+)
 from .explain import Explanation, OutputScale, explain, iter_explanations, mark_shares
 from .faithfulness import BASELINES, FaithfulnessResult, faithfulness
 from .report import InterpretationResult, select_genes, write_interpretation
@@ -18,7 +27,9 @@ from .scoring import (
     rowwise_spearman,
     score_bins,
     score_marks,
+    score_pair,
     score_track,
+    window_share,
 )
 
 __all__ = [
@@ -28,22 +39,23 @@ __all__ = [
     "DEFAULT_METHODS",
     "METHODS",
     "REFERENCES",
-    "BenchmarkResult",
     "ClassAverager",
     "ClassAverages",
     "Explanation",
     "FaithfulnessResult",
+    "GroundTruthBenchmark",
     "InterpretationResult",
     "LogitModule",
     "MethodInfo",
     "OutputScale",
     "attribute",
-    "benchmark_markdown",
     "bin_profile",
     "check_methods",
     "class_averages",
+    "cooperation_markdown",
     "explain",
     "faithfulness",
+    "ground_truth_markdown",
     "iter_explanations",
     "mark_shares",
     "mean_and_interval",
@@ -51,12 +63,15 @@ __all__ = [
     "rowwise_average_precision",
     "rowwise_pearson",
     "rowwise_spearman",
-    "run_benchmark",
+    "run_ground_truth_benchmark",
     "score_bins",
+    "score_cooperation",
     "score_maps",
     "score_marks",
+    "score_pair",
     "score_track",
     "select_genes",
-    "write_benchmark",
+    "window_share",
+    "write_ground_truth_benchmark",
     "write_interpretation",
 ]

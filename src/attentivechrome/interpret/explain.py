@@ -24,6 +24,7 @@ from ..data.dataset import HistoneData
 from ..data.marks import absent_marks
 from ..data.schema import MARKS
 from ..models._fast_lstm import release_scratch
+from ..models.ensemble import members_of
 from .attribution import (
     DEFAULT_IG_STEPS,
     DEFAULT_WINDOW,
@@ -95,6 +96,12 @@ class Explanation:
     convergence_delta
         Method name -> (genes,) completeness gap ``sum(map) - (f(x) - f(baseline))`` for
         ``integrated_gradients`` and ``deeplift``.
+    spread
+        For an ensemble (:class:`~attentivechrome.models.ensemble.Ensemble`): method name ->
+        (genes, marks, bins) standard deviation of the members' maps (``ddof=1``), beside
+        ``maps``, which hold the members' mean. Empty for a single model.
+    n_members
+        How many models the maps average: the ensemble's members, or 1.
     """
 
     gene_ids: np.ndarray
@@ -109,6 +116,8 @@ class Explanation:
     #: The model's task: ``regression`` (``deviation``) when logits and attributions are in log1p-expression units
     #: (of the deviation from the prior).
     task: str = "classification"
+    spread: dict[str, np.ndarray] = field(default_factory=dict)
+    n_members: int = 1
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -162,6 +171,8 @@ class Explanation:
             beta=None if self.beta is None else self.beta[index],
             convergence_delta={k: v[index] for k, v in self.convergence_delta.items()},
             task=self.task,
+            spread={k: v[index] for k, v in self.spread.items()},
+            n_members=self.n_members,
         )
 
     @classmethod
@@ -185,6 +196,8 @@ class Explanation:
             beta=cat([p.beta for p in parts]),
             convergence_delta={m: np.concatenate([p.convergence_delta[m] for p in parts]) for m in first.convergence_delta},
             task=first.task,
+            spread={m: np.concatenate([p.spread[m] for p in parts]) for m in first.spread},
+            n_members=first.n_members,
         )
 
 
@@ -287,6 +300,11 @@ def iter_explanations(
 
     With an ``output`` that decodes (a regression module's standardised ``y``), the logits are
     decoded and every attribution (a difference or gradient of the output) is multiplied by its scale.
+
+    An :class:`~attentivechrome.models.ensemble.Ensemble` is explained member by member: its maps,
+    alpha, beta and completeness gaps are the members' means (for the gradient methods on the mean
+    logit, integrated gradients and occlusion, the ensemble's own maps), and ``spread`` holds each
+    map's standard deviation across the members.
     """
     methods = check_methods(method if isinstance(method, str) else list(method))
     if batch_size < 1:
@@ -296,6 +314,7 @@ def iter_explanations(
     check_fits(module, data)
     device = torch.device(device)
     module = module.to(device)
+    members = members_of(module)
     was_training = module.training
     module.eval()
     try:
@@ -310,7 +329,8 @@ def iter_explanations(
             for start in range(0, data.n_genes, batch_size):
                 stop = min(start + batch_size, data.n_genes)
                 with _settings.torch_threads(1):  # see _settings.torch_threads; 2 threads took 3x as long on 2 cores
-                    part = _explain_batch(module, data, start, stop, methods, device, baseline, n_steps, window, stride)
+                    parts = [_explain_batch(member, data, start, stop, methods, device, baseline, n_steps, window, stride) for member in members]
+                part = parts[0] if len(parts) == 1 else combine_members(parts)
                 yield _decoded(part, output) if output.decodes else part
                 advance(stop - start)
     finally:
@@ -374,6 +394,42 @@ def _explain_batch(
     )
 
 
+def combine_members(parts: Sequence[Explanation]) -> Explanation:
+    """One explanation of the same genes from an ensemble's members: their mean, and each map's spread (standard deviation, ``ddof=1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = Explanation(np.array(["g"]), ("a",), ("saliency",), np.array([1.0]), None, {"saliency": np.ones((1, 1, 2), np.float32)})
+    >>> two = Explanation(np.array(["g"]), ("a",), ("saliency",), np.array([3.0]), None, {"saliency": np.full((1, 1, 2), 3, np.float32)})
+    >>> both = combine_members([one, two])
+    >>> both.logits, both["saliency"][0, 0], both.spread["saliency"][0, 0].round(3)
+    (array([2.], dtype=float32), array([2., 2.], dtype=float32), array([1.414, 1.414], dtype=float32))
+    """
+    first = parts[0]
+
+    def mean(values):
+        return None if values[0] is None else np.mean(np.stack(values), axis=0).astype(np.float32)
+
+    def spread(values):
+        return np.std(np.stack(values), axis=0, ddof=1 if len(values) > 1 else 0).astype(np.float32)
+
+    return Explanation(
+        gene_ids=first.gene_ids,
+        marks=first.marks,
+        methods=first.methods,
+        logits=mean([p.logits for p in parts]),
+        labels=first.labels,
+        maps={m: mean([p.maps[m] for p in parts]) for m in first.maps},
+        alpha=mean([p.alpha for p in parts]),
+        beta=mean([p.beta for p in parts]),
+        convergence_delta={m: mean([p.convergence_delta[m] for p in parts]) for m in first.convergence_delta},
+        task=first.task,
+        spread={m: spread([p.maps[m] for p in parts]) for m in first.maps},
+        n_members=len(parts),
+    )
+
+
 def _decoded(part: Explanation, output: OutputScale) -> Explanation:
     """A batch's outputs on the task's scale: logits, attributions and completeness gaps of ``y * scale + offset``."""
     scale = output.scale
@@ -388,6 +444,8 @@ def _decoded(part: Explanation, output: OutputScale) -> Explanation:
         beta=part.beta,
         convergence_delta={m: (v * scale).astype(np.float32) for m, v in part.convergence_delta.items()},
         task=output.task,
+        spread={m: v if METHODS[m].family == "attention" else (v * abs(scale)).astype(np.float32) for m, v in part.spread.items()},
+        n_members=part.n_members,
     )
 
 

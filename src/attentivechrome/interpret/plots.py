@@ -285,25 +285,75 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
     return fig
 
 
-def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
+def plot_spread_profiles(
+    mean_abs: Mapping[str, np.ndarray], mean_spread: Mapping[str, np.ndarray], marks: Sequence[str], *, bin_size: int = DEFAULT_BIN_SIZE, n_members: int, n_genes: int
+) -> Figure:
+    """An ensemble's maps and their spread: per method (rows) and mark (columns), the mean over genes of |map| per bin, with a band of +- the mean spread.
+
+    ``mean_abs[method]`` and ``mean_spread[method]`` have shape (marks, bins): the mean over the
+    genes of the absolute mean map and of the members' standard deviation, cell by cell.
+    """
+    methods = list(mean_abs)
+    n_bins = next(iter(mean_abs.values())).shape[1]
+    x = bin_centres_kb(n_bins, bin_size)
+    fig = Figure(figsize=(2.6 * len(marks), 1.9 * len(methods) + 0.8), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(methods), len(marks), sharex=True, squeeze=False))
+    for i, method in enumerate(methods):
+        for j, mark in enumerate(marks):
+            ax = axes[i, j]
+            centre, band = mean_abs[method][j], mean_spread[method][j]
+            ax.fill_between(x, np.maximum(centre - band, 0.0), centre + band, color="tab:orange", alpha=0.35, lw=0, label="+- spread across members")
+            ax.plot(x, centre, color="tab:blue", lw=1.2, label="|mean map|")
+            ax.axvline(0.0, color="black", lw=0.6, ls="--")
+            if i == 0:
+                ax.set_title(mark)
+            if j == 0:
+                ax.set_ylabel(METHODS[method].label if method in METHODS else method, fontsize=8)
+            if i == len(methods) - 1:
+                ax.set_xlabel(POSITION_LABEL, fontsize=8)
+            ax.tick_params(labelsize=7)
+    _legend_outside(fig, axes[0, 0])
+    fig.suptitle(f"mean |map| over {n_genes} genes, +- the spread of the {n_members} members' maps", fontsize=10)
+    return fig
+
+
+def plot_ground_truth_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Bars of bin-level AUROC, AUPR and mark-rank agreement per method, with 95% intervals.
 
-    ``table`` is :attr:`BenchmarkResult.table`; reference rows (random floor, input signal)
+    ``table`` is :attr:`GroundTruthBenchmark.table`; reference rows (random floor, input signal)
     are grey, and the random floor's value is drawn across each panel as a dashed line.
     """
     panels = [("bin_auroc", "bin-level AUROC"), ("bin_aupr", "bin-level AUPR"), ("mark_spearman", "mark rank agreement (Spearman)")]
+    title = "which map finds the planted signal? (orange: attention, blue: attributions, grey: references; dashed: random floor)"
+    return _score_bars(table, panels, title, axes=axes)
+
+
+def plot_cooperation(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None, title: str | None = None) -> Figure:
+    """Bars of the cooperation scores per method (pair AUROC, partner AUROC, window share), with 95% intervals.
+
+    ``table`` is :attr:`GroundTruthBenchmark.cooperation` (or :func:`score_cooperation`'s table);
+    its ``attrs["headers"]`` name the panels. The random floor is the dashed line.
+    """
+    headers: dict[str, str] = table.attrs.get("headers") or {c: c for c in table.columns if f"{c}_ci" in table.columns}
+    panels = [(column, header.replace(" (", "\n(", 1)) for column, header in headers.items()]
+    title = title or "do the maps recover the cooperating marks and the rules' windows? (dashed: random floor)"
+    return _score_bars(table, panels, title, axes=axes)
+
+
+def _score_bars(table: pd.DataFrame, panels: Sequence[tuple[str, str]], title: str, *, axes: Sequence[Axes] | None) -> Figure:
+    """One panel of horizontal bars per score column, methods on the y axis (references grey)."""
     if axes is None:
-        fig = Figure(figsize=(13, 0.5 + 0.42 * len(table) + 1.5), layout="constrained")
-        axes = fig.subplots(1, len(panels), sharey=True)
+        fig = Figure(figsize=(4.4 * len(panels), 0.5 + 0.42 * len(table) + 1.5), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
     else:
         fig = axes[0].figure
     y = np.arange(len(table))
     colors = [_REFERENCE_COLOR if family == "reference" else "#2e86c1" if family != "attention" else "#d35400" for family in table["family"]]
-    for ax, (column, title) in zip(axes, panels):
+    for ax, (column, name) in zip(axes, panels):
         ax.barh(y, table[column], xerr=table[f"{column}_ci"], color=colors, ecolor="black", capsize=2)
         if "random" in table.index:
             ax.axvline(table.loc["random", column], color="black", lw=0.9, ls="--")
-        ax.set_title(title)
+        ax.set_title(name, fontsize=9)
         for yi, value, half in zip(y, table[column], table[f"{column}_ci"].fillna(0.0)):
             if np.isfinite(value):
                 ax.text(max(value, 0.0) + half, yi, f" {value:.3f}", va="center", ha="left", fontsize=8)
@@ -311,7 +361,7 @@ def plot_benchmark(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None) -
         ax.set_xlim(low, 1.12)
     axes[0].set_yticks(y, list(table["label"]))
     axes[0].invert_yaxis()
-    fig.suptitle("which map finds the planted signal? (orange: attention, blue: attributions, grey: references; dashed: random floor)")
+    fig.suptitle(title)
     return fig
 
 

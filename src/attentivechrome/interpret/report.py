@@ -201,6 +201,7 @@ def write_interpretation(
         averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
         logits, deltas_seen = [], set()
+        spreads = _SpreadSums()
         kept_maps: dict[str, list[np.ndarray]] = {m: [] for m in methods} if faithfulness else {}
         start = 0
         with contextlib.ExitStack() as stack:
@@ -225,6 +226,9 @@ def write_interpretation(
                 for method, delta in part.convergence_delta.items():
                     npz.append(f"delta_{method}", delta.astype(np.float32))
                     deltas_seen.add(method)
+                for method, spread in part.spread.items():
+                    npz.append(f"spread_{method}", spread.astype(np.float32))
+                spreads.add(part)
                 if tsv:
                     part.to_frame().to_csv(maps_tsv, sep="\t", index=False, header=header, float_format="%.6g")
                     _mark_score_frame(part).to_csv(scores_tsv, sep="\t", index=False, header=header, float_format="%.6g")
@@ -277,6 +281,13 @@ def write_interpretation(
         files["class averages"] = out / CLASS_NPZ
 
         figures = _write_figures(averages, keep, data.marks, methods, figures_dir, bin_size)
+        if spreads.n_genes:
+            from .plots import plot_spread_profiles
+
+            figures["the ensemble's spread: mean |map| with +- the members' spread"] = _save(
+                plot_spread_profiles(spreads.mean_abs(), spreads.mean_spread(), data.marks, bin_size=bin_size, n_members=spreads.n_members, n_genes=spreads.n_genes),
+                figures_dir / "ensemble_spread",
+            )
         faithful = None
         if faithfulness:
             faithful = measure_faithfulness(
@@ -297,13 +308,38 @@ def write_interpretation(
         result = InterpretationResult(
             out_dir=out, n_genes=data.n_genes, methods=methods, averages=averages, plotted_genes=keep.gene_ids(), faithfulness=faithful
         )
-        summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source, chosen_by_name=bool(genes))
+        summary = _summary(result, data, module, values, task, averages, figures, tsv, deltas_seen, out, model_source, chosen_by_name=bool(genes), spreads=spreads)
         write_text_atomic(out / SUMMARY, summary)
         files["summary"] = out / SUMMARY
         move_files(out, final_out)
     result.out_dir = final_out
     result.files = {name: final_out / path.relative_to(out) for name, path in files.items()}
     return result
+
+
+class _SpreadSums:
+    """Sums over the genes of an ensemble's |mean map| and of its members' spread, per method and cell (flat memory)."""
+
+    def __init__(self) -> None:
+        self.abs: dict[str, np.ndarray] = {}
+        self.spread: dict[str, np.ndarray] = {}
+        self.n_genes = 0
+        self.n_members = 1
+
+    def add(self, part: Explanation) -> None:
+        if not part.spread:
+            return
+        for method, spread in part.spread.items():
+            self.abs[method] = self.abs.get(method, 0.0) + np.abs(part[method]).sum(axis=0, dtype=np.float64)
+            self.spread[method] = self.spread.get(method, 0.0) + spread.sum(axis=0, dtype=np.float64)
+        self.n_genes += part.n_genes
+        self.n_members = part.n_members
+
+    def mean_abs(self) -> dict[str, np.ndarray]:
+        return {m: v / self.n_genes for m, v in self.abs.items()}
+
+    def mean_spread(self) -> dict[str, np.ndarray]:
+        return {m: v / self.n_genes for m, v in self.spread.items()}
 
 
 class _GeneKeeper:
@@ -450,6 +486,7 @@ def _summary(
     out: Path,
     model_source: str,
     chosen_by_name: bool = False,
+    spreads: _SpreadSums | None = None,
 ) -> str:
     value_name = VALUE_NAME[task]
     if get_task(task).regresses:
@@ -484,6 +521,7 @@ def _summary(
         + "".join(f", `{m}`" for m in result.methods if m != "attention")
         + (" (genes x marks x bins)" if any(m != "attention" for m in result.methods) else "")
         + "".join(f", `delta_{m}`" for m in sorted(deltas_seen))
+        + ("".join(f", `spread_{m}`" for m in result.methods) + " (the ensemble members' spread)" if spreads is not None and spreads.n_genes else "")
         + " |"
     )
     if tsv:
@@ -515,6 +553,22 @@ def _summary(
             if averages.n_genes[k]:
                 peaks = [int(np.argmax(averages.alpha[k, j])) for j in range(len(averages.marks))]
                 lines.append(f"| {class_legend(averages.by, cls)} | " + " | ".join(f"bin {b + 1} ({centres[b]:+.2f} kb)" for b in peaks) + " |")
+    if spreads is not None and spreads.n_genes:
+        lines += [
+            "",
+            f"## Spread across the ensemble's {spreads.n_members} members",
+            "",
+            f"The model is an ensemble of {spreads.n_members}: every map is the members' mean, and `spread_<method>` in `{MAPS_NPZ}` is the "
+            "standard deviation of the members' maps, cell by cell. Relative spread: the mean spread over the mean |map| (0: the members agree).",
+            "",
+            "| method | mean abs(map) | mean spread | relative spread |",
+            "|---|---|---|---|",
+        ]
+        mean_abs, mean_spread = spreads.mean_abs(), spreads.mean_spread()
+        for method in result.methods:
+            size, spread = float(mean_abs[method].mean()), float(mean_spread[method].mean())
+            relative = f"{spread / size:.3f}" if size > 0 else "n/a"
+            lines.append(f"| {METHODS[method].label} | {size:.3g} | {spread:.3g} | {relative} |")
     if result.faithfulness is not None:
         lines += ["", *_faithfulness_section(result.faithfulness)]
     if deltas_seen:

@@ -155,6 +155,65 @@ def score_marks(mark_scores: np.ndarray, mark_weight: np.ndarray) -> dict[str, n
     }
 
 
+def score_pair(mark_scores: np.ndarray, mark_weight: np.ndarray, pair: tuple[int, ...]) -> np.ndarray:
+    """How well per-mark scores put a cooperating pair of marks above the marks that do nothing, per gene.
+
+    Parameters
+    ----------
+    mark_scores
+        Shape (genes, marks): beta, or a method's share of attribution per mark.
+    mark_weight
+        Shape (genes, marks): the planted contribution of each mark; the marks weighing 0 in a
+        gene are its non-causal marks.
+    pair
+        Column indices of the cooperating marks (two; or one, to rank a single mark).
+
+    Returns
+    -------
+    ndarray of shape (genes,)
+        The pair AUROC: the share of (pair mark, non-causal mark) comparisons in which the pair
+        mark scores higher (ties count one half). 1 when both marks of the pair outrank every
+        non-causal mark, 0.5 for a map that ranks marks at random. NaN for a gene without a
+        non-causal mark.
+
+    Examples
+    --------
+    >>> score_pair(np.array([[0.5, 0.1, 0.3, 0.1]]), np.array([[1.0, 0.0, 2.0, 0.0]]), (0, 2))
+    array([1.])
+    """
+    scores = np.asarray(mark_scores, dtype=np.float64)
+    weight = np.asarray(mark_weight, dtype=np.float64)
+    if scores.shape != weight.shape or scores.ndim != 2:
+        raise ValueError(f"mark scores and mark weights must both have shape (genes, marks), got {scores.shape} and {weight.shape}")
+    negative = weight == 0
+    negative[:, list(pair)] = False
+    wins = np.zeros(len(scores))
+    for column in pair:
+        mine = scores[:, column : column + 1]
+        wins += (((mine > scores) + 0.5 * (mine == scores)) * negative).sum(axis=1)
+    n = negative.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, wins / (len(pair) * n), np.nan)
+
+
+def window_share(values: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Share of each row's |map| that lies in bins ``start`` (inclusive) to ``stop`` (exclusive).
+
+    ``values`` has shape (genes, bins), one mark's map. NaN for a row whose map is all zero.
+
+    Examples
+    --------
+    >>> window_share(np.array([[0.0, 3.0, 1.0, 0.0]]), 1, 2)
+    array([0.75])
+    """
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    if magnitude.ndim != 2 or not 0 <= start < stop <= magnitude.shape[1]:
+        raise ValueError(f"expected a (genes, bins) map and a window inside its {magnitude.shape[-1]} bins, got {magnitude.shape} and [{start}, {stop})")
+    total = magnitude.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, magnitude[:, start:stop].sum(axis=1) / total, np.nan)
+
+
 def score_track(values: np.ndarray, track: np.ndarray, *, top_k: int = 10) -> dict[str, np.ndarray]:
     """How well a map over the bins of one mark follows an activity track (e.g. H3K27ac), per gene.
 

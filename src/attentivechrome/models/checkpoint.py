@@ -1,6 +1,6 @@
 """The checkpoint file format: our self-describing checkpoint and the original's bare state_dicts.
 
-Our checkpoint is one torch zip file holding a plain dict (format version 2)::
+Our checkpoint is one torch zip file holding a plain dict (format version 2, or 3 for an ensemble)::
 
     {"format": "attentivechrome-checkpoint", "format_version": 2, "package_version": ...,
      "model_name": ..., "model_params": {...}, "marks": [...], "n_bins": int | None,
@@ -9,6 +9,10 @@ Our checkpoint is one torch zip file holding a plain dict (format version 2)::
      "normalization": {"kind": ..., "marks": [...], "reference_mean": [...], "reference_quantiles": [[...]]} | None,
      "train_config": {...} | None, "epoch": int | None}
 
+An ensemble (:class:`~attentivechrome.models.ensemble.Ensemble`, ``train --ensemble N``) is written as
+version 3: ``model_name`` and ``model_params`` describe each member (they are built alike), the
+``state_dict`` holds their weights under ``members.<i>.``, and ``"ensemble": {"members": N}`` says
+how many; a single model is still written as version 2, so that older versions read it.
 Version 1 files kept the task, target scale and epoch in an ``extra`` dict; they are read into
 the same fields (version 2 files written by 0.1 also carry a copy of it, which is ignored).
 Everything loads with ``torch.load(weights_only=True)``: no arbitrary object is ever unpickled. :class:`attentivechrome.trained.TrainedModel` is the object users hold; this
@@ -33,13 +37,19 @@ from .._version import __version__
 from ..data.schema import MARKS
 from ..exceptions import CheckpointError
 from ..run_directory import RunDirectory
+from .ensemble import Ensemble
 from .registry import MODEL_REGISTRY, get_model, model_name_of
 
 CHECKPOINT_FORMAT = "attentivechrome-checkpoint"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: The version written for a single model (an ensemble needs version 3, which older readers refuse plainly).
+SINGLE_MODEL_VERSION = 2
 #: Bins per gene of every original (legacy) AttentiveChrome checkpoint.
 ORIGINAL_N_BINS = 100
 
+
+#: Most members an ensemble checkpoint may hold (a bound on what a damaged file can make us build).
+MAX_MEMBERS = 64
 
 #: Keys of the payload that describe how the model is used, beyond the module itself.
 METADATA_KEYS = ("task", "target_scale", "normalization", "train_config", "epoch", "reference")
@@ -73,21 +83,25 @@ def save_checkpoint(
     """Write ``model`` and its description to ``path`` atomically (torch zip format).
 
     ``metadata`` holds plain values for the :data:`METADATA_KEYS` (see the module docstring).
+    An :class:`~attentivechrome.models.ensemble.Ensemble` is written with its members' weights.
     """
     unknown = set(metadata or {}) - set(METADATA_KEYS)
     if unknown:
         raise ValueError(f"unknown checkpoint metadata {', '.join(sorted(unknown))}; known: {', '.join(METADATA_KEYS)}")
+    ensemble = isinstance(model, Ensemble)
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if ensemble else SINGLE_MODEL_VERSION,
         "package_version": __version__,
-        "model_name": model_name_of(model),
+        "model_name": model_name_of(model.members[0] if ensemble else model),
         "model_params": model.init_params(),
         "marks": list(marks),
         "n_bins": n_bins,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **{key: (metadata or {}).get(key) for key in METADATA_KEYS},
     }
+    if ensemble:
+        payload["ensemble"] = {"members": model.n_members}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -136,7 +150,7 @@ def read_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
 def _from_payload(payload: dict, path: Path) -> CheckpointContents:
     checked = validate_payload(payload, path)
     name, state = checked["model_name"], checked["state_dict"]
-    model = _build(name, checked["model_params"], state, path)
+    model = _build(name, checked["model_params"], state, path, n_members=checked["n_members"])
     return CheckpointContents(
         model=model.eval(),
         model_name=name,
@@ -153,7 +167,8 @@ def validate_payload(payload: dict, path: str | Path) -> dict:
     This is the one place a checkpoint's contents are checked, so that a hand-edited or damaged
     file fails with a :class:`CheckpointError` naming the file and the field, never a ``KeyError``
     or ``TypeError`` from deeper in. Returns ``model_name``, ``model_params``, ``state_dict``,
-    ``marks``, ``n_bins`` and ``metadata`` (the :data:`METADATA_KEYS` present, checked).
+    ``marks``, ``n_bins``, ``n_members`` (0 for a single model, N for an ensemble of N) and
+    ``metadata`` (the :data:`METADATA_KEYS` present, checked).
 
     Raises
     ------
@@ -204,12 +219,19 @@ def validate_payload(payload: dict, path: str | Path) -> dict:
     extra = payload.get("extra")
     if extra is not None and not isinstance(extra, dict):
         raise bad(f"extra must be a dict, got {type(extra).__name__}")
+    ensemble = payload.get("ensemble") if version >= 3 else None
+    n_members = 0
+    if ensemble is not None:
+        n_members = ensemble.get("members") if isinstance(ensemble, dict) else None
+        if not _is_int(n_members) or not 1 <= n_members <= MAX_MEMBERS:
+            raise bad(f"ensemble must be {{'members': an integer from 1 to {MAX_MEMBERS}}}, got {ensemble!r:.200}")
     return {
         "model_name": name,
         "model_params": dict(params),
         "state_dict": state,
         "marks": tuple(marks),
         "n_bins": n_bins,
+        "n_members": n_members,
         "metadata": _checked_metadata(_metadata(payload), bad),
     }
 
@@ -302,17 +324,26 @@ def _is_plain(value) -> bool:
     return isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value)
 
 
-def _build(name: str, params: dict, state: dict[str, torch.Tensor], path: Path) -> nn.Module:
-    """The model ``name(**params)`` with ``state`` loaded; built on the meta device first, so a hostile size allocates nothing."""
+def _build(name: str, params: dict, state: dict[str, torch.Tensor], path: Path, n_members: int = 0) -> nn.Module:
+    """The model ``name(**params)`` with ``state`` loaded; built on the meta device first, so a hostile size allocates nothing.
+
+    With ``n_members`` > 0: an :class:`Ensemble` of that many such models.
+    """
+
+    def build():
+        if not n_members:
+            return get_model(name, **params)
+        return Ensemble([get_model(name, **params) for _ in range(n_members)])
+
     try:
         with torch.device("meta"):
-            shape_only = get_model(name, **params)
+            shape_only = build()
     except Exception as err:  # noqa: BLE001 - any constructor error means the parameters are wrong
         raise CheckpointError(f"{path}: model_params do not build the {name} model ({type(err).__name__}: {err}) (a damaged or hand-edited checkpoint?)") from None
     _check_fit(shape_only, state, path)
     _check_finite(state, [name for name, _ in shape_only.named_parameters()], path)
     try:
-        model = get_model(name, **params)
+        model = build()
     except Exception as err:  # noqa: BLE001
         raise CheckpointError(f"{path}: model_params do not build the {name} model ({type(err).__name__}: {err})") from None
     _load_state(model, state, path)

@@ -6,7 +6,8 @@ flank, the mean over the whole window, and the maximum). The REMC files list bin
 order, not flipped for minus-strand genes, so the flanks are "left" and "right" rather than
 upstream and gene body.
 
-The estimators are fitted by scikit-learn, then their learned numbers are copied into
+The estimators are fitted by scikit-learn (imported by ``fit``, so that loading this module, as
+every training run does, costs no scikit-learn import), then their learned numbers are copied into
 buffers, so a fitted baseline is an ``nn.Module`` like the others: ``forward`` maps raw
 counts (genes, bins, marks) to :class:`ModelOutput` logits in torch, checkpoints hold tensors
 only, and ``predict``/``evaluate`` work unchanged. The trainer calls :meth:`fit` once in place
@@ -26,15 +27,10 @@ import logging
 
 import numpy as np
 import torch
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from ..metrics.classification import auroc
-from ..metrics.regression import pearson
 from ..exceptions import NotFittedError
-from ..data.schema import TASKS
+from ..tasks import Task, get_task
 from .base import ModelOutput, apply_input_transform
 
 logger = logging.getLogger(__name__)
@@ -104,7 +100,7 @@ class _ClassicalBaseline(nn.Module):
         valid_counts: np.ndarray,
         valid_targets: np.ndarray,
         *,
-        task: str = "classification",
+        task: str | Task = "classification",
         seed: int = 0,
         prior: np.ndarray | None = None,
         valid_prior: np.ndarray | None = None,
@@ -118,15 +114,15 @@ class _ClassicalBaseline(nn.Module):
         targets, valid_targets
             Labels 0/1 (classification) or real targets (regression), shape (genes,).
         task
-            ``classification`` or ``regression``. Default ``classification``.
+            The task (name or :class:`~attentivechrome.tasks.Task`): a binary one fits a
+            classifier, the others a regressor; its primary metric selects. Default ``classification``.
         seed
             Random state of the estimator. Default 0.
         prior, valid_prior
             Reference-prior features (genes, ``n_prior``) of the training and validation genes,
             for a model built with ``n_prior`` > 0 (see :mod:`attentivechrome.data.reference`).
         """
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        task = get_task(task)  # an unknown name raises, listing the known ones
         features = self._features(counts, prior)
         valid_features = self._features(valid_counts, valid_prior)
         self.n_features = features.shape[1]
@@ -171,10 +167,10 @@ class _ClassicalBaseline(nn.Module):
         return features
 
 
-def _selection_score(task: str, targets: np.ndarray, scores: np.ndarray) -> float:
-    """Validation AUROC (classification) or Pearson correlation (regression); -inf when undefined."""
+def _selection_score(task: Task, targets: np.ndarray, scores: np.ndarray) -> float:
+    """The task's primary metric on validation (AUROC or Pearson correlation); -inf when undefined."""
     try:
-        value = auroc(targets, scores) if task == "classification" else pearson(targets, scores)
+        value = task.primary_score(targets, scores)
     except ValueError:
         return float("-inf")
     return value if np.isfinite(value) else float("-inf")
@@ -229,12 +225,15 @@ class LinearBaseline(_ClassicalBaseline):
             self.register_buffer(name, torch.as_tensor(np.asarray(value, dtype=np.float64), device=device))
 
     def _fit_features(self, features, targets, valid_features, valid_targets, task, seed) -> None:
+        from sklearn.linear_model import LogisticRegression, Ridge  # here, not at import: a run of another model never loads them
+        from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(features)
         x, xv = scaler.transform(features), scaler.transform(valid_features)
         best = None
         self.selection_ = []
-        for strength in _LOGISTIC_C if task == "classification" else _RIDGE_ALPHA:
-            if task == "classification":
+        for strength in _LOGISTIC_C if task.binary else _RIDGE_ALPHA:
+            if task.binary:
                 estimator = LogisticRegression(C=strength, max_iter=5000).fit(x, targets)
                 scores = estimator.decision_function(xv)
             else:
@@ -350,7 +349,9 @@ class GradientBoostingBaseline(_ClassicalBaseline):
             self.register_buffer(name, torch.as_tensor(array, device=device))
 
     def _fit_features(self, features, targets, valid_features, valid_targets, task, seed) -> None:
-        kind = GradientBoostingClassifier if task == "classification" else GradientBoostingRegressor
+        from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor  # here: a run of another model never loads them
+
+        kind = GradientBoostingClassifier if task.binary else GradientBoostingRegressor
         estimator = kind(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -359,13 +360,13 @@ class GradientBoostingBaseline(_ClassicalBaseline):
             max_features="sqrt",
             random_state=seed,
         ).fit(features, targets)
-        staged = estimator.staged_decision_function(valid_features) if task == "classification" else estimator.staged_predict(valid_features)
+        staged = estimator.staged_decision_function(valid_features) if task.binary else estimator.staged_predict(valid_features)
         self.selection_ = [_selection_score(task, valid_targets, np.ravel(scores)) for scores in staged]
         n_keep = int(np.argmax(self.selection_)) + 1  # the first of the best
         logger.info("gbt: kept %d of %d trees", n_keep, len(self.selection_))
         self._pack(estimator, features, n_keep, task)
 
-    def _pack(self, estimator, features: np.ndarray, n_keep: int, task: str) -> None:
+    def _pack(self, estimator, features: np.ndarray, n_keep: int, task: Task) -> None:
         """Copy the first ``n_keep`` trees into padded (trees, nodes) arrays; leaves point to themselves."""
         trees = [estimator.estimators_[i, 0].tree_ for i in range(n_keep)]
         nodes = max(tree.node_count for tree in trees)
@@ -384,7 +385,7 @@ class GradientBoostingBaseline(_ClassicalBaseline):
             value[i, :n] = tree.value[:, 0, 0] * self.learning_rate
         # The constant the ensemble starts from (its prior), read back through the public API.
         sample = features[: min(len(features), 64)]
-        full = estimator.decision_function(sample) if task == "classification" else estimator.predict(sample)
+        full = estimator.decision_function(sample) if task.binary else estimator.predict(sample)
         summed = sum(estimator.estimators_[i, 0].predict(sample) * self.learning_rate for i in range(len(estimator.estimators_)))
         offset = float(np.mean(np.ravel(full) - summed))
         self.n_trees, self.max_nodes = n_keep, nodes

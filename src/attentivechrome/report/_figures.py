@@ -100,42 +100,43 @@ def learning_curves(histories: Mapping[str, Sequence[dict]], metric: str = "auro
 
 
 def benchmark_bars(per_cell: pd.DataFrame, runs: pd.DataFrame | None, primary: str) -> dict:
-    """Mean of the primary metric per cell and model with its 95% bootstrap interval; dots: single seeds."""
+    """Mean of the primary metric per cell and model with its 95% bootstrap interval (the numbers of :func:`~attentivechrome.experiments.benchmark.benchmark_figure_data`)."""
+    from ..experiments.benchmark import benchmark_figure_data
+
+    bars = benchmark_figure_data(per_cell, runs, primary)
     data = []
-    for model in pd.unique(per_cell["model"]):
-        rows = per_cell[per_cell["model"] == model]
-        mean = rows[f"{primary}_mean"].to_numpy(dtype=float)
+    for j, model in enumerate(bars.models):
+        shown = bars.present[j]
+        mean = bars.mean[j][shown]
         data.append({
-            "type": "bar", "name": str(model), "x": rows["cell"].astype(str).tolist(), "y": mean.round(4).tolist(),
-            "error_y": {"type": "data", "symmetric": False, "array": (rows[f"{primary}_high"].to_numpy(dtype=float) - mean).round(4).tolist(),
-                        "arrayminus": (mean - rows[f"{primary}_low"].to_numpy(dtype=float)).round(4).tolist(), "thickness": 1},
+            "type": "bar", "name": model, "x": [c for c, s in zip(bars.cells, shown) if s], "y": mean.round(4).tolist(),
+            "error_y": {"type": "data", "symmetric": False, "array": (bars.high[j][shown] - mean).round(4).tolist(),
+                        "arrayminus": (mean - bars.low[j][shown]).round(4).tolist(), "thickness": 1},
         })  # fmt: skip
-    floor = 0.5 if primary == "auroc" else 0.0
-    lows = per_cell[f"{primary}_low"].to_numpy(dtype=float)
-    if runs is not None and f"test_{primary}" in runs:
-        lows = np.concatenate([lows, runs[f"test_{primary}"].to_numpy(dtype=float)])
-    bottom = min(floor, float(np.nanmin(lows)) - 0.02) if len(lows) else floor
-    label = {"auroc": "test AUROC", "pearson": "test Pearson r"}.get(primary, primary)
     return {
         "data": data,
         "layout": layout(
-            f"{label} per cell and model: mean over seeds, whiskers 95% bootstrap interval over test genes (axis from {bottom:g}; dashed: no skill)",
-            barmode="group", yaxis={"title": {"text": label}, "range": [bottom, 1.0]}, xaxis={"title": {"text": "cell"}},
-            shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": floor, "y1": floor, "line": {"dash": "dash", "width": 1}}],
+            f"{bars.label} per cell and model: mean over seeds, whiskers 95% bootstrap interval over test genes (axis from {bars.bottom:g}; dashed: no skill)",
+            barmode="group", yaxis={"title": {"text": bars.label}, "range": [bars.bottom, 1.0]}, xaxis={"title": {"text": "cell"}},
+            shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": bars.floor, "y1": bars.floor, "line": {"dash": "dash", "width": 1}}],
         ),
     }
 
 
 def matrix_heatmap(matrix: pd.DataFrame, metric: str) -> dict:
-    """The cross-cell matrix: rows trained on, columns tested on, the value written in each cell."""
-    z = matrix.to_numpy(dtype=float)
-    text = [["" if not np.isfinite(v) else f"{v:.3f}" for v in row] for row in z]
-    label = {"auroc": "test AUROC", "pearson": "test Pearson r"}.get(metric, metric)
+    """The cross-cell matrix: rows trained on, columns tested on, the value written in each cell (the numbers of :func:`~attentivechrome.experiments.cross_cell.matrix_figure_data`).
+
+    The colours span no skill to 1 (the PNG's span the values shown).
+    """
+    from ..experiments.cross_cell import matrix_figure_data
+
+    figure = matrix_figure_data(matrix, metric)
+    missing = ~np.isfinite(figure.values)
     return {
-        "data": [{"type": "heatmap", "z": np.round(z, 4).tolist(), "x": [str(c) for c in matrix.columns], "y": [str(i) for i in matrix.index],
-                  "text": text, "texttemplate": "%{text}", "colorscale": "Viridis", "zmin": 0.5 if metric == "auroc" else 0.0, "zmax": 1.0,
-                  "colorbar": {"title": {"text": label}}, "hoverongaps": False}],  # fmt: skip
-        "layout": layout(f"cross-cell {label}: rows trained on, columns tested on", xaxis={"title": {"text": "test cell"}}, yaxis={"title": {"text": "trained on"}, "autorange": "reversed"}),
+        "data": [{"type": "heatmap", "z": np.round(figure.values, 4).tolist(), "x": figure.columns, "y": figure.rows,
+                  "text": [["" if m else t for t, m in zip(row, gaps)] for row, gaps in zip(figure.text, missing)], "texttemplate": "%{text}",
+                  "colorscale": "Viridis", "zmin": figure.floor, "zmax": 1.0, "colorbar": {"title": {"text": figure.label}}, "hoverongaps": False}],  # fmt: skip
+        "layout": layout(f"cross-cell {figure.label}: rows trained on, columns tested on", xaxis={"title": {"text": "test cell"}}, yaxis={"title": {"text": "trained on"}, "autorange": "reversed"}),
     }
 
 

@@ -46,6 +46,10 @@ class GeneSet:
         for name, values in self.maps.items():
             info = METHODS.get(name)
             arrays[f"map_{name}"] = float32_base64(np.nan_to_num(values, nan=0.0))
+            of = METHODS.get(name.removeprefix("spread_")) if name.startswith("spread_") else None
+            if of is not None:  # an ensemble's spread of a method's map: unsigned, a standard deviation
+                methods.append({"name": name, "label": f"{of.label}: spread across members", "signed": False, "unit": "std"})
+                continue
             methods.append({"name": name, "label": info.label if info else name, "signed": bool(info.signed if info else np.nanmin(values) < 0),
                             "unit": "|gradient|" if name == "saliency" else "value"})  # fmt: skip
         n_bins = self.counts.shape[2]

@@ -38,6 +38,8 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
         counts = rows("input")
         alpha, beta = rows("alpha"), rows("beta")
         maps = {m: rows(m) for m in methods if m != "attention" and m in keys}
+        spread = {f"spread_{m}": rows(f"spread_{m}") for m in methods if f"spread_{m}" in keys}  # an ensemble's members' spread
+        maps.update(spread)
         names = rows("gene_names")  # the symbols featurize recorded for the input, when it did
     page = Page(f"Interpretation: {out_dir.name}", f"{out_dir} — {len(gene_ids)} genes, methods {', '.join(methods)}")
 
@@ -92,6 +94,11 @@ def interpretation_page(out_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, ge
         f"{len(index)} of {len(gene_ids)} genes (genes named with --genes first, then file order). Signed maps share one symmetric "
         "scale per gene: red cells push the prediction toward high expression, blue toward low."
     )
+    if spread:
+        page.note(
+            "The model is an ensemble: each map is its members' mean, and the maps named 'spread across members' show the standard deviation "
+            "of the members' maps, cell by cell (compare it with the map: where the spread is as large as the map, retrained models disagree)."
+        )
     page.gene_explorer(gene_set.payload())
     return page
 

@@ -64,12 +64,15 @@ def read_run_metrics(path: str | Path) -> dict:
     metrics = read_json_object(path)
     bad = _reporter(path)
     for key, value in metrics.items():
-        if key in ("history", "cells"):
+        if key in ("history", "cells", "members"):
             continue
         if not _is_scalar(value):
             raise bad(key, "a number or a word", value)
     if "best_epoch" in metrics and not (_is_int(metrics["best_epoch"]) and metrics["best_epoch"] >= 0):
         raise bad("best_epoch", "a non-negative integer", metrics["best_epoch"])
+    members = metrics.get("members", [])  # an ensemble's: each member's seed, selected epoch, scores and history
+    if not isinstance(members, list) or not all(isinstance(m, dict) and isinstance(m.get("history", []), list) for m in members):
+        raise bad("members", "a list of member records (objects with a history list)", members)
     history = metrics.get("history", [])
     if not isinstance(history, list):
         raise bad("history", "a list of epoch records", history)

@@ -34,7 +34,15 @@ def run_page(run_dir: Path, *, max_genes: int = DEFAULT_MAX_GENES, genes: list[s
     _curves(page, {run_dir.name: run_dir}, task)
     if metrics.get("history"):
         page.heading("Learning curves")
-        page.figure(_figures.learning_curves({run_dir.name: metrics["history"]}, "auroc" if get_task(task).binary else "pearson"))
+        page.figure(_figures.learning_curves({run_dir.name: metrics["history"]}, get_task(task).primary_metric))
+    if metrics.get("members"):  # an ensemble (train --ensemble N): each member's learning curve
+        members = metrics["members"]
+        page.heading("Learning curves of the ensemble's members")
+        page.note(
+            f"An ensemble of {len(members)} models (seeds {', '.join(str(m.get('seed')) for m in members)}): it predicts the mean of their logits; "
+            "the metrics above are the ensemble's. Selected epochs: " + ", ".join(f"seed {m.get('seed')} epoch {m.get('best_epoch')}" for m in members) + "."
+        )
+        page.figure(_figures.learning_curves({f"seed {m.get('seed')}": m.get("history", []) for m in members}, get_task(task).primary_metric))
     _attention_sections(page, run_dir, config, task, max_genes, genes, bin_size)
     return page
 
@@ -55,7 +63,7 @@ def train_many_page(out_dir: Path) -> Page:
             histories[cell] = read_run_metrics(metrics_path).get("history", [])
     if any(histories.values()):
         page.heading("Learning curves")
-        page.figure(_figures.learning_curves(histories, "auroc" if get_task(task).binary else "pearson"), height=480)
+        page.figure(_figures.learning_curves(histories, get_task(task).primary_metric), height=480)
     page.note("Each cell's own page, with its class-average attention and a gene search: attentivechrome report " + str(out_dir / "CELL"))
     return page
 
@@ -153,11 +161,10 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
     model = load_model(run_dir)
     data = _read_test_genes(model, test_paths)
     predictions = model.predict_prepared(data, with_attention=True)  # the cells' genes, each prepared by its cell's binding
-    values = predictions.logits  # decoded for the task
-    if task == "classification":
-        values = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
+    spec = get_task(task)
+    values = spec.shown(predictions.logits)  # decoded for the task: probabilities, or the predicted values
     if predictions.alpha is not None:
-        by = "label" if data.labels is not None and task == "classification" else "rank"
+        by = "label" if data.labels is not None and spec.binary else "rank"
         high = data.labels == 1 if by == "label" else values >= np.median(values)
         groups = (high, ~high)
         n_genes = [int(g.sum()) for g in groups]
@@ -176,7 +183,7 @@ def _attention_sections(page: Page, run_dir: Path, config: dict, task: str, max_
     names = _recorded_names(test_paths, data.gene_ids[index])
     gene_set = GeneSet(
         gene_ids=data.gene_ids[index], marks=tuple(data.marks), bin_size=bin_size, values=values[index],
-        value_label="P(high)" if get_task(task).binary else f"predicted {get_task(task).meaning}", counts=data.counts[index].transpose(0, 2, 1),
+        value_label="P(high)" if spec.binary else f"predicted {spec.meaning}", counts=data.counts[index].transpose(0, 2, 1),
         labels=None if data.labels is None else data.labels[index], alpha=None if predictions.alpha is None else predictions.alpha[index],
         beta=None if predictions.beta is None else predictions.beta[index], n_total=data.n_genes,
         hint="report --genes ID adds it; attentivechrome interpret gives every attribution map", names=names,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 
@@ -34,11 +35,38 @@ def build_model(config: TrainConfig, n_marks: int, n_prior: int = 0) -> nn.Modul
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam, or AdamW (decoupled weight decay) when the config asks for weight decay."""
+    """Adam, or AdamW (decoupled weight decay) when the config asks for weight decay (both eager: see :func:`eager_optimizer`)."""
     fused = _fused_adam_applies(model)
     if config.weight_decay > 0:
-        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-    return torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
+        return eager_optimizer(torch.optim.AdamW)(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
+    return eager_optimizer(torch.optim.Adam)(model.parameters(), lr=config.lr, fused=fused)
+
+
+#: The methods of ``torch.optim.Optimizer`` wrapped by ``torch._disable_dynamo``.
+_DYNAMO_WRAPPED = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
+
+
+@functools.lru_cache(maxsize=None)
+def eager_optimizer(optimizer_class: type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
+    """``optimizer_class`` without the ``torch._dynamo`` import of its first call: the same arithmetic, eager only.
+
+    Every ``torch.optim`` optimiser's ``__init__`` (through ``add_param_group``), ``zero_grad``,
+    ``state_dict`` and ``load_state_dict`` are wrapped by ``torch._disable_dynamo``, and its ``step``
+    by ``_use_grad_for_differentiable``: both import ``torch._dynamo`` (1-2 s, once per process)
+    only to keep ``torch.compile`` out of them. The package never compiles the optimiser, so the
+    subclass calls the wrapped functions themselves, under the grad mode ``step`` sets
+    (``torch/optim/optimizer.py``, PyTorch 2.13); step hooks, state and state dicts are the
+    class's own, and the updates are the same to the bit.
+    """
+    methods = {name: inspect.unwrap(getattr(torch.optim.Optimizer, name)) for name in _DYNAMO_WRAPPED}
+    step = inspect.unwrap(optimizer_class.step)  # under the profiling hook torch.optim may have added
+
+    def eager_step(self, closure=None):
+        with torch.set_grad_enabled(self.defaults["differentiable"]):  # as _use_grad_for_differentiable does
+            return step(self, closure)
+
+    eager_step.__doc__ = step.__doc__
+    return type(optimizer_class.__name__, (optimizer_class,), {**methods, "step": eager_step, "__module__": __name__})
 
 
 def weight_average(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:

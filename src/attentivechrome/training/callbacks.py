@@ -116,7 +116,12 @@ class EarlyStopping(Callback):
 
 
 def epoch_line(record: dict, epochs: int, task: Task) -> str:
-    """The epoch's loss and validation scores (the test split is scored once, for the selected epoch)."""
+    """The epoch's loss and validation scores (the test split is scored once, for the selected epoch).
+
+    An ensemble announces each member with a record of its own (``member``, ``members``, ``seed``).
+    """
+    if "member" in record:
+        return f"member {record['member']}/{record['members']} (seed {record['seed']})"
     mark = " *" if record.get("selected") else ""
     scores = task.epoch_scores(record)
     return f"epoch {record['epoch']:>3}/{epochs}  loss {record['train_loss']:.4f}  {scores}  {record['seconds']:.1f}s{mark}"

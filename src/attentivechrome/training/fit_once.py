@@ -36,7 +36,7 @@ class FitOnce:
         train_data, valid_data, test_data = splits["train"], splits["valid"], splits["test"]
         encode = trained.target_scale.encode if trained.target_scale is not None else (lambda y: y)
         model.fit(
-            train_data.counts, encode(train_data.labels), valid_data.counts, encode(valid_data.labels), task="classification" if task.binary else "regression",
+            train_data.counts, encode(train_data.labels), valid_data.counts, encode(valid_data.labels), task=task,
             seed=config.seed, prior=train_data.prior, valid_prior=valid_data.prior,
         )  # fmt: skip
         model.to(device).eval()

@@ -24,8 +24,10 @@ class TrainingRecord:
     out_dir: Path | None = None
     #: For a model pooled over cells: each cell's test metrics.
     cell_scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: Why training ended: ``epochs`` (every epoch ran), ``patience`` (early stopping) or ``fitted once``.
+    #: Why training ended: ``epochs`` (every epoch ran), ``patience`` (early stopping), ``fitted once``, or ``ensemble``.
     stop_reason: str = "epochs"
+    #: For an ensemble (``stop_reason`` ``ensemble``): each member's seed, selected epoch, scores and history.
+    members: list[dict] = field(default_factory=list)
 
     @property
     def valid_auroc(self) -> float:

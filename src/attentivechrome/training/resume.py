@@ -23,6 +23,10 @@ from .build import build_optimizer, weight_average
 from .fingerprint import describe_difference
 
 
+#: Settings added after resume states were first written, with the value every earlier run trained with.
+_NEWER_SETTINGS = {"ensemble": 1}
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training: which epoch it stopped in, how many finished, and where their state is kept (or ``None``)."""
 
@@ -80,6 +84,7 @@ def load_resume_state(path: Path, config: TrainConfig, trained: TrainedModel | N
         if not isinstance(state, dict):
             raise TypeError(f"holds a {type(state).__name__}, not a resume state")
         saved = state["train_config"]
+        saved = {**_NEWER_SETTINGS, **saved}  # a state written before a setting existed trained with its default
         differ = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items() if saved.get(k) != v and k != "device"]
     except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
         raise ValueError(f"{path}: cannot resume from it ({type(err).__name__}: {_first_line(err)}); {_START_AGAIN}") from None

@@ -19,18 +19,25 @@ def metric_fields(record: dict) -> dict[str, float]:
     return {k: v for k, v in record.items() if k.startswith(("valid_", "test_"))}
 
 
-def write_metrics(run: RunDirectory, best: dict, history: list[dict], cell_scores: dict | None = None, *, stop_reason: str | None = None) -> None:
-    """``metrics.json``: the selected epoch's scores, how many epochs ran and why they stopped (once known), the history."""
+def write_metrics(
+    run: RunDirectory, best: dict, history: list[dict], cell_scores: dict | None = None, *, stop_reason: str | None = None, members: list[dict] | None = None
+) -> None:
+    """``metrics.json``: the selected epoch's scores, how many epochs ran and why they stopped (once known), the history.
+
+    An ensemble's (``members``: each member's seed, selected epoch, scores and history) has no history of its own.
+    """
     metrics = {"best_epoch": best["epoch"], **metric_fields(best), "epochs_run": len(history)}
     if stop_reason is not None:
         metrics["stop_reason"] = stop_reason
     metrics["history"] = history
     if cell_scores:
         metrics["cells"] = cell_scores
+    if members:
+        metrics["members"] = members
     run.write_json(run.metrics, metrics)
 
 
-def write_predictions(run: RunDirectory, data: HistoneData, values: np.ndarray, *, task: Task, cells: np.ndarray | None = None) -> None:
+def write_test_predictions(run: RunDirectory, data: HistoneData, values: np.ndarray, *, task: Task, cells: np.ndarray | None = None) -> None:
     """The test predictions (decoded ``values``), in the task's columns; with ``cells`` (a pooled run), a ``cell`` column first."""
     write_prediction_table(run.predictions, data.gene_ids, task.prediction_columns(values, data.labels, data.baseline), cells=cells)
 

@@ -30,6 +30,7 @@ gradient steps (:mod:`~attentivechrome.training.epochs`, the loop of
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -56,7 +57,7 @@ from .fitting import Fitter
 from .pooling import PooledData, Splits, as_cells, attach_reference, pool_cells
 from .result import TrainingRecord, TrainingResult
 from .resume import TrainingInterrupted
-from .run_files import metric_fields, write_config, write_metrics, write_predictions
+from .run_files import metric_fields, write_config, write_metrics, write_test_predictions
 
 __all__ = ["TrainingInterrupted", "build_model", "build_optimizer", "check_both_classes", "epoch_summary", "train"]
 
@@ -137,8 +138,13 @@ def train(
         raise ValueError("a reference table was given but config.reference is 'none'; set reference='new-cell' (or 'fitted')")
     pooled = pool_cells(cells, config)
     check_both_classes(pooled.splits, config.task)
-    generator = _settings.seed_everything(config.seed)
     n_prior = 0 if pooled.splits["train"].prior is None else pooled.splits["train"].prior.shape[1]
+    if config.ensemble > 1:
+        return _train_ensemble(
+            pooled, config, device, n_prior, started, out_dir=out_dir, data_source=data_source, on_epoch=on_epoch, progress=progress, ranks=ranks,
+            resume=resume, reference_record=reference_record,
+        )  # fmt: skip
+    generator = _settings.seed_everything(config.seed)
     model = build_model(config, pooled.splits["train"].n_marks, n_prior).to(device)
     with _settings.torch_threads(_settings.training_threads(uses_kernel(model, device))):
         return _train_model(
@@ -191,12 +197,86 @@ def _train_model(
         cell_scores = _cell_scores(trained, pooled, fitted.test_predictions)
         if stage is not None:
             trained.save(stage.model)
-            write_predictions(stage, pooled.splits["test"], fitted.test_predictions, task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
+            write_test_predictions(stage, pooled.splits["test"], fitted.test_predictions, task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
             write_metrics(stage, fitted.best, fitted.history, cell_scores, stop_reason=fitted.stop_reason)
             run.publish(stage)
     record = TrainingRecord(
         best_epoch=fitted.best["epoch"], scores=metric_fields(fitted.best), history=fitted.history, seconds=time.perf_counter() - started,
         out_dir=None if run is None else run.path, cell_scores=cell_scores, stop_reason=fitted.stop_reason,
+    )  # fmt: skip
+    return TrainingResult(trained, record)
+
+
+def _train_ensemble(
+    pooled: PooledData,
+    config: TrainConfig,
+    device: torch.device,
+    n_prior: int,
+    started: float,
+    *,
+    out_dir: str | Path | None,
+    data_source: str,
+    on_epoch: Callable[[dict], None] | None,
+    progress: bool | None,
+    ranks: Ranks | None,
+    resume: bool,
+    reference_record: dict | None,
+) -> TrainingResult:
+    """``config.ensemble`` members trained one after another (seeds ``seed``, ``seed + 1``, ...), kept as one model.
+
+    Each member trains exactly as ``train`` with its seed alone would (same data, settings and
+    random draws), in memory; the run directory then receives the ensemble: its checkpoint, its
+    valid and test scores, its test predictions, and in ``metrics.json`` each member's seed,
+    selected epoch, scores and history (``members``). ``best_epoch`` is the latest of the members'.
+    """
+    from ..models.ensemble import Ensemble
+
+    if ranks is not None:
+        raise ValueError("an ensemble trains its members one after another in one process; drop --distributed (or train the members apart)")
+    if resume:
+        raise ValueError("an ensemble cannot be resumed (its members train in memory); train it again without --resume")
+    members: list[TrainedModel] = []
+    records: list[TrainingRecord] = []
+    for i in range(config.ensemble):
+        member_config = dataclasses.replace(config, seed=config.seed + i, ensemble=1)
+        generator = _settings.seed_everything(member_config.seed)
+        model = build_model(member_config, pooled.splits["train"].n_marks, n_prior).to(device)
+        if is_fitted_once(model):
+            raise ValueError(f"{config.model} is fitted once by scikit-learn, with nothing to average over seeds; train it without --ensemble")
+        if on_epoch is not None:
+            on_epoch({"member": i + 1, "members": config.ensemble, "seed": member_config.seed})
+        with _settings.torch_threads(_settings.training_threads(uses_kernel(model, device))):
+            member, record = _train_model(
+                model, member_config, pooled, device, generator, time.perf_counter(), out_dir=None, data_source=data_source,
+                on_epoch=on_epoch, progress=progress, ranks=None, resume=False, reference_record=reference_record,
+            )  # fmt: skip
+        members.append(member)
+        records.append(record)
+    trained = dataclasses.replace(members[0], module=Ensemble([m.module for m in members]).eval(), config=config, epoch=None)
+    task = get_task(config.task)
+    scores, predictions = {}, {}
+    for split in ("valid", "test"):
+        data = pooled.splits[split]
+        predictions[split] = trained.predict_prepared(data, batch_size=config.eval_batch_size, device=device, with_attention=False).logits
+        scores.update(task.scores(split, data.labels, predictions[split], data.baseline))
+    best_epoch = max(r.best_epoch for r in records)
+    cell_scores = _cell_scores(trained, pooled, predictions["test"])
+    summary = [
+        {"seed": config.seed + i, "best_epoch": r.best_epoch, **r.scores, "epochs_run": len(r.history), "stop_reason": r.stop_reason, "history": r.history}
+        for i, r in enumerate(records)
+    ]
+    run = RunDirectory(out_dir) if out_dir is not None else None
+    if run is not None:
+        with run.staging() as stage:
+            write_config(stage, config, trained.module, pooled, data_source, trained.reference)
+            trained.save(stage.model)
+            write_test_predictions(stage, pooled.splits["test"], predictions["test"], task=task, cells=pooled.test_cells if len(pooled.cells) > 1 else None)
+            best = {"epoch": best_epoch, **scores}
+            write_metrics(stage, best, [], cell_scores, stop_reason="ensemble", members=summary)
+            run.publish(stage)
+    record = TrainingRecord(
+        best_epoch=best_epoch, scores=scores, history=[], seconds=time.perf_counter() - started, out_dir=None if run is None else run.path,
+        cell_scores=cell_scores, stop_reason="ensemble", members=summary,
     )  # fmt: skip
     return TrainingResult(trained, record)
 

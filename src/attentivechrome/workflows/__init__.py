@@ -9,5 +9,6 @@ memory is :meth:`TrainedModel.explain <attentivechrome.trained.TrainedModel.expl
 from .faithfulness import faithfulness
 from .ground_truth import benchmark_model
 from .interpretation import interpret_model
+from .stability import model_stability
 
-__all__ = ["benchmark_model", "faithfulness", "interpret_model"]
+__all__ = ["benchmark_model", "faithfulness", "interpret_model", "model_stability"]

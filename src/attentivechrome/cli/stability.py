@@ -1,0 +1,82 @@
+"""The interpret-stability command: how far two or more models trained alike agree on their maps."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..config import DEFAULTS
+from ._app import UsageProblem, app, say
+from ._interrupt import nothing_written, says_what_was_kept
+from ._outputs import claim_folder, record_owner
+from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
+
+STABILITY_METHODS_HELP = (
+    "Comma-separated methods (attention, attention_x_beta, saliency, input_x_gradient, integrated_gradients, deeplift, occlusion). "
+    "Default: attention, saliency, input_x_gradient, integrated_gradients, occlusion (attention only when every model has it)."
+)
+
+
+@app.command("interpret-stability")
+@says_what_was_kept(nothing_written)
+def interpret_stability(
+    model: List[str] = typer.Option(..., "--model", "-m", help="A run directory or checkpoint; give two or more (e.g. the same settings with other seeds)."),
+    input: Path = typer.Option(..., "--input", "-i", help="AttentiveChrome CSV whose genes every model explains."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write stability.tsv, stability_genes.tsv, stability.md and stability.png (created)."),
+    methods: Optional[str] = typer.Option(None, help=STABILITY_METHODS_HELP),
+    genes: Optional[List[str]] = typer.Option(None, "--genes", "-g", help="Compare only these gene ids (repeat the option or separate ids by commas)."),
+    max_genes: Optional[int] = typer.Option(None, help="Compare a random subset of this many genes (seeded by --seed), in file order."),
+    seed: int = typer.Option(0, help="Seeds the gene subset of --max-genes."),
+    signed: bool = typer.Option(False, "--signed", help="Rank each map's signed values instead of its magnitude (|map|, the default: agreement on which cells matter, whatever the direction)."),
+    batch_size: int = typer.Option(128, help="Genes per batch."),
+    n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
+    window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
+    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
+) -> None:
+    """Per method: how well the maps and mark scores of the same genes agree across models (per-gene rank correlation).
+
+    Each gene's map (its magnitude, |map|; --signed: its signed values) is compared over its
+    marks x bins cells between every pair of models (Spearman), and its mark scores (beta for attention, share of |attribution| per mark
+    otherwise) over the marks; the table gives the mean over genes with a 95% interval, and the
+    correlation of the models' predictions. Models trained with other seeds and the same
+    settings tell how far a map survives retraining.
+    """
+    from .. import _settings
+    from ..data import read_csv
+    from ..interpret.stability import write_stability
+    from ..trained import load_model
+    from ..workflows.stability import model_stability
+
+    if len(model) < 2:
+        raise UsageProblem(f"--model: give at least two models to compare, got {len(model)}")
+    if max_genes is not None and max_genes < 1:
+        raise UsageProblem(f"--max-genes must be at least 1, got {max_genes}")
+    wanted = [g.strip() for value in (genes or []) for g in value.split(",") if g.strip()] or None
+    if wanted and max_genes is not None:
+        raise UsageProblem("give --genes or --max-genes, not both")
+    method_names = None
+    if methods is not None:
+        from ..interpret import check_methods
+
+        method_names = check_methods(methods)
+    claim_folder(out, "interpret-stability", overwrite=overwrite)
+    started = time.perf_counter()
+    loaded = [load_model(m) for m in model]
+    data = read_csv(input)
+    with warnings_said():
+        for one in loaded:
+            one.check(data, allow_bin_mismatch=allow_bin_mismatch)  # before any work: marks that do not fit stop here
+        result = model_stability(
+            loaded, data, method_names, names=list(model), genes=wanted, max_genes=max_genes, seed=seed, allow_bin_mismatch=allow_bin_mismatch, signed=signed,
+            batch_size=batch_size, n_steps=n_steps, window=window, device=_settings.resolve_device(device), progress=None if not quiet else False,
+        )  # fmt: skip
+    files = write_stability(result, out)
+    record_owner(out, "interpret-stability")
+    typer.echo(result.to_markdown(), nl=False)
+    say(f"compared {len(result.gene_ids)} genes across {len(loaded)} models in {time.perf_counter() - started:.1f}s; wrote " + ", ".join(str(p) for p in files.values()))
