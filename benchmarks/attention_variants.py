@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.table_only:
         print(table(read_rows(args.out)), end="")
         for row in read_rows(args.out.with_name(args.out.stem + "_methods.jsonl")):
-            print(f"{row['variant']}: {row['method']} stability {row['stability']:.3f} ({row['genes']} genes)")
+            print()  # a line of its own, not a row of the table
+            print(f"Seed stability of |map| of {row['method']} ({row['variant']}, {row['genes']} genes): {row['stability']:.3f}")
         return 0
     if args.cell is None:
         parser.error("the cell folder is needed unless --table-only")
@@ -239,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(json.dumps(method_stability(variant, method, genes, args)) + "\n")
     print(table(read_rows(args.out)), end="")
     for row in read_rows(methods_out):
-        print(f"{row['variant']}: {row['method']} stability {row['stability']:.3f} ({row['genes']} genes)")
+        print()
+        print(f"Seed stability of |map| of {row['method']} ({row['variant']}, {row['genes']} genes): {row['stability']:.3f}")
     return 0
 
 
