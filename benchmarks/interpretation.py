@@ -197,7 +197,9 @@ def track(work: Path, log: Path) -> dict[str, str]:
 
 
 #: Full-cell blocks: block name -> (results file, the command that prints its table).
-FULL_CELL_TABLES: dict[str, tuple[str, list[str]]] = {}
+FULL_CELL_TABLES: dict[str, tuple[str, list[str]]] = {
+    "attention-variants": ("docs/results/interpretation/attention_variants.jsonl", ["benchmarks/attention_variants.py", "--table-only"]),
+}
 
 
 def full_cell(work: Path, log: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 
 from .data.schema import NORMALIZATIONS, TASKS, TRANSFORMS
-from .model_catalog import MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
+from .model_catalog import ATTENTION_MODELS, ATTENTION_MODES, MISSING_MARK_MODELS, MODEL_CATALOG, PRIOR_ONLY_MODELS, RECURRENT_MODELS, check_model_name
 from .tasks import get_task
 
 #: The named sets of defaults: ``tuned`` (each model's validated settings) and ``original``
@@ -145,12 +145,14 @@ NUMERIC_SETTINGS: dict[str, Number] = {
     "weight_decay": Number(low=0),
     "patience": Number(integer=True, low=0),
     "ema": Number(low=0, high=1, high_open=True),
+    "attention_window": Number(integer=True, low=1),
+    "attention_entropy": Number(),
     "ensemble": Number(integer=True, low=1, high=64),
 }
 #: Numeric settings that may also be ``None`` (the model's own default).
 OPTIONAL_NUMERIC_SETTINGS: dict[str, Number] = {"dropout": Number(low=0, high=1, high_open=True), "forget_bias": Number()}
 #: The training settings that are names.
-TEXT_SETTINGS: tuple[str, ...] = ("model", "transform", "device", "task", "normalize", "preset", "schedule", "reference")
+TEXT_SETTINGS: tuple[str, ...] = ("attention", "model", "transform", "device", "task", "normalize", "preset", "schedule", "reference")
 
 
 @dataclass
@@ -220,6 +222,14 @@ class TrainConfig:
         the cell). Default ``none``; ``task='deviation'`` and ``model='prior'`` need one.
     reference_exclude
         Epigenomes (columns of the table) the prior must not read, besides the cell's own. Default none.
+    attention
+        How AttentiveChrome's alpha scores a bin (see :data:`~attentivechrome.model_catalog.ATTENTION_MODES`):
+        ``states`` (the original), ``local`` or ``conv``. Default ``states``.
+    attention_window
+        Bins the ``local`` and ``conv`` attention read around each bin (odd). Default 5.
+    attention_entropy
+        Weight of alpha's mean entropy (per gene and mark, divided by log(bins), so 0 to 1) added to
+        the training loss: above 0 makes alpha sparser, below 0 flatter. Models without alpha refuse it. Default 0.
     ensemble
         Train this many copies of the model with the seeds ``seed``, ``seed + 1``, ... and keep
         them as one model (:class:`~attentivechrome.models.ensemble.Ensemble`) whose output is the
@@ -247,6 +257,9 @@ class TrainConfig:
     preset: str = "tuned"
     reference: str = "none"
     reference_exclude: tuple[str, ...] = ()
+    attention: str = "states"
+    attention_window: int = 5
+    attention_entropy: float = 0.0
     ensemble: int = 1
     #: The preset settings given explicitly (kept by :meth:`for_model`); the others came from the preset.
     given: frozenset = field(default=frozenset(), compare=False, repr=False)
@@ -275,6 +288,12 @@ class TrainConfig:
         if self.reference == "none" and (get_task(self.task).needs_reference or self.model in PRIOR_ONLY_MODELS):
             what = f"task {self.task} (expression minus the prior)" if get_task(self.task).needs_reference else f"model {self.model} (the prior alone)"
             raise ValueError(f"{what} needs a reference-expression table (--reference-expression TABLE; reference='new-cell' or 'fitted')")
+        if self.attention not in ATTENTION_MODES:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {self.attention!r}")
+        if self.attention_window % 2 == 0:
+            raise ValueError(f"attention_window must be odd (the bin and as many bins on each side), got {self.attention_window}")
+        if (self.attention != "states" or self.attention_window != 5) and self.model not in ATTENTION_MODELS:
+            raise ValueError(f"attention and attention_window apply to {', '.join(ATTENTION_MODELS)}, not {self.model!r}")
         if self.mark_dropout > 0 and self.model not in MISSING_MARK_MODELS:
             raise ValueError(f"mark_dropout needs a model that can be told a mark is absent ({', '.join(MISSING_MARK_MODELS)}), not {self.model!r}")
 
@@ -287,6 +306,9 @@ class TrainConfig:
         """Every setting, resolved (``given`` is left out: a record holds the values trained with)."""
         values = asdict(self)
         del values["given"]
+        for name, default in ATTENTION_SETTINGS.items():
+            if values[name] == default:
+                del values[name]
         values["reference_exclude"] = list(self.reference_exclude)
         return values
 
@@ -309,12 +331,19 @@ class TrainConfig:
     def for_model(self, model: str) -> TrainConfig:
         """These settings for another model: the ones given explicitly are kept, the rest come from its preset.
 
-        ``forget_bias`` goes only to models built of LSTMs, so one call can set it for a benchmark of every model.
+        ``forget_bias`` goes only to models built of LSTMs, and ``attention`` and ``attention_window`` only to
+        models with that attention, so one call can set them for a benchmark of every model.
         """
         kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in PRESET_FIELDS and f.name not in ("model", "given")}
+        if model not in ATTENTION_MODELS:
+            kept.update(attention="states", attention_window=5)
         given = {name: getattr(self, name) for name in self.given if name != "forget_bias" or model in RECURRENT_MODELS}
         return TrainConfig(**kept, **given, model=model)
 
+
+#: The bin-attention settings and their defaults (the original network). Records (:meth:`TrainConfig.to_dict`)
+#: hold them only when set otherwise, so the records of runs without them stay as they were.
+ATTENTION_SETTINGS: dict[str, object] = {"attention": "states", "attention_window": 5, "attention_entropy": 0.0}
 
 #: The defaults of the default model (AttentiveChrome, preset ``tuned``).
 DEFAULTS = TrainConfig()

@@ -54,3 +54,14 @@ RECURRENT_MODELS: tuple[str, ...] = ("attentivechrome", "lstm", "lstm-alpha")
 
 #: Models that can be told a mark is absent (trained with ``mark_dropout``, or pooled over cells with other marks).
 MISSING_MARK_MODELS: tuple[str, ...] = ("attentivechrome",)
+
+#: How AttentiveChrome's bin-level attention (alpha) scores a bin, by name, with one line each.
+#: ``states`` is the original network; the others keep alpha on the reads near the bin.
+ATTENTION_MODES: dict[str, str] = {
+    "states": "Scores from the bin's bidirectional-LSTM state (the original): each state summarises the whole window.",
+    "local": "Scores from a convolution over the mark's own reads within --attention-window bins; they pool the LSTM states.",
+    "conv": "No bin-level LSTM: alpha pools local convolution features of the mark's reads (window --attention-window bins).",
+}
+
+#: Models whose bin-level attention ``attention`` and ``attention_entropy`` apply to.
+ATTENTION_MODELS: tuple[str, ...] = ("attentivechrome",)

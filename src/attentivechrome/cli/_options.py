@@ -46,6 +46,10 @@ TRAINING_HELP = {
     "task": TASK_HELP,
     "normalize": NORMALIZE_HELP,
     "mark_dropout": MARK_DROPOUT_HELP,
+    "attention": "AttentiveChrome's bin attention: states (the original: scored from the BiLSTM states), local (scored from the reads within "
+    "--attention-window bins, pooling the states) or conv (no bin-level LSTM: pools local convolution features). See docs/interpretation.md.",
+    "attention_window": "Bins the local and conv attention read around each bin (odd).",
+    "attention_entropy": "Add this weight times alpha's mean normalised entropy to the loss (above 0: sparser alpha).",
 }
 
 

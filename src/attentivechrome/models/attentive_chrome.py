@@ -14,6 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ..model_catalog import ATTENTION_MODES
 from . import _fast_lstm
 from .attention import ContextAttention
 from .base import ModelOutput, apply_input_transform
@@ -38,6 +39,58 @@ class _RecurrentAttentionEncoder(nn.Module):
         """(batch, steps, input) -> pooled (batch, 2*hidden), weights (batch, steps); ``present`` masks steps out of the pooling."""
         outputs, _ = self.rnn(seq)  # (batch, steps, 2*hidden)
         return self.bin_attention(outputs, present)
+
+
+class _LocalScorer(nn.Module):
+    """Attention scores of each bin from the reads within ``window`` bins of it: (batch, steps, 1) -> (batch, steps).
+
+    A convolution of the (transformed) reads, tanh, and a learned weighting: a bin's score
+    depends on nothing outside its window, so neither does alpha's ranking of bins.
+    """
+
+    def __init__(self, window: int, channels: int = 16) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, channels, window, padding=window // 2)
+        self.context = nn.Conv1d(channels, 1, 1, bias=False)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        return self.context(torch.tanh(self.conv(seq.transpose(1, 2)))).squeeze(1)
+
+
+def _pool(states: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax of ``scores`` (batch, steps) over steps, and the weighted sum of ``states`` (batch, steps, features)."""
+    weights = torch.softmax(scores, dim=1)
+    return torch.bmm(weights.unsqueeze(1), states).squeeze(1), weights
+
+
+class _LocalAttentionEncoder(nn.Module):
+    """Attention mode ``local``: a bidirectional LSTM over the bins, pooled by weights scored from local reads."""
+
+    def __init__(self, input_size: int, hidden_size: int, window: int) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(input_size, hidden_size, num_layers=1, bidirectional=True, batch_first=True)
+        self.scorer = _LocalScorer(window)
+
+    def forward(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs, _ = self.rnn(seq)
+        return _pool(outputs, self.scorer(seq))
+
+
+class _ConvAttentionEncoder(nn.Module):
+    """Attention mode ``conv``: local convolution features of each bin, pooled by attention; no bin-level LSTM.
+
+    The features of a bin, and its score, depend only on the reads within ``window`` bins of it,
+    so what alpha weights is what the pooled vector holds.
+    """
+
+    def __init__(self, features: int, window: int) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv1d(1, features, window, padding=window // 2), nn.ReLU(), nn.Conv1d(features, features, 1), nn.ReLU())
+        self.bin_attention = ContextAttention(features)
+
+    def forward(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(seq.transpose(1, 2)).transpose(1, 2)  # (batch, steps, features)
+        return self.bin_attention(features)
 
 
 class AttentiveChrome(nn.Module):
@@ -95,8 +148,15 @@ class AttentiveChrome(nn.Module):
         encoder: Literal["fast", "reference"] = "fast",
         missing_marks: bool = False,
         n_prior: int = 0,
+        attention: str = "states",
+        attention_window: int = 5,
     ) -> None:
         super().__init__()
+        if attention not in ATTENTION_MODES:
+            raise ValueError(f"unknown attention {attention!r}; choose one of {', '.join(ATTENTION_MODES)}")
+        if isinstance(attention_window, bool) or not isinstance(attention_window, int) or attention_window < 1 or attention_window % 2 == 0:
+            raise ValueError(f"attention_window must be an odd positive integer, got {attention_window!r}")
+        self.attention, self.attention_window = attention, attention_window
         self.n_marks = n_marks
         self.bin_hidden = bin_hidden
         self.mark_hidden = mark_hidden
@@ -105,7 +165,12 @@ class AttentiveChrome(nn.Module):
         if encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
         self.encoder = encoder
-        self.rnn_hms = nn.ModuleList(_RecurrentAttentionEncoder(1, bin_hidden) for _ in range(n_marks))
+        if attention == "states":
+            self.rnn_hms = nn.ModuleList(_RecurrentAttentionEncoder(1, bin_hidden) for _ in range(n_marks))
+        elif attention == "local":
+            self.rnn_hms = nn.ModuleList(_LocalAttentionEncoder(1, bin_hidden, attention_window) for _ in range(n_marks))
+        else:
+            self.rnn_hms = nn.ModuleList(_ConvAttentionEncoder(2 * bin_hidden, attention_window) for _ in range(n_marks))
         self.hm_level_rnn_1 = _RecurrentAttentionEncoder(2 * bin_hidden, mark_hidden)
         self.n_prior = n_prior
         if not n_prior:
@@ -129,11 +194,14 @@ class AttentiveChrome(nn.Module):
             params["dropout"] = self.dropout
         if self.n_prior:
             params["n_prior"] = self.n_prior
+        if self.attention != "states":
+            params["attention"] = self.attention
+            params["attention_window"] = self.attention_window
         return params
 
     def encode_marks(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-mark encoders: (genes, bins, marks) -> mark vectors (genes, marks, 2*bin_hidden), alpha (genes, marks, bins)."""
-        if self.encoder == "fast" and self._fast_path_applies(x):
+        if self.attention == "states" and self.encoder == "fast" and self._fast_path_applies(x):
             return self._encode_marks_fast(x)
         return self._encode_marks_reference(x)
 

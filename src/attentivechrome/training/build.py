@@ -26,6 +26,8 @@ def build_model(config: TrainConfig, n_marks: int, n_prior: int = 0) -> nn.Modul
         if "dropout" not in inspect.signature(MODEL_REGISTRY[config.model]).parameters:
             raise ValueError(f"{config.model} has no dropout to set (drop --dropout)")
         extra["dropout"] = config.dropout
+    if config.attention != "states":
+        extra.update(attention=config.attention, attention_window=config.attention_window)
     model = get_model(config.model, n_marks=n_marks, transform=config.transform, **extra)
     if config.forget_bias is not None and not init_forget_gate_bias(model, config.forget_bias) and not is_fitted_once(model):
         logger.warning("%s has no LSTM: forget_bias %g changes nothing", config.model, config.forget_bias)

@@ -106,6 +106,17 @@ class EpochFitter:
         return Fitted(best=state.best, history=state.history, stop_reason=state.stop_reason, test_predictions=test_predictions)
 
 
+def attention_entropy(alpha: torch.Tensor | None, model: str = "the model") -> torch.Tensor:
+    """Alpha's mean entropy over genes and marks, divided by log(bins) (0: all weight on one bin, 1: uniform).
+
+    Marks with no weight at all (absent marks) count as 0. The training loss adds it times
+    ``attention_entropy`` (:class:`~attentivechrome.config.TrainConfig`).
+    """
+    if alpha is None:
+        raise ValueError(f"attention_entropy needs a model with bin attention (alpha); {model} has none")
+    return -torch.special.xlogy(alpha, alpha).sum(-1).mean() / np.log(max(alpha.shape[-1], 2))
+
+
 class _EpochBatches:
     """One epoch's gradient steps over shuffled batches, with mark dropout and a DDP rank's share of each batch."""
 
@@ -145,12 +156,13 @@ class _EpochBatches:
                     hide = None if hide is None else (hide[mine] if n_mine else torch.zeros_like(hide[:1]))
                 if hide is not None:
                     x_batch = x_batch.masked_fill(hide.unsqueeze(1), float("nan"))
-                logits = (self.step_model(x_batch) if p_batch is None else self.step_model(x_batch, p_batch)).logits
-                loss = fitter.loss_fn(logits, y_batch)
+                output = self.step_model(x_batch) if p_batch is None else self.step_model(x_batch, p_batch)
+                loss = fitter.loss_fn(output.logits, y_batch)
+                objective = loss if not config.attention_entropy else loss + config.attention_entropy * attention_entropy(output.alpha, config.model)
                 state.optimizer.zero_grad(set_to_none=True)
                 for callback in callbacks:
                     callback.on_step_begin(state, (epoch - 1) * n_batches + b, config.epochs * n_batches)
-                (loss * weight if weight != 1.0 else loss).backward()
+                (objective * weight if weight != 1.0 else objective).backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 state.optimizer.step()
                 for callback in callbacks:
