@@ -89,7 +89,7 @@ def simulated(work: Path, log: Path) -> dict[str, str]:
     step(
         interp / "summary.md",
         "interpret", "--model", runs[1], "--input", sim / "test.csv", "--out", interp, "--genes-file", _first_genes(sim / "test.csv", 200, work),
-        "--max-gene-plots", "2", "--quiet",
+        "--methods", "attention,saliency,input_x_gradient,integrated_gradients,occlusion", "--max-gene-plots", "2", "--quiet",
         log=log,
     )
     for seed, folder in bench.items():
@@ -198,6 +198,10 @@ def track(work: Path, log: Path) -> dict[str, str]:
 
 #: Full-cell blocks: block name -> (results file, the command that prints its table).
 FULL_CELL_TABLES: dict[str, tuple[str, list[str]]] = {
+    "faithfulness-e012": ("docs/results/interpretation/faithfulness.jsonl", ["benchmarks/faithfulness_table.py", "--table-only"]),
+    "roar-e012": ("docs/results/interpretation/roar.jsonl", ["benchmarks/roar.py", "--table-only"]),
+    "stability-e012": ("docs/results/interpretation/stability.jsonl", ["benchmarks/stability.py", "--table-only"]),
+    "ensemble-faithfulness": ("docs/results/interpretation/stability_faithfulness.jsonl", ["benchmarks/stability.py", "--table-only", "--faithfulness"]),
     "attention-variants": ("docs/results/interpretation/attention_variants.jsonl", ["benchmarks/attention_variants.py", "--table-only"]),
 }
 

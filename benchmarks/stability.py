@@ -111,10 +111,14 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="Run only the comparisons whose name contains this text.")
     parser.add_argument("--faithfulness", action="store_true", help="Also measure the faithfulness of a single model and of each ensemble.")
     parser.add_argument("--faithfulness-out", default="docs/results/interpretation/stability_faithfulness.jsonl")
+    parser.add_argument("--table-only", action="store_true", help="Print the tables of the saved results; run nothing.")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
     out = Path(args.out)
+    if args.table_only:  # with --faithfulness: the faithfulness table of the ensembles instead
+        print(faithfulness_markdown(Path(args.faithfulness_out)) if args.faithfulness else markdown(out))
+        return
     done = set()
     if out.is_file():
         done = {r["comparison"] for r in map(json.loads, filter(str.strip, out.read_text().splitlines())) if "abs_map_rank_correlation" in r}
