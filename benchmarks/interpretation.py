@@ -39,7 +39,7 @@ SHARED = ROOT.parent / "shared" / "data"
 DOC = ROOT / "docs" / "interpretation.md"
 IMAGES = ROOT / "docs" / "images" / "interpretation"
 E003_WEIGHTS = SHARED / "reference-checkpoint-E003.pt"
-MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- end: (?P=name) -->", re.S)
+MARKER = re.compile(r"<!-- generated: (?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- end: (?P=name) -->", re.S)
 
 #: The simulated runs of the ground-truth benchmark: the training command of the document.
 SIM_TRAIN = ["--transform", "log1p", "--lr", "1e-3", "--batch-size", "32", "--epochs", "15"]

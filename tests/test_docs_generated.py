@@ -20,7 +20,7 @@ def test_every_generated_block_of_the_interpretation_page_has_a_producer():
     generator = _generator()
     text = generator.DOC.read_text()
     names = [m["name"] for m in generator.MARKER.finditer(text)]
-    opened = re.findall(r"<!-- generated: ([\w-]+) -->", text)
+    opened = re.findall(r"<!-- generated: ([a-z0-9-]+) -->", text)
     assert names == opened, "a generated block is not closed by its <!-- end: NAME --> marker"
     assert len(set(names)) == len(names), "a block name is used twice"
     assert names, "the page has no generated blocks"
