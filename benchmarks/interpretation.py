@@ -60,6 +60,12 @@ def cli(*args: str | Path, log: Path) -> None:
     print(f"  {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def show(source: Path, name: str) -> None:
+    """Copy a figure into docs/images/interpretation/ when the page shows it (others stay in the work folder)."""
+    if f"images/interpretation/{name}" in DOC.read_text():
+        shutil.copyfile(source, IMAGES / name)
+
+
 def step(done: Path, *args: str | Path, log: Path) -> None:
     """Run the command unless ``done`` (its main output) is already there."""
     if done.exists():
@@ -149,7 +155,7 @@ def real(work: Path, log: Path) -> dict[str, str]:
         averages[name] = np.load(out / "class_averages.npz")
         for figure in ("class_profiles", "class_beta"):
             if (out / "figures" / f"{figure}.png").is_file():
-                shutil.copyfile(out / "figures" / f"{figure}.png", IMAGES / f"{stem}_{figure}.png")
+                show(out / "figures" / f"{figure}.png", f"{stem}_{figure}.png")
     return {
         "real-runs": _runs_table({"remc-e123, the paper's settings": run}),
         "real-alpha-peaks": _alpha_peaks(averages),
@@ -193,7 +199,20 @@ def track(work: Path, log: Path) -> dict[str, str]:
         profile_r = np.corrcoef(np.abs(values).mean(axis=0), h3k27ac.mean(axis=0))[0, 1]
         label = _method_label(name)
         lines.append(f"| {label} | {_pm(pearson)} | {_pm(recall)} | {profile_r:.3f} |")
+    _method_profiles_figure(ex, data, "e003ckpt_chromoformer_method_profiles.png")
     return {"track-h3k27ac": "\n".join(lines) + "\n"}
+
+
+def _method_profiles_figure(ex, data, name: str) -> None:
+    """Every method's class-average profile over the label-high genes, as `interpret --by label` draws it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from attentivechrome.interpret import class_averages, plots
+
+    averages = class_averages(ex, data.counts, by="label", orientation=data.orientation)
+    figure = plots.plot_method_profiles(averages)
+    figure.savefig(IMAGES / name, dpi=110)
 
 
 #: Full-cell blocks: block name -> (results file, the command that prints its table).

@@ -149,10 +149,12 @@ class ClassAverager:
         )
 
 
-def class_averages(explanation: Explanation, counts: np.ndarray, *, by: GroupBy = "predicted", bin_size: int = DEFAULT_BIN_SIZE) -> ClassAverages:
-    """Class means of an in-memory :class:`Explanation` and its raw counts (genes, bins, marks)."""
+def class_averages(
+    explanation: Explanation, counts: np.ndarray, *, by: GroupBy = "predicted", bin_size: int = DEFAULT_BIN_SIZE, orientation: str = "unknown"
+) -> ClassAverages:
+    """Class means of an in-memory :class:`Explanation` and its raw counts (genes, bins, marks); ``orientation`` names the bin order for the figures."""
     threshold = float(np.median(explanation.logits)) if by == "rank" else None
-    averager = ClassAverager(by, threshold=threshold, bin_size=bin_size)
+    averager = ClassAverager(by, threshold=threshold, bin_size=bin_size, orientation=orientation)
     averager.add(explanation, counts)
     return averager.result()
 

@@ -223,7 +223,7 @@ def plot_class_profiles(
         axes[0, j].axhline(1.0 / n_bins, color=_REFERENCE_COLOR, lw=0.8, ls=":", label="uniform (1 / bins)" if j == 0 else None)
         for row in range(2):
             axes[row, j].axvline(0.0, color="black", lw=0.8, ls="--", label="TSS" if row == 0 and j == 0 else None)
-        axes[1, j].set_xlabel(position_label(averages.orientation))
+        axes[1, j].set_xlabel(_panel_xlabel(j, len(averages.marks), averages.orientation))
     axes[0, 0].set_ylabel(f"mean {label}" if method != "attention" else "mean alpha")
     axes[1, 0].set_ylabel("mean reads per bin")
     _legend_outside(fig, axes[0, 0])
@@ -287,7 +287,7 @@ def plot_method_profiles(averages: ClassAverages, *, cls: str = "high", axes: Se
             ax.plot(x, profile[k, j], lw=1.2, label=METHODS[method].label if method in METHODS else method)
         ax.axvline(0.0, color="black", lw=0.8, ls="--", label="TSS")
         ax.set_title(mark)
-        ax.set_xlabel(position_label(averages.orientation))
+        ax.set_xlabel(_panel_xlabel(j, len(averages.marks), averages.orientation))
     axes[0].set_ylabel("share of |map| per bin")
     _legend_outside(fig, axes[0])
     fig.suptitle(f"class-average profiles of every method over {class_legend(averages.by, cls)} genes (n={averages.n_genes[k]})")
@@ -376,6 +376,12 @@ def _score_bars(table: pd.DataFrame, panels: Sequence[tuple[str, str]], title: s
 
 #: Colour map of signed attributions: red toward high expression, blue toward low.
 DIVERGING_CMAP = "RdBu_r"
+
+
+def _panel_xlabel(column: int, n_columns: int, orientation: str) -> str:
+    """The x label of one of a row of narrow panels: the full position label under the middle one, "kb" elsewhere
+    (the full label under every panel ran into its neighbours')."""
+    return position_label(orientation) if column == n_columns // 2 else "kb"
 
 
 def is_signed(method: str, values: np.ndarray) -> bool:
