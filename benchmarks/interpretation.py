@@ -39,6 +39,8 @@ SHARED = ROOT.parent / "shared" / "data"
 DOC = ROOT / "docs" / "interpretation.md"
 IMAGES = ROOT / "docs" / "images" / "interpretation"
 E003_WEIGHTS = SHARED / "reference-checkpoint-E003.pt"
+#: The default models of roadmap-e012 that the full-cell scripts read (`train ../shared/data/roadmap-e012 --model M --seed S`).
+E012_MODELS = ROOT.parent / "models" / "e012"
 MARKER = re.compile(r"<!-- generated: (?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- end: (?P=name) -->", re.S)
 
 #: The simulated runs of the ground-truth benchmark: the training command of the document.
@@ -215,6 +217,25 @@ def _method_profiles_figure(ex, data, name: str) -> None:
     figure.savefig(IMAGES / name, dpi=110)
 
 
+def full_cell_alpha(work: Path, log: Path) -> dict[str, str]:
+    """Where the default AttentiveChrome's H3K4me3 alpha sits on roadmap-e012 (the first 1,000 test genes, grouped by label)."""
+    from attentivechrome import load_model
+    from attentivechrome.data.layout import load_splits
+    from attentivechrome.interpret import class_averages
+
+    test = load_splits(SHARED / "roadmap-e012", cache=True)["test"]
+    genes = test.subset(np.arange(1000))
+    averages = {}
+    for seed in (1, 2):
+        run = E012_MODELS / f"attentivechrome-s{seed}"
+        if not (run / "model.pt").is_file():
+            print(f"no model at {run} (train ../shared/data/roadmap-e012 --out {run} --seed {seed})")
+            return {}
+        ex = load_model(run).explain(genes, "attention")
+        averages[f"roadmap-e012 defaults, seed {seed}"] = class_averages(ex, genes.counts, by="label").to_arrays()
+    return {"e012-alpha-peaks": _alpha_peaks(averages)}
+
+
 #: Full-cell blocks: block name -> (results file, the command that prints its table).
 FULL_CELL_TABLES: dict[str, tuple[str, list[str]]] = {
     "faithfulness-e012": ("docs/results/interpretation/faithfulness.jsonl", ["benchmarks/faithfulness_table.py", "--table-only"]),
@@ -243,6 +264,7 @@ SECTIONS = {
     "coop": (cooperative, ("coop-runs", "coop-s1", "coop-s2")),
     "real": (real, ("real-runs", "real-alpha-peaks", "real-beta")),
     "track": (track, ("track-h3k27ac",)),
+    "e012": (full_cell_alpha, ("e012-alpha-peaks",)),
     "full": (full_cell, tuple(FULL_CELL_TABLES)),
 }
 
