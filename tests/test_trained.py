@@ -73,20 +73,20 @@ def test_regression_explanations_are_in_log1p_expression_units(regression_run, s
 
 
 def test_the_module_level_core_refuses_a_trained_model(regression_run, sim_dir, tmp_path):
-    """interpret.explain(trained_model) once stripped the model to its module: a classifier's probabilities, standardised maps."""
+    """interpret.explain_module(trained_model) once stripped the model to its module: a classifier's probabilities, standardised maps."""
     from attentivechrome import interpret
 
     trained, _ = regression_run
     test = ac.read_csv(sim_dir / "test.csv").subset(slice(0, 4))
     with pytest.raises(TypeError, match=r"not explained by the module-level core.*call model.explain\(data\)"):
-        interpret.explain(trained, test, "attention")
+        interpret.explain_module(trained, test, "attention")
     with pytest.raises(TypeError, match=r"workflows.interpret_model\(model, data, out_dir\)"):
         interpret.write_interpretation(trained, test, tmp_path / "out")
     truth = ac.load_truth(sim_dir)
     with pytest.raises(TypeError, match=r"workflows.benchmark_model\(model, data, truth\)"):
         interpret.run_ground_truth_benchmark(trained, test, truth)
     # The core given the module, the prepared input and the output scale says what the model says.
-    core = interpret.explain(trained.module, trained.prepare(test), ["attention", "saliency"], output=trained.output_scale)
+    core = interpret.explain_module(trained.module, trained.prepare(test), ["attention", "saliency"], output=trained.output_scale)
     ex = trained.explain(test, ["attention", "saliency"])
     assert core.task == ex.task == "regression"
     np.testing.assert_allclose(core.logits, ex.logits, rtol=1e-6)

@@ -33,9 +33,8 @@ from .data.reference import ReferencePrior, ReferenceTable
 from .data.orientation import GENOMIC, UNKNOWN
 from .data.schema import TASKS
 from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
-from .inference import INFERENCE_BATCH_SIZE, Predictions
-from .inference import predict as predict_module
-from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, OutputScale, as_histone_data, iter_explanations
+from .inference import INFERENCE_BATCH_SIZE, Predictions, predict_module
+from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, OutputScale, as_histone_data, iter_module_explanations
 from .models.ensemble import members_of
 from .models.checkpoint import CheckpointContents, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
@@ -310,7 +309,7 @@ class TrainedModel:
         )
 
     def explain(self, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
-        """Attention and attribution maps of every gene of ``data`` (options of :func:`attentivechrome.interpret.explain`).
+        """Attention and attribution maps of every gene of ``data`` (options of :func:`attentivechrome.interpret.explain_module`).
 
         For a regression model the attributions explain the predicted log1p expression (maps in
         its units) and ``Explanation.logits`` holds the decoded predictions.
@@ -325,7 +324,7 @@ class TrainedModel:
         """
         data = self.prepare(as_histone_data(data), stats_from, allow_bin_mismatch=allow_bin_mismatch)
         options.setdefault("batch_size", DEFAULT_BATCH_SIZE)
-        return iter_explanations(self.module, data, method, output=self.output_scale, **options)
+        return iter_module_explanations(self.module, data, method, output=self.output_scale, **options)
 
     @property
     def output_scale(self) -> OutputScale:
@@ -442,11 +441,11 @@ def predict(model, data, **options) -> Predictions:
 def explain(model, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
     """Explain ``data`` with a :class:`TrainedModel`, a run directory / checkpoint path or cell name, or a bare module.
 
-    See :func:`attentivechrome.interpret.explain` for the methods and options. A bare module's
+    See :func:`attentivechrome.interpret.explain_module` for the methods and options. A bare module's
     outputs are read as log-odds; a :class:`TrainedModel` (or a path) decodes its own.
     """
     if isinstance(model, nn.Module):
-        return Explanation.concat(list(iter_explanations(model, data, method, **options)))
+        return Explanation.concat(list(iter_module_explanations(model, data, method, **options)))
     return _as_trained(model).explain(data, method, **options)
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from attentivechrome.data import MARKS, HistoneData
-from attentivechrome.interpret import OutputScale, explain
+from attentivechrome.interpret import OutputScale, explain_module
 from attentivechrome.interpret.faithfulness import TABLE_COLUMNS, faithfulness, top_cells
 from attentivechrome.models import ModelOutput
 
@@ -32,7 +32,7 @@ def naive_curve(module, counts, values, steps, tiebreak_free=True, baseline=None
 
 def test_the_maps_that_find_the_planted_cells_beat_random(planted_model):
     model, data = planted_model.model, planted_model.data
-    maps = explain(model, data, ["integrated_gradients", "attention"], n_steps=8).maps
+    maps = explain_module(model, data, ["integrated_gradients", "attention"], n_steps=8).maps
     result = faithfulness(model, data, maps, steps=11, min_effect=0.5, seed=0)
     table = result.table().set_index("method")
     assert list(result.methods) == ["integrated_gradients", "attention", "random", "input"]

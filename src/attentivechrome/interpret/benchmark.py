@@ -47,7 +47,7 @@ from ..data.dataset import HistoneData
 from ..data.schema import MARKS
 from ..data.synthetic import GroundTruth
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, OutputScale, as_histone_data, iter_explanations, mark_shares, require_module
+from .explain import DEFAULT_BATCH_SIZE, OutputScale, as_histone_data, iter_module_explanations, mark_shares, require_module
 from .scoring import mean_and_interval, score_bins, score_marks, score_pair, window_share
 
 #: Reference maps scored beside the methods: name -> display label.
@@ -125,7 +125,7 @@ def run_ground_truth_benchmark(
     Parameters
     ----------
     module
-        The ``nn.Module`` (see :func:`~attentivechrome.interpret.explain`); a
+        The ``nn.Module`` (see :func:`~attentivechrome.interpret.explain_module`); a
         :class:`~attentivechrome.trained.TrainedModel` goes through
         :func:`attentivechrome.workflows.benchmark_model`, which prepares the data for it.
     data
@@ -170,7 +170,7 @@ def run_ground_truth_benchmark(
     deltas: dict[str, list] = {}
     logits = []
     start = 0
-    for part in iter_explanations(
+    for part in iter_module_explanations(
         module, data, methods, output=output, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
     ):
         stop = start + part.n_genes

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..data.dataset import HistoneData
-from ..inference import predict
+from ..inference import predict_module
 from .attribution import DEFAULT_IG_STEPS, attribute
 from .explain import OutputScale, mark_shares
 
@@ -98,7 +98,7 @@ def contrast_maps(
     swapped = HistoneData(gene_ids=cell_b.gene_ids, counts=cell_b.counts, labels=None, marks=cell_b.marks, prior=prior_a)
 
     def outputs(data: HistoneData) -> np.ndarray:
-        return predict(module, data, batch_size=256, device=device, with_attention=False).logits.astype(np.float64) * output.scale + output.offset
+        return predict_module(module, data, batch_size=256, device=device, with_attention=False).logits.astype(np.float64) * output.scale + output.offset
 
     out_a, out_b, out_b_prior_a = outputs(cell_a), outputs(cell_b), outputs(swapped)
     maps, deltas = [], []

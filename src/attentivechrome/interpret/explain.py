@@ -1,9 +1,9 @@
-"""``explain``: attention and attribution maps for a set of genes, as arrays.
+"""``explain_module``: attention and attribution maps for a set of genes, as arrays.
 
 All maps share the attention layout (genes, marks, bins), so alpha and every attribution
 method can be plotted and scored the same way. The work runs in batches of genes;
-:func:`iter_explanations` yields one :class:`Explanation` per batch so that callers that
-write files keep memory flat, and :func:`explain` joins the batches for notebook use.
+:func:`iter_module_explanations` yields one :class:`Explanation` per batch so that callers that
+write files keep memory flat, and :func:`explain_module` joins the batches for notebook use.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ class Explanation:
         )
 
 
-def explain(
+def explain_module(
     module: nn.Module,
     data,
     method: str | Sequence[str] = "attention",
@@ -255,17 +255,17 @@ def explain(
     Examples
     --------
     >>> from attentivechrome import get_model, simulate
-    >>> from attentivechrome.interpret import explain
+    >>> from attentivechrome.interpret import explain_module
     >>> data, _ = simulate(8, 20, seed=0)
     >>> model = get_model("attentivechrome", bin_hidden=4, mark_hidden=2)
-    >>> ex = explain(model, data, ["attention", "saliency"])
+    >>> ex = explain_module(model, data, ["attention", "saliency"])
     >>> ex["attention"].shape, ex.beta.shape
     ((8, 5, 20), (8, 5))
     >>> bool(abs(ex["attention"].sum(axis=2) - 1).max() < 1e-5)
     True
     """
     parts = list(
-        iter_explanations(
+        iter_module_explanations(
             module,
             data,
             method,
@@ -282,7 +282,7 @@ def explain(
     return Explanation.concat(parts)
 
 
-def iter_explanations(
+def iter_module_explanations(
     module: nn.Module,
     data,
     method: str | Sequence[str] = "attention",
@@ -296,7 +296,7 @@ def iter_explanations(
     stride: int | None = None,
     progress: bool | None = None,
 ) -> Iterator[Explanation]:
-    """Like :func:`explain`, but yield one :class:`Explanation` per batch of genes, in order.
+    """Like :func:`explain_module`, but yield one :class:`Explanation` per batch of genes, in order.
 
     With an ``output`` that decodes (a regression module's standardised ``y``), the logits are
     decoded and every attribution (a difference or gradient of the output) is multiplied by its scale.

@@ -1,7 +1,7 @@
 """Write an interpretation directory: maps (NPZ + tidy TSV), class averages, pictures, summary.
 
 :func:`write_interpretation` streams batches from
-:func:`~attentivechrome.interpret.explain.iter_explanations` straight into the output files,
+:func:`~attentivechrome.interpret.explain.iter_module_explanations` straight into the output files,
 so memory stays flat however many genes there are; only class sums and the maps of the
 few genes that get their own pictures are kept.
 """
@@ -22,7 +22,7 @@ from .._io import atomic_open, atomic_path, move_files, staging_directory, write
 from ..tasks import get_task
 from ..data.dataset import HistoneData
 from ..metrics.classification import UndefinedMetricError, auroc
-from ..inference import predict
+from ..inference import predict_module
 from ._npz import NpzStreamWriter
 from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy, class_legend
 from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
@@ -32,7 +32,7 @@ from ._figure_pool import FigureJob, FigurePool
 from concurrent.futures import Future
 from .tracks import TRACKS, recorded_coordinates, tracks_from_npz
 from ..data.orientation import check_orientation, describe as describe_orientation
-from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_explanations, require_module
+from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_module_explanations, require_module
 from .faithfulness import BASELINES, DEFAULT_MIN_EFFECT, DEFAULT_STEPS, FaithfulnessResult, faithfulness as measure_faithfulness
 
 #: Most genes that get their own pictures.
@@ -177,7 +177,7 @@ def write_interpretation(
         name positions, and how tracks place the bins of minus-strand genes. Default: ``data.orientation``.
     coordinates
         A :class:`~attentivechrome.interpret.tracks.GeneCoordinates` (``read_coordinates(path)``) for the tracks.
-    Other parameters are those of :func:`~attentivechrome.interpret.explain`.
+    Other parameters are those of :func:`~attentivechrome.interpret.explain_module`.
     """
     require_module(module, "attentivechrome.workflows.interpret_model(model, data, out_dir)")
     methods = check_methods(methods if isinstance(methods, str) else list(methods))
@@ -214,7 +214,7 @@ def write_interpretation(
 
         threshold = logits = None
         if by == "rank":  # the median output of the set, from a cheap forward pass before the work
-            logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+            logits = predict_module(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
             threshold = float(output.decode(float(np.median(logits)))) if output.decodes else float(np.median(logits))  # the explanations' scale
         averager = ClassAverager(by, threshold=threshold, bin_size=bin_size, orientation=orientation)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
@@ -230,7 +230,7 @@ def write_interpretation(
             maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             header = True
-            for part in iter_explanations(
+            for part in iter_module_explanations(
                 module, data, methods, output=output, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
             ):
                 stop = start + part.n_genes
@@ -505,7 +505,7 @@ def _early_genes(keep: _GeneKeeper, module, data: HistoneData, logits, batch_siz
     if keep.limit == 0:
         return set()
     if logits is None:
-        logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+        logits = predict_module(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
     ahead = _GeneKeeper(None, keep.limit)
     ahead.offer(_Ranked(np.asarray(data.gene_ids), np.asarray(logits)), np.zeros((data.n_genes, 1, 1)))
     return set(ahead.gene_ids())

@@ -11,7 +11,7 @@ import torch
 from ..data.dataset import HistoneData
 from ..interpret.attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, check_methods
 from ..interpret.explain import DEFAULT_BATCH_SIZE as EXPLAIN_BATCH_SIZE
-from ..interpret.explain import as_histone_data, iter_explanations
+from ..interpret.explain import as_histone_data, iter_module_explanations
 from ..interpret.faithfulness import DEFAULT_MIN_EFFECT, DEFAULT_STEPS, FAITHFULNESS_METHODS, FaithfulnessResult, applicable_methods
 from ..interpret.faithfulness import DEFAULT_BATCH_SIZE as CURVE_BATCH_SIZE
 from ..interpret.faithfulness import faithfulness as faithfulness_of_maps
@@ -42,7 +42,7 @@ def faithfulness(
 
     The data are checked and prepared by the model once (marks matched by name, normalised per
     cell, its reference prior attached and held fixed); the maps of ``methods`` are computed on
-    them (:func:`~attentivechrome.interpret.iter_explanations`) and the curves follow the model's
+    them (:func:`~attentivechrome.interpret.iter_module_explanations`) and the curves follow the model's
     output on its task's scale (log-odds, or log1p expression). The result always holds a
     ``random`` and an ``input`` row besides the methods.
 
@@ -59,7 +59,7 @@ def faithfulness(
     baseline, steps, min_effect, seed
         Those of :func:`attentivechrome.interpret.faithfulness.faithfulness`.
     n_steps, window, stride, batch_size
-        How the maps are computed (those of :func:`attentivechrome.interpret.explain`).
+        How the maps are computed (those of :func:`attentivechrome.interpret.explain_module`).
     curve_batch_size
         Genes per batch of the curves.
     """
@@ -93,7 +93,7 @@ def maps_of(model: TrainedModel, prepared: HistoneData, methods: Sequence[str], 
     if not methods:
         return {}
     parts: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    for part in iter_explanations(model.module, prepared, list(methods), output=model.output_scale, progress=progress, **options):
+    for part in iter_module_explanations(model.module, prepared, list(methods), output=model.output_scale, progress=progress, **options):
         for m in methods:
             parts[m].append(part[m])
     return {m: np.concatenate(v) for m, v in parts.items()}
