@@ -99,8 +99,8 @@ class OutputScale:
 
     @property
     def decodes(self) -> bool:
-        """Whether outputs need decoding (every task but classification, whose log-odds are read as they are)."""
-        return self.task != "classification"
+        """Whether outputs need decoding: a regressing task's are standardised values; log-odds are read as they are."""
+        return get_task(self.task).regresses
 
     def decode(self, values):
         return values * self.scale + self.offset
@@ -124,8 +124,8 @@ class Explanation:
     methods
         The methods in ``maps``, in the order asked for.
     logits
-        Shape (genes,): the model's log-odds of high expression, or for a regression model
-        (``task == "regression"``) its predicted log1p expression.
+        Shape (genes,): the model's log-odds of high expression, or for a regression model its
+        predicted log1p expression (for a deviation model, the deviation from the prior).
     labels
         Shape (genes,) 0/1, or ``None`` for unlabelled genes.
     maps

@@ -42,8 +42,6 @@ MAPS_NPZ = "explanations.npz"
 MAPS_TSV = "maps.tsv"
 MARK_SCORES_TSV = "mark_scores.tsv"
 PREDICTIONS_TSV = "predictions.tsv"
-#: The name of what a model predicts, per task, in the NPZ and the predictions TSV.
-VALUE_NAME = {"classification": "probability", "regression": "log1p_expression", "deviation": "deviation"}
 CLASS_NPZ = "class_averages.npz"
 FAITHFULNESS_TSV = "faithfulness.tsv"
 FAITHFULNESS_CURVES_TSV = "faithfulness_curves.tsv"
@@ -260,7 +258,7 @@ def write_interpretation(
             all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
             # What the model predicts, on its task's scale: probabilities, or log1p expression.
             values = get_task(task).shown(all_logits)
-            value_name = VALUE_NAME[task]
+            value_name = get_task(task).value_column  # the name of what the model predicts, in the NPZ and the TSV
             npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
             if symbols is not None:
                 npz.put("gene_names", symbols)
@@ -558,7 +556,7 @@ def _summary(
     chosen_by_name: bool = False,
     spreads: _SpreadSums | None = None,
 ) -> str:
-    value_name = VALUE_NAME[task]
+    value_name = get_task(task).value_column
     if get_task(task).regresses:
         predicted = f"- predicted {get_task(task).meaning}: median {np.median(values):.3f}, range {values.min():.3f} to {values.max():.3f}" if len(values) else "- no genes"
     else:
