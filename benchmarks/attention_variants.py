@@ -107,7 +107,7 @@ def mean_row_spearman(a: np.ndarray, b: np.ndarray) -> float:
 def score_variant(variant: str, genes, args, done: set) -> list[dict]:
     """Faithfulness of each seed's alpha and the stability between seeds; one row per seed."""
     from attentivechrome import load_model
-    from attentivechrome.inference import predict as predict_module
+    from attentivechrome.inference import predict_module
     from attentivechrome.interpret.faithfulness import faithfulness
 
     maps, rows = {}, {}
@@ -140,12 +140,12 @@ def score_variant(variant: str, genes, args, done: set) -> list[dict]:
 def method_stability(variant: str, method: str, genes, args) -> dict:
     """Seed stability (as for alpha) of another method's maps of ``variant``'s models: is the alternative to alpha stable?"""
     from attentivechrome import load_model
-    from attentivechrome.interpret import explain
+    from attentivechrome.interpret import explain_module
 
     maps = []
     for seed in SEEDS:
         trained = load_model(model_dir(variant, seed, args))
-        maps.append(np.abs(explain(trained.module, trained.prepare(genes), method, output=trained.output_scale)[method]))
+        maps.append(np.abs(explain_module(trained.module, trained.prepare(genes), method, output=trained.output_scale)[method]))
     # of |map|, as the deletion curves rank cells (alpha is never negative, so its stability is the same either way)
     return {"variant": variant, "method": method, "of": "abs", "genes": len(genes), "stability": mean_row_spearman(*maps)}
 

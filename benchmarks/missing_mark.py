@@ -50,7 +50,7 @@ def main() -> None:
         else:
             source = cell_input
         value = ac.auroc(whole.labels, model.predict(whole, with_attention=False, stats_from=source).values)
-        ex = model.explain(data, ["attention", "integrated_gradients"], n_steps=args.n_steps, stats_from=source)
+        ex = model.explain(data, ["attention", "integrated_gradients"], options=ac.ExplainOptions(n_steps=args.n_steps), stats_from=source)
         beta = ex.beta.mean(axis=0) if ex.beta is not None else np.full(len(model.marks), np.nan)
         share = mark_shares(ex["integrated_gradients"]).mean(axis=0)
         cells = "  ".join(f"{b:>8.3f} / {s:<6.3f}" for b, s in zip(beta, share))

@@ -107,6 +107,7 @@ def run(args) -> None:
 
 def maps_for(model, data, method: str, split: str, args) -> np.ndarray:
     """The method's map of one split (genes, marks, bins), cached on disk."""
+    from attentivechrome.interpret import ExplainOptions
     from attentivechrome.workflows.faithfulness import maps_of
 
     path = args.cache / f"{method}{args.ig_steps if method == 'integrated_gradients' else ''}-{split}.npy"
@@ -117,7 +118,7 @@ def maps_for(model, data, method: str, split: str, args) -> np.ndarray:
     elif method == "random":
         values = np.random.default_rng({"train": 1, "valid": 2, "test": 3}[split]).random((data.n_genes, data.n_marks, data.n_bins), dtype=np.float32)
     else:
-        values = maps_of(model, data, [method], n_steps=args.ig_steps, progress=False)[method]
+        values = maps_of(model, data, [method], options=ExplainOptions(n_steps=args.ig_steps), progress=False)[method]
     np.save(path, values.astype(np.float32))
     return values
 

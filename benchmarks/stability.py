@@ -74,7 +74,7 @@ def explain_single(model: ac.TrainedModel, data, methods, cache: Path, n_steps: 
                     alpha=npz["alpha"] if "alpha" in npz.files else None, beta=npz["beta"] if "beta" in npz.files else None,
                 )  # fmt: skip
     started = time.perf_counter()
-    ex = model.explain(data, list(methods), n_steps=n_steps, window=window, progress=False)
+    ex = model.explain(data, list(methods), options=ac.ExplainOptions(n_steps=n_steps, window=window), progress=False)
     arrays = {"gene_ids": ex.gene_ids.astype(str), "marks": np.array(ex.marks), "methods": np.array(ex.methods), "logits": ex.logits}
     arrays.update({f"map_{m}": ex[m] for m in ex.methods})
     for name in ("labels", "alpha", "beta"):

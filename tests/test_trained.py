@@ -62,8 +62,8 @@ def test_regression_predictions_are_decoded_through_every_entry_point(regression
 def test_regression_explanations_are_in_log1p_expression_units(regression_run, sim_dir):
     trained, _ = regression_run
     test = ac.read_csv(sim_dir / "test.csv").subset(slice(0, 6))
-    ex = trained.explain(test, ["attention", "integrated_gradients"], n_steps=8)
-    bare = ac.explain(trained.module, test, ["attention", "integrated_gradients"], n_steps=8)
+    ex = trained.explain(test, ["attention", "integrated_gradients"], options=ac.ExplainOptions(n_steps=8))
+    bare = ac.explain(trained.module, test, ["attention", "integrated_gradients"], options=ac.ExplainOptions(n_steps=8))
     std = trained.target_scale.std
     assert ex.task == "regression" and bare.task == "classification"
     np.testing.assert_allclose(ex.logits, trained.predict(test).values, rtol=1e-5, atol=1e-5)
@@ -73,20 +73,20 @@ def test_regression_explanations_are_in_log1p_expression_units(regression_run, s
 
 
 def test_the_module_level_core_refuses_a_trained_model(regression_run, sim_dir, tmp_path):
-    """interpret.explain(trained_model) once stripped the model to its module: a classifier's probabilities, standardised maps."""
+    """interpret.explain_module(trained_model) once stripped the model to its module: a classifier's probabilities, standardised maps."""
     from attentivechrome import interpret
 
     trained, _ = regression_run
     test = ac.read_csv(sim_dir / "test.csv").subset(slice(0, 4))
     with pytest.raises(TypeError, match=r"not explained by the module-level core.*call model.explain\(data\)"):
-        interpret.explain(trained, test, "attention")
+        interpret.explain_module(trained, test, "attention")
     with pytest.raises(TypeError, match=r"workflows.interpret_model\(model, data, out_dir\)"):
         interpret.write_interpretation(trained, test, tmp_path / "out")
     truth = ac.load_truth(sim_dir)
     with pytest.raises(TypeError, match=r"workflows.benchmark_model\(model, data, truth\)"):
         interpret.run_ground_truth_benchmark(trained, test, truth)
     # The core given the module, the prepared input and the output scale says what the model says.
-    core = interpret.explain(trained.module, trained.prepare(test), ["attention", "saliency"], output=trained.output_scale)
+    core = interpret.explain_module(trained.module, trained.prepare(test), ["attention", "saliency"], output=trained.output_scale)
     ex = trained.explain(test, ["attention", "saliency"])
     assert core.task == ex.task == "regression"
     np.testing.assert_allclose(core.logits, ex.logits, rtol=1e-6)
@@ -144,7 +144,7 @@ def test_a_model_trained_for_missing_marks_takes_a_subset():
     assert np.isfinite(out.logits).all()
     np.testing.assert_allclose(out.beta[:, 2], 0.0) and np.testing.assert_allclose(out.beta.sum(1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(out.alpha[:, 2], 0.0)
-    ex = model.explain(fewer, ["saliency", "integrated_gradients", "occlusion"], n_steps=64, window=5)
+    ex = model.explain(fewer, ["saliency", "integrated_gradients", "occlusion"], options=ac.ExplainOptions(n_steps=64, window=5))
     for method in ex.methods:  # nothing to attribute to an absent mark, and no NaN anywhere
         assert np.isfinite(ex[method]).all() and not ex[method][:, 2].any(), method
     # completeness holds with the absent mark absent in the baseline too
@@ -194,7 +194,7 @@ def test_interpretation_of_a_cell_lacking_a_mark(tmp_path, pyplot):
     model = TrainedModel.from_module(module, marks=ac.MARKS, n_bins=20)
     data, _ = ac.simulate(8, 20, seed=1)
     fewer = _with_marks(data, [4, 0, 1, 3], source="four.csv")  # no H3K4me1, another order
-    result = interpret_model(model, fewer, tmp_path / "out", methods="attention,saliency", batch_size=4, tsv=False, max_gene_plots=1, progress=False)
+    result = interpret_model(model, fewer, tmp_path / "out", methods="attention,saliency", options=ac.ExplainOptions(batch_size=4), tsv=False, max_gene_plots=1, progress=False)
     with np.load(tmp_path / "out" / "explanations.npz") as npz:
         assert npz["marks"].tolist() == list(ac.MARKS)  # the model's marks, in its order
         assert npz["saliency"].shape == (8, 5, 20) and not npz["saliency"][:, 2].any() and np.isfinite(npz["saliency"]).all()

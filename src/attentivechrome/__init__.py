@@ -49,6 +49,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Predictions": (".inference", "Predictions"),
     "predict": (".trained", "predict"),
     "Explanation": (".interpret.explain", "Explanation"),
+    "ExplainOptions": (".interpret.explain", "ExplainOptions"),
     "explain": (".trained", "explain"),
     "faithfulness": (".workflows.faithfulness", "faithfulness"),
     "FaithfulnessResult": (".interpret.faithfulness", "FaithfulnessResult"),
@@ -92,7 +93,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from .estimator import AttentiveChromeClassifier
     from .exceptions import AttentiveChromeError, CheckpointError, InputFormatError, NotFittedError
     from .inference import Predictions
-    from .interpret.explain import Explanation
+    from .interpret.explain import ExplainOptions, Explanation
     from .interpret.faithfulness import FaithfulnessResult
     from .metrics.classification import aupr, auroc, classification_report
     from .models import AttentiveChrome, ModelOutput, get_model

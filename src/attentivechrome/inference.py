@@ -91,7 +91,7 @@ def predict_tensor(
     )
 
 
-def predict(
+def predict_module(
     model: nn.Module,
     data: HistoneData,
     *,

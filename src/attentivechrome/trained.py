@@ -33,9 +33,8 @@ from .data.reference import ReferencePrior, ReferenceTable
 from .data.orientation import GENOMIC, UNKNOWN
 from .data.schema import TASKS
 from .exceptions import BinCountWarning, ExtraMarksWarning, ModelDataMismatchError
-from .inference import INFERENCE_BATCH_SIZE, Predictions
-from .inference import predict as predict_module
-from .interpret.explain import DEFAULT_BATCH_SIZE, UNNAMED_SOURCE, Explanation, OutputScale, as_histone_data, iter_explanations
+from .inference import INFERENCE_BATCH_SIZE, Predictions, predict_module
+from .interpret.explain import UNNAMED_SOURCE, ExplainOptions, Explanation, OutputScale, as_histone_data, iter_module_explanations
 from .models.ensemble import members_of
 from .models.checkpoint import CheckpointContents, resolve_checkpoint, save_checkpoint
 from .models.registry import model_name_of
@@ -309,23 +308,34 @@ class TrainedModel:
             baseline=data.baseline if self.task_spec.needs_reference else None,
         )
 
-    def explain(self, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
-        """Attention and attribution maps of every gene of ``data`` (options of :func:`attentivechrome.interpret.explain`).
+    def explain(self, data, method: str | Sequence[str] = "attention", **kwargs) -> Explanation:
+        """Attention and attribution maps of every gene of ``data``; the arguments are those of :meth:`iter_explanations`.
 
         For a regression model the attributions explain the predicted log1p expression (maps in
         its units) and ``Explanation.logits`` holds the decoded predictions.
         """
-        return Explanation.concat(list(self.iter_explanations(data, method, **options)))
+        return Explanation.concat(list(self.iter_explanations(data, method, **kwargs)))
 
-    def iter_explanations(self, data, method: str | Sequence[str] = "attention", *, stats_from=None, allow_bin_mismatch: bool = False, **options):
+    def iter_explanations(
+        self,
+        data,
+        method: str | Sequence[str] = "attention",
+        *,
+        options: ExplainOptions = ExplainOptions(),
+        progress: bool | None = None,
+        stats_from=None,
+        allow_bin_mismatch: bool = False,
+    ):
         """Like :meth:`explain`, one :class:`Explanation` per batch of genes (memory stays flat).
 
+        ``method`` and ``options`` (:class:`~attentivechrome.interpret.ExplainOptions`: batch size,
+        device, attribution settings) are those of :func:`attentivechrome.interpret.explain_module`;
+        ``progress``: a progress bar over genes (``None``: the package setting).
         The maps refer to the data as the model reads them: marks in the model's order, absent
         marks NaN (their maps are 0), values normalised per cell.
         """
         data = self.prepare(as_histone_data(data), stats_from, allow_bin_mismatch=allow_bin_mismatch)
-        options.setdefault("batch_size", DEFAULT_BATCH_SIZE)
-        return iter_explanations(self.module, data, method, output=self.output_scale, **options)
+        return iter_module_explanations(self.module, data, method, output=self.output_scale, options=options, progress=progress)
 
     @property
     def output_scale(self) -> OutputScale:
@@ -442,11 +452,11 @@ def predict(model, data, **options) -> Predictions:
 def explain(model, data, method: str | Sequence[str] = "attention", **options) -> Explanation:
     """Explain ``data`` with a :class:`TrainedModel`, a run directory / checkpoint path or cell name, or a bare module.
 
-    See :func:`attentivechrome.interpret.explain` for the methods and options. A bare module's
+    See :func:`attentivechrome.interpret.explain_module` for the methods and options. A bare module's
     outputs are read as log-odds; a :class:`TrainedModel` (or a path) decodes its own.
     """
     if isinstance(model, nn.Module):
-        return Explanation.concat(list(iter_explanations(model, data, method, **options)))
+        return Explanation.concat(list(iter_module_explanations(model, data, method, **options)))
     return _as_trained(model).explain(data, method, **options)
 
 

@@ -12,6 +12,7 @@ import pytest
 from attentivechrome.config import TrainConfig
 from attentivechrome.data.layout import load_splits
 from attentivechrome.data.reference import ES_EPIGENOMES, epigenome_of, parse_exclude, read_reference, usable_columns
+from attentivechrome.interpret import ExplainOptions
 from attentivechrome.exceptions import InputFormatError, ModelDataMismatchError, ReferenceWarning
 from attentivechrome.trained import load_model
 from attentivechrome.training.trainer import train
@@ -165,7 +166,7 @@ def test_explanations_of_a_reference_model_hold_the_prior_fixed(k562, shared_dat
     test = data["test"].subset(slice(0, 8))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        explanation = bound.explain(test, ["attention", "integrated_gradients"], n_steps=16)
+        explanation = bound.explain(test, ["attention", "integrated_gradients"], options=ExplainOptions(n_steps=16))
     assert explanation.alpha.shape == (8, 5, 100) and explanation.maps["integrated_gradients"].shape == (8, 5, 100)
     np.testing.assert_allclose(explanation.logits, bound.predict(test).values, rtol=1e-4, atol=1e-5)
     # Completeness: the maps add up to what the marks add to the prior (the output minus the output without reads).

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from attentivechrome.data import MARKS, HistoneData
-from attentivechrome.interpret import OutputScale, explain
+from attentivechrome.interpret import ExplainOptions, OutputScale, explain_module
 from attentivechrome.interpret.faithfulness import TABLE_COLUMNS, faithfulness, top_cells
 from attentivechrome.models import ModelOutput
 
@@ -32,7 +32,7 @@ def naive_curve(module, counts, values, steps, tiebreak_free=True, baseline=None
 
 def test_the_maps_that_find_the_planted_cells_beat_random(planted_model):
     model, data = planted_model.model, planted_model.data
-    maps = explain(model, data, ["integrated_gradients", "attention"], n_steps=8).maps
+    maps = explain_module(model, data, ["integrated_gradients", "attention"], options=ExplainOptions(n_steps=8)).maps
     result = faithfulness(model, data, maps, steps=11, min_effect=0.5, seed=0)
     table = result.table().set_index("method")
     assert list(result.methods) == ["integrated_gradients", "attention", "random", "input"]
@@ -121,7 +121,7 @@ def test_the_python_entry_point_prepares_and_picks_the_methods(sim_dir, tiny_che
 
     model = ac.load_model(tiny_checkpoint)
     genes = ["SIM000401", "SIM000402", "SIM000403"]
-    result = ac.faithfulness(model, sim_dir / "test.csv", genes=genes, steps=3, min_effect=0.0, n_steps=2, window=50)
+    result = ac.faithfulness(model, sim_dir / "test.csv", genes=genes, steps=3, min_effect=0.0, options=ExplainOptions(n_steps=2, window=50))
     assert list(result.methods) == ["attention", "saliency", "input_x_gradient", "integrated_gradients", "occlusion", "random", "input"]
     assert result.gene_ids.tolist() == genes
     assert list(ac.faithfulness(tiny_checkpoint, sim_dir / "test.csv", "saliency", genes=genes, steps=3).methods) == ["saliency", "random", "input"]

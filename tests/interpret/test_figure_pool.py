@@ -6,6 +6,7 @@ import pytest
 
 import attentivechrome.interpret._figure_pool as figure_pool
 from attentivechrome.data import read_csv
+from attentivechrome.interpret import ExplainOptions
 from attentivechrome.trained import load_model
 from attentivechrome.workflows import interpret_model
 
@@ -14,7 +15,7 @@ from attentivechrome.workflows import interpret_model
 def test_workers_draw_the_same_figures_of_the_same_genes(sim_dir, tiny_checkpoint, tmp_path, monkeypatch):
     loaded = load_model(tiny_checkpoint)
     data = read_csv(sim_dir / "test.csv").subset(slice(0, 8))
-    options = dict(methods="attention", batch_size=4, tsv=False, progress=False, max_gene_plots=2)
+    options = dict(methods="attention", options=ExplainOptions(batch_size=4), tsv=False, progress=False, max_gene_plots=2)
     parallel = interpret_model(loaded, data, tmp_path / "parallel", **options)
     monkeypatch.setattr(figure_pool, "MAX_WORKERS", 1)  # everything drawn in this process, after the maps
     serial = interpret_model(loaded, data, tmp_path / "serial", **options)

@@ -8,7 +8,7 @@ import pytest
 
 from attentivechrome.data import read_csv
 from attentivechrome.data.synthetic import load_truth, simulate
-from attentivechrome.interpret import REFERENCES, score_maps, write_ground_truth_benchmark
+from attentivechrome.interpret import REFERENCES, ExplainOptions, score_maps, write_ground_truth_benchmark
 from attentivechrome.trained import load_model
 from attentivechrome.workflows import benchmark_model
 
@@ -43,7 +43,7 @@ def small_benchmark(sim_dir, tiny_checkpoint):
         load_truth(sim_dir),
         methods=["attention", "saliency", "occlusion"],
         max_genes=24,
-        window=10,
+        options=ExplainOptions(window=10),
         seed=1,
         progress=False,
     )

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import attentivechrome as ac
-from attentivechrome.interpret import explain
+from attentivechrome.interpret import ExplainOptions, explain_module
 
 
 
@@ -169,7 +169,7 @@ def test_gradient_methods_on_trees_are_refused_and_regression_models_explained(s
     # The maps explain the predicted log1p expression: the standardised output's maps times the target deviation.
     loaded = ac.load_model(regression)
     data = ac.read_csv(sim_dir / "test.csv")
-    bare = explain(loaded.module, data, "occlusion", window=20)
+    bare = explain_module(loaded.module, data, "occlusion", options=ExplainOptions(window=20))
     predictions = pd.read_csv(out / "predictions.tsv", sep="\t")
     assert list(predictions.columns[:2]) == ["gene_id", "log1p_expression"]
     np.testing.assert_allclose(predictions["log1p_expression"], loaded.predict(data).values, rtol=1e-4, atol=1e-4)

@@ -8,7 +8,7 @@ import torch
 
 from attentivechrome import explain
 from attentivechrome.data import MARKS, HistoneData
-from attentivechrome.interpret import Explanation, attribute, class_averages, iter_explanations
+from attentivechrome.interpret import ExplainOptions, Explanation, attribute, class_averages, iter_module_explanations
 from attentivechrome.interpret.attention import ClassAverager
 from attentivechrome.models import AttentiveChrome, ModelOutput
 
@@ -32,7 +32,7 @@ def small_case():
 @pytest.fixture(scope="module")
 def full_explanation(small_case):
     model, data = small_case
-    return explain(model, data, ALL_METHODS, n_steps=4, window=4, batch_size=3)
+    return explain(model, data, ALL_METHODS, options=ExplainOptions(n_steps=4, window=4, batch_size=3))
 
 
 def test_every_map_has_the_attention_layout(full_explanation):
@@ -61,7 +61,7 @@ def test_attention_maps_sum_to_one_where_they_should(full_explanation):
 
 def test_maps_do_not_depend_on_the_batching(small_case, full_explanation):
     model, data = small_case
-    whole = explain(model, data, ALL_METHODS, n_steps=4, window=4, batch_size=100)
+    whole = explain(model, data, ALL_METHODS, options=ExplainOptions(n_steps=4, window=4, batch_size=100))
     for method in ALL_METHODS:
         np.testing.assert_allclose(whole[method], full_explanation[method], rtol=1e-4, atol=1e-6, err_msg=method)
     np.testing.assert_allclose(whole.convergence_delta["integrated_gradients"], full_explanation.convergence_delta["integrated_gradients"], atol=1e-4)
@@ -105,7 +105,7 @@ def test_to_frame_is_tidy_and_matches_the_arrays(full_explanation):
 
 def test_iter_explanations_yields_batches_in_order(small_case):
     model, data = small_case
-    parts = list(iter_explanations(model, data, "attention", batch_size=3, progress=False))
+    parts = list(iter_module_explanations(model, data, "attention", options=ExplainOptions(batch_size=3), progress=False))
     assert [p.n_genes for p in parts] == [3, 3, 1]
     assert np.concatenate([p.gene_ids for p in parts]).tolist() == data.gene_ids.tolist()
     joined = Explanation.concat(parts)
@@ -129,7 +129,7 @@ def test_explain_errors_name_the_problem(small_case):
         explain(model, data, "attention")["occlusion"]
     with pytest.raises(TypeError, match=r"model must be an nn.Module or a TrainedModel \(or the path of a run directory or checkpoint\), got int"):
         explain(3, data, "attention")
-    from attentivechrome.interpret import explain as explain_module  # the layer below: modules and TrainedModels only
+    from attentivechrome.interpret import explain_module  # the layer below: modules and TrainedModels only
 
     with pytest.raises(TypeError, match="load the model first"):
         explain_module("runs/somewhere", data, "attention")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from attentivechrome.data import read_csv
-from attentivechrome.interpret import select_genes
+from attentivechrome.interpret import ExplainOptions, select_genes
 from attentivechrome.interpret._npz import NpzStreamWriter
 from attentivechrome.trained import load_model
 from attentivechrome.workflows import interpret_model
@@ -19,10 +19,10 @@ def test_whole_set_streams_the_same_maps_as_explain(sim_dir, tiny_checkpoint, tm
     data = read_csv(sim_dir / "test.csv").subset(slice(0, 40))
     out = tmp_path / "all"
     result = interpret_model(
-        loaded, data, out, methods="attention,saliency,occlusion", batch_size=16, tsv=False, window=10, progress=False, max_gene_plots=5
+        loaded, data, out, methods="attention,saliency,occlusion", options=ExplainOptions(batch_size=16, window=10), tsv=False, progress=False, max_gene_plots=5
     )
     assert result.n_genes == 40 and not (out / "maps.tsv").exists()
-    expected = loaded.explain(data, ["attention", "saliency", "occlusion"], window=10)
+    expected = loaded.explain(data, ["attention", "saliency", "occlusion"], options=ExplainOptions(window=10))
     with np.load(out / "explanations.npz") as npz:
         assert npz["gene_ids"].tolist() == data.gene_ids.tolist()
         np.testing.assert_allclose(npz["alpha"], expected["attention"], atol=1e-6)

@@ -10,7 +10,7 @@ import torch
 from scipy.stats import spearmanr
 
 from attentivechrome import simulate
-from attentivechrome.interpret import Explanation
+from attentivechrome.interpret import ExplainOptions, Explanation
 from attentivechrome.interpret.stability import COLUMNS, stability, write_stability
 from attentivechrome.models import AttentiveChrome
 from attentivechrome.trained import TrainedModel, ensemble
@@ -84,16 +84,16 @@ def test_ensemble_maps_are_the_members_mean_with_their_spread():
     members = [_tiny(1), _tiny(2)]
     joined = ensemble(members)
     methods = ["attention", "integrated_gradients", "occlusion"]
-    ex = joined.explain(data, methods, n_steps=8)
-    alone = [m.explain(data, methods, n_steps=8) for m in members]
+    ex = joined.explain(data, methods, options=ExplainOptions(n_steps=8))
+    alone = [m.explain(data, methods, options=ExplainOptions(n_steps=8)) for m in members]
     for method in methods:
         np.testing.assert_allclose(ex[method], (alone[0][method] + alone[1][method]) / 2, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(ex.spread[method], np.std([alone[0][method], alone[1][method]], axis=0, ddof=1), rtol=1e-4, atol=1e-6)
     # integrated gradients of the ensemble's own (mean) logit are the members' mean: the maps are the ensemble's
-    own = joined.explain(data, ["integrated_gradients"], n_steps=8)
+    own = joined.explain(data, ["integrated_gradients"], options=ExplainOptions(n_steps=8))
     np.testing.assert_allclose(own.logits, (alone[0].logits + alone[1].logits) / 2, rtol=1e-5, atol=1e-6)
     same = ensemble([members[0], dataclasses.replace(members[0], module=_clone(members[0].module))])
-    assert all(float(np.abs(v).max()) == 0.0 for v in same.explain(data, methods, n_steps=8).spread.values())
+    assert all(float(np.abs(v).max()) == 0.0 for v in same.explain(data, methods, options=ExplainOptions(n_steps=8)).spread.values())
 
 
 def _clone(module):
@@ -104,7 +104,7 @@ def _clone(module):
 
 def test_model_stability_and_written_files(tmp_path):
     data, _ = simulate(16, 20, seed=1)
-    result = model_stability([_tiny(1), _tiny(1)], data, ["saliency", "attention"], max_genes=10, seed=0, n_steps=4)
+    result = model_stability([_tiny(1), _tiny(1)], data, ["saliency", "attention"], max_genes=10, seed=0, options=ExplainOptions(n_steps=4))
     assert len(result.gene_ids) == 10
     assert result.table["map_rank_correlation"].tolist() == pytest.approx([1.0, 1.0])  # the same weights explain alike
     assert result.prediction_correlation == pytest.approx(1.0)

@@ -19,6 +19,7 @@ def report_dirs(tmp_path_factory) -> dict[str, Path]:
     from attentivechrome.data.synthetic import write_simulation
     from attentivechrome.experiments.benchmark import run_benchmark
     from attentivechrome.experiments.train_many import train_many
+    from attentivechrome.interpret import ExplainOptions
     from attentivechrome.workflows import interpret_model
     from attentivechrome.trained import load_model
     from attentivechrome.data.csv_io import read_csv
@@ -36,7 +37,7 @@ def report_dirs(tmp_path_factory) -> dict[str, Path]:
         run_benchmark(cells, root / "bench", models="deepchrome,linear", seeds=1, config=TrainConfig(epochs=1, device="cpu"), n_bootstrap=20, jobs=1, progress=False)
         interpret_model(
             load_model(root / "run"), read_csv(cells[0] / "test.csv"), root / "interp",
-            methods="attention,saliency,integrated_gradients,occlusion", n_steps=4, window=4, max_gene_plots=0, progress=False,
+            methods="attention,saliency,integrated_gradients,occlusion", options=ExplainOptions(n_steps=4, window=4), max_gene_plots=0, progress=False,
         )  # fmt: skip
     return {"run": root / "run", "train-many": root / "many", "benchmark": root / "bench", "interpret": root / "interp"}
 

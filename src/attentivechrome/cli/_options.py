@@ -107,3 +107,11 @@ ORIENTATION = typer.Option(
     "coordinate, the REMC files and the original's weights). Default: what featurize recorded beside the data"
     " (or, for interpret, what the model recorded), else unknown.",
 )  # fmt: skip
+
+
+def explain_options(*, batch_size: int, n_steps: int, window: int, device: str, stride: int | None = None):
+    """The :class:`~attentivechrome.interpret.ExplainOptions` of an explaining command's flags (``--device auto`` resolved)."""
+    from .. import _settings
+    from ..interpret.explain import ExplainOptions
+
+    return ExplainOptions(batch_size=batch_size, device=_settings.resolve_device(device), n_steps=n_steps, window=window, stride=stride)

@@ -12,7 +12,7 @@ from ..config import DEFAULTS
 from ._app import UsageProblem, app, say, say_report
 from ._interrupt import nothing_written, says_what_was_kept
 from ._outputs import claim_folder, record_owner
-from ._options import ORIENTATION
+from ._options import ORIENTATION, explain_options
 from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
 
 METHODS_HELP = (
@@ -94,9 +94,10 @@ def interpret(
             raise UsageProblem(f"--faithfulness-steps must be at least 3 (0%, the fractions between, 100%), got {faithfulness_steps}")
         if not faithfulness_min_effect >= 0:
             raise UsageProblem(f"--faithfulness-min-effect must be 0 or more, got {faithfulness_min_effect}")
+    options = explain_options(batch_size=batch_size, n_steps=n_steps, window=window, stride=stride, device=device)
     claim_folder(out, "interpret", overwrite=overwrite)  # another command's folder is refused unless --overwrite
     if contrast is not None:
-        _interpret_contrast(model, contrast, out, reference_expression, cell, n_steps, batch_size, bin_size, device, allow_bin_mismatch, _gene_list(genes, genes_file), orientation)
+        _interpret_contrast(model, contrast, out, reference_expression, cell, options, bin_size, allow_bin_mismatch, _gene_list(genes, genes_file), orientation)
         record_owner(out, "interpret")
         return
     method_names = check_methods(methods)
@@ -125,11 +126,7 @@ def interpret(
             methods=method_names,
             genes=wanted,
             by=by,
-            batch_size=batch_size,
-            device=_settings.resolve_device(device),
-            n_steps=n_steps,
-            window=window,
-            stride=stride,
+            options=options,
             tsv=tsv,
             max_gene_plots=max_gene_plots,
             progress=None if not quiet else False,
@@ -188,7 +185,6 @@ def interpret_benchmark(
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
 ) -> None:
     """Score every method against the simulator's planted signal, with a random map as the floor."""
-    from .. import _settings
     from ..data import read_csv, split_paths
     from ..data.synthetic import TRUTH_FILE, load_truth
     from ..interpret import check_methods, write_ground_truth_benchmark
@@ -198,6 +194,7 @@ def interpret_benchmark(
     method_names = check_methods(methods)
     if split not in ("train", "valid", "test"):
         raise UsageProblem(f"--split must be train, valid or test, got {split!r}")
+    options = explain_options(batch_size=batch_size, n_steps=n_steps, window=window, device=device)
     claim_folder(out, "interpret-benchmark", overwrite=overwrite)  # e.g. a `benchmark --out` folder: its benchmark.md would be replaced
     paths = split_paths(data)
     truth_path = paths[split].parent / TRUTH_FILE
@@ -215,10 +212,7 @@ def interpret_benchmark(
             allow_bin_mismatch=allow_bin_mismatch,
             methods=method_names,
             max_genes=max_genes,
-            batch_size=batch_size,
-            device=_settings.resolve_device(device),
-            n_steps=n_steps,
-            window=window,
+            options=options,
             seed=seed,
             progress=None if not quiet else False,
         )
@@ -243,11 +237,10 @@ def _observed_expression(input_path: Path, expression: Path | None):
     return np.log1p(read_expression(expression))
 
 
-def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch_size, bin_size, device, allow_bin_mismatch, wanted=None, orientation=None) -> None:
+def _interpret_contrast(model_ref, files, out, table_path, cells, options, bin_size, allow_bin_mismatch, wanted=None, orientation=None) -> None:
     """``interpret --contrast A B``: the genes both files hold, the difference of their predictions attributed to marks and bins."""
     import numpy as np
 
-    from .. import _settings
     from ..data import read_csv
     from ..data.orientation import resolve_orientation
     from ..interpret.contrast import contrast_maps, write_contrast
@@ -277,9 +270,7 @@ def _interpret_contrast(model_ref, files, out, table_path, cells, n_steps, batch
     data_b = data_b.subset(np.array([order_b[g] for g in data_a.gene_ids]))
     with warnings_said():
         prepared_a, prepared_b = model_a.prepare(data_a, allow_bin_mismatch=allow_bin_mismatch), model_b.prepare(data_b, allow_bin_mismatch=allow_bin_mismatch)
-        result = contrast_maps(
-            loaded.module, prepared_a, prepared_b, n_steps=n_steps, batch_size=batch_size, device=_settings.resolve_device(device), output=loaded.output_scale
-        )
+        result = contrast_maps(loaded.module, prepared_a, prepared_b, options=options, output=loaded.output_scale)
     orientation = resolve_orientation(orientation, loaded.orientation, data_a.orientation)[0]
     files_written = write_contrast(result, out, (name_a, name_b), bin_size=bin_size, orientation=orientation)
     say(

@@ -12,6 +12,7 @@ from ..config import DEFAULTS
 from ._app import UsageProblem, app, say
 from ._interrupt import nothing_written, says_what_was_kept
 from ._outputs import claim_folder, record_owner
+from ._options import explain_options
 from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
 
 STABILITY_METHODS_HELP = (
@@ -47,7 +48,6 @@ def interpret_stability(
     correlation of the models' predictions. Models trained with other seeds and the same
     settings tell how far a map survives retraining.
     """
-    from .. import _settings
     from ..data import read_csv
     from ..interpret.stability import write_stability
     from ..trained import load_model
@@ -65,6 +65,7 @@ def interpret_stability(
         from ..interpret import check_methods
 
         method_names = check_methods(methods)
+    options = explain_options(batch_size=batch_size, n_steps=n_steps, window=window, device=device)
     claim_folder(out, "interpret-stability", overwrite=overwrite)
     started = time.perf_counter()
     loaded = [load_model(m) for m in model]
@@ -74,7 +75,7 @@ def interpret_stability(
             one.check(data, allow_bin_mismatch=allow_bin_mismatch)  # before any work: marks that do not fit stop here
         result = model_stability(
             loaded, data, method_names, names=list(model), genes=wanted, max_genes=max_genes, seed=seed, allow_bin_mismatch=allow_bin_mismatch, signed=signed,
-            batch_size=batch_size, n_steps=n_steps, window=window, device=_settings.resolve_device(device), progress=None if not quiet else False,
+            options=options, progress=None if not quiet else False,
         )  # fmt: skip
     files = write_stability(result, out)
     record_owner(out, "interpret-stability")

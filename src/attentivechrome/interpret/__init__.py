@@ -16,7 +16,7 @@ from .benchmark import (
     score_maps,
     write_ground_truth_benchmark,
 )
-from .explain import Explanation, OutputScale, explain, iter_explanations, mark_shares
+from .explain import ExplainOptions, Explanation, OutputScale, explain_module, iter_module_explanations, mark_shares
 from .faithfulness import BASELINES, FaithfulnessResult, faithfulness
 from .report import InterpretationResult, select_genes, write_interpretation
 from .scoring import (
@@ -41,6 +41,7 @@ __all__ = [
     "REFERENCES",
     "ClassAverager",
     "ClassAverages",
+    "ExplainOptions",
     "Explanation",
     "FaithfulnessResult",
     "GroundTruthBenchmark",
@@ -53,10 +54,10 @@ __all__ = [
     "check_methods",
     "class_averages",
     "cooperation_markdown",
-    "explain",
+    "explain_module",
     "faithfulness",
     "ground_truth_markdown",
-    "iter_explanations",
+    "iter_module_explanations",
     "mark_shares",
     "mean_and_interval",
     "rowwise_auroc",

@@ -21,7 +21,7 @@ The methods, by registry name (:data:`METHODS` describes them):
                             over the windows that cover it
 ==========================  ==========================================================
 
-Attention (``attention``, ``attention_x_beta``) is computed by :func:`~attentivechrome.interpret.explain`
+Attention (``attention``, ``attention_x_beta``) is computed by :func:`~attentivechrome.interpret.explain_module`
 from the model's own output; it shares the registry so every method is scored the same way.
 """
 
@@ -64,7 +64,7 @@ class MethodInfo:
     description: str
 
 
-#: Every explanation method, by name. ``explain`` and the CLI accept these names.
+#: Every explanation method, by name. ``explain_module`` and the CLI accept these names.
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (

@@ -39,15 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from .._io import atomic_open, atomic_path, write_text_atomic
 from ..data.dataset import HistoneData
 from ..data.schema import MARKS
 from ..data.synthetic import GroundTruth
-from .attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, METHODS, check_methods
-from .explain import DEFAULT_BATCH_SIZE, OutputScale, as_histone_data, iter_explanations, mark_shares, require_module
+from .attribution import METHODS, check_methods
+from .explain import ExplainOptions, OutputScale, as_histone_data, iter_module_explanations, mark_shares, require_module
 from .scoring import mean_and_interval, score_bins, score_marks, score_pair, window_share
 
 #: Reference maps scored beside the methods: name -> display label.
@@ -111,12 +110,7 @@ def run_ground_truth_benchmark(
     methods: str | Sequence[str] = tuple(METHODS),
     references: Sequence[str] = tuple(REFERENCES),
     max_genes: int | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    device: str | torch.device = "cpu",
-    baseline: float = 0.0,
-    n_steps: int = DEFAULT_IG_STEPS,
-    window: int = DEFAULT_WINDOW,
-    stride: int | None = None,
+    options: ExplainOptions = ExplainOptions(),
     seed: int = 0,
     progress: bool | None = None,
 ) -> GroundTruthBenchmark:
@@ -125,7 +119,7 @@ def run_ground_truth_benchmark(
     Parameters
     ----------
     module
-        The ``nn.Module`` (see :func:`~attentivechrome.interpret.explain`); a
+        The ``nn.Module`` (see :func:`~attentivechrome.interpret.explain_module`); a
         :class:`~attentivechrome.trained.TrainedModel` goes through
         :func:`attentivechrome.workflows.benchmark_model`, which prepares the data for it.
     data
@@ -141,6 +135,8 @@ def run_ground_truth_benchmark(
         Reference maps among :data:`REFERENCES`. Default: both.
     max_genes
         Score a random subset of this many genes (seeded). Default: all.
+    options
+        How the maps are computed (:class:`~attentivechrome.interpret.ExplainOptions`).
     seed
         Seeds the random map and the subset. Default 0.
 
@@ -170,9 +166,7 @@ def run_ground_truth_benchmark(
     deltas: dict[str, list] = {}
     logits = []
     start = 0
-    for part in iter_explanations(
-        module, data, methods, output=output, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
-    ):
+    for part in iter_module_explanations(module, data, methods, output=output, options=options, progress=progress):
         stop = start + part.n_genes
         part_mask, part_weight = mask[start:stop], weight[start:stop]
         part_truth = rows.subset(slice(start, stop)) if cooperative else None

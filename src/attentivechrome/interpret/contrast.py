@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from ..data.dataset import HistoneData
-from ..inference import predict
-from .attribution import DEFAULT_IG_STEPS, attribute
-from .explain import OutputScale, mark_shares
+from ..inference import predict_module
+from .attribution import attribute
+from .explain import ExplainOptions, OutputScale, mark_shares
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,7 @@ def contrast_maps(
     cell_a: HistoneData,
     cell_b: HistoneData,
     *,
-    n_steps: int = DEFAULT_IG_STEPS,
-    batch_size: int = 64,
-    device: str | torch.device = "cpu",
+    options: ExplainOptions = ExplainOptions(),
     output: OutputScale = OutputScale(),
 ) -> Contrast:
     """Attribute each gene's difference between cell A and cell B to its marks and bins.
@@ -82,6 +80,8 @@ def contrast_maps(
     ``cell_a`` and ``cell_b`` hold the same genes in the same order, prepared as the module reads
     them (see :meth:`~attentivechrome.trained.TrainedModel.prepare`). ``output`` decodes a
     regression module's standardised outputs (:attr:`~attentivechrome.trained.TrainedModel.output_scale`).
+    Of ``options`` (:class:`~attentivechrome.interpret.ExplainOptions`) the batch size, device and
+    ``n_steps`` are used: the baseline of the integrated gradients is cell B, and there is no occlusion.
 
     Raises
     ------
@@ -92,22 +92,22 @@ def contrast_maps(
         raise ValueError("the two cells must list the same genes in the same order")
     if cell_a.counts.shape != cell_b.counts.shape:
         raise ValueError(f"the two cells' inputs differ in shape: {cell_a.counts.shape} and {cell_b.counts.shape}")
-    device = torch.device(device)
+    device = torch.device(options.device)
     module = module.to(device)
     prior_a = cell_a.prior
     swapped = HistoneData(gene_ids=cell_b.gene_ids, counts=cell_b.counts, labels=None, marks=cell_b.marks, prior=prior_a)
 
     def outputs(data: HistoneData) -> np.ndarray:
-        return predict(module, data, batch_size=256, device=device, with_attention=False).logits.astype(np.float64) * output.scale + output.offset
+        return predict_module(module, data, batch_size=256, device=device, with_attention=False).logits.astype(np.float64) * output.scale + output.offset
 
     out_a, out_b, out_b_prior_a = outputs(cell_a), outputs(cell_b), outputs(swapped)
     maps, deltas = [], []
-    for start in range(0, cell_a.n_genes, batch_size):
-        stop = min(start + batch_size, cell_a.n_genes)
+    for start in range(0, cell_a.n_genes, options.batch_size):
+        stop = min(start + options.batch_size, cell_a.n_genes)
         x = torch.from_numpy(np.ascontiguousarray(cell_a.counts[start:stop], dtype=np.float32)).to(device)
         baseline = torch.from_numpy(np.ascontiguousarray(cell_b.counts[start:stop], dtype=np.float32)).to(device)
         prior = None if prior_a is None else torch.from_numpy(np.ascontiguousarray(prior_a[start:stop], dtype=np.float32)).to(device)
-        values, delta = attribute(module, x, "integrated_gradients", baseline=baseline, n_steps=n_steps, return_convergence_delta=True, prior=prior)
+        values, delta = attribute(module, x, "integrated_gradients", baseline=baseline, n_steps=options.n_steps, return_convergence_delta=True, prior=prior)
         maps.append(values.float().cpu().numpy().transpose(0, 2, 1) * output.scale)  # (genes, bins, marks) -> (genes, marks, bins)
         deltas.append(delta.float().cpu().numpy() * output.scale)
     n_marks, n_bins = cell_a.n_marks, cell_a.n_bins

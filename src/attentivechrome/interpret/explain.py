@@ -1,9 +1,9 @@
-"""``explain``: attention and attribution maps for a set of genes, as arrays.
+"""``explain_module``: attention and attribution maps for a set of genes, as arrays.
 
 All maps share the attention layout (genes, marks, bins), so alpha and every attribution
 method can be plotted and scored the same way. The work runs in batches of genes;
-:func:`iter_explanations` yields one :class:`Explanation` per batch so that callers that
-write files keep memory flat, and :func:`explain` joins the batches for notebook use.
+:func:`iter_module_explanations` yields one :class:`Explanation` per batch so that callers that
+write files keep memory flat, and :func:`explain_module` joins the batches for notebook use.
 """
 
 from __future__ import annotations
@@ -41,6 +41,50 @@ DEFAULT_BATCH_SIZE = 128
 
 
 @dataclass(frozen=True)
+class ExplainOptions:
+    """How maps are computed: the options every explaining call shares.
+
+    :func:`explain_module`, :meth:`TrainedModel.explain <attentivechrome.trained.TrainedModel.explain>`,
+    :func:`~attentivechrome.interpret.write_interpretation`, the interpret benchmark, the contrast,
+    faithfulness and stability workflows and the CLI all take one. Whether a progress bar shows is
+    not among them: it does not change the maps, and each call keeps its own default.
+
+    Attributes
+    ----------
+    batch_size
+        Genes per batch. Default 128.
+    device
+        Where the model runs. Default ``"cpu"``.
+    baseline
+        The reference input of integrated gradients and DeepLift. Default 0 (no reads).
+    n_steps
+        Integration steps of integrated gradients. Default 32.
+    window, stride
+        Occlusion window and stride in bins of one mark. Default 5, and the stride the window.
+
+    Examples
+    --------
+    >>> ExplainOptions(n_steps=8)
+    ExplainOptions(batch_size=128, device='cpu', baseline=0.0, n_steps=8, window=5, stride=None)
+    >>> ExplainOptions(batch_size=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be a positive integer, got 0
+    """
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    device: str | torch.device = "cpu"
+    baseline: float = 0.0
+    n_steps: int = DEFAULT_IG_STEPS
+    window: int = DEFAULT_WINDOW
+    stride: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
 class OutputScale:
     """How a module's raw outputs are read: log-odds as they are, or a regression's standardised ``y`` as ``y * scale + offset``.
 
@@ -55,8 +99,8 @@ class OutputScale:
 
     @property
     def decodes(self) -> bool:
-        """Whether outputs need decoding (every task but classification, whose log-odds are read as they are)."""
-        return self.task != "classification"
+        """Whether outputs need decoding: a regressing task's are standardised values; log-odds are read as they are."""
+        return get_task(self.task).regresses
 
     def decode(self, values):
         return values * self.scale + self.offset
@@ -80,8 +124,8 @@ class Explanation:
     methods
         The methods in ``maps``, in the order asked for.
     logits
-        Shape (genes,): the model's log-odds of high expression, or for a regression model
-        (``task == "regression"``) its predicted log1p expression.
+        Shape (genes,): the model's log-odds of high expression, or for a regression model its
+        predicted log1p expression (for a deviation model, the deviation from the prior).
     labels
         Shape (genes,) 0/1, or ``None`` for unlabelled genes.
     maps
@@ -201,18 +245,13 @@ class Explanation:
         )
 
 
-def explain(
+def explain_module(
     module: nn.Module,
     data,
     method: str | Sequence[str] = "attention",
     *,
     output: OutputScale = OutputScale(),
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    device: str | torch.device = "cpu",
-    baseline: float = 0.0,
-    n_steps: int = DEFAULT_IG_STEPS,
-    window: int = DEFAULT_WINDOW,
-    stride: int | None = None,
+    options: ExplainOptions = ExplainOptions(),
     progress: bool | None = False,
 ) -> Explanation:
     """Explain the predictions of ``module`` on ``data`` with one or more methods.
@@ -231,12 +270,9 @@ def explain(
     method
         A name from :data:`~attentivechrome.interpret.METHODS`, a comma-separated string or
         a list of names. Default ``"attention"``.
-    batch_size
-        Genes per batch. Default 128.
-    device
-        Where to run the model. Default ``"cpu"``.
-    baseline, n_steps, window, stride
-        Passed to :func:`~attentivechrome.interpret.attribute`.
+    options
+        Batch size, device and the attribution settings (:class:`ExplainOptions`; the last passed
+        to :func:`~attentivechrome.interpret.attribute`).
     progress
         Show a progress bar over genes (``None``: the package setting). Default False.
 
@@ -255,48 +291,38 @@ def explain(
     Examples
     --------
     >>> from attentivechrome import get_model, simulate
-    >>> from attentivechrome.interpret import explain
+    >>> from attentivechrome.interpret import explain_module
     >>> data, _ = simulate(8, 20, seed=0)
     >>> model = get_model("attentivechrome", bin_hidden=4, mark_hidden=2)
-    >>> ex = explain(model, data, ["attention", "saliency"])
+    >>> ex = explain_module(model, data, ["attention", "saliency"])
     >>> ex["attention"].shape, ex.beta.shape
     ((8, 5, 20), (8, 5))
     >>> bool(abs(ex["attention"].sum(axis=2) - 1).max() < 1e-5)
     True
     """
     parts = list(
-        iter_explanations(
+        iter_module_explanations(
             module,
             data,
             method,
             output=output,
-            batch_size=batch_size,
-            device=device,
-            baseline=baseline,
-            n_steps=n_steps,
-            window=window,
-            stride=stride,
+            options=options,
             progress=progress,
         )
     )
     return Explanation.concat(parts)
 
 
-def iter_explanations(
+def iter_module_explanations(
     module: nn.Module,
     data,
     method: str | Sequence[str] = "attention",
     *,
     output: OutputScale = OutputScale(),
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    device: str | torch.device = "cpu",
-    baseline: float = 0.0,
-    n_steps: int = DEFAULT_IG_STEPS,
-    window: int = DEFAULT_WINDOW,
-    stride: int | None = None,
+    options: ExplainOptions = ExplainOptions(),
     progress: bool | None = None,
 ) -> Iterator[Explanation]:
-    """Like :func:`explain`, but yield one :class:`Explanation` per batch of genes, in order.
+    """Like :func:`explain_module`, but yield one :class:`Explanation` per batch of genes, in order.
 
     With an ``output`` that decodes (a regression module's standardised ``y``), the logits are
     decoded and every attribution (a difference or gradient of the output) is multiplied by its scale.
@@ -307,12 +333,10 @@ def iter_explanations(
     map's standard deviation across the members.
     """
     methods = check_methods(method if isinstance(method, str) else list(method))
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     require_module(module, "model.explain(data) or model.iter_explanations(data)")
     data = as_histone_data(data)
     check_fits(module, data)
-    device = torch.device(device)
+    device = torch.device(options.device)
     module = module.to(device)
     members = members_of(module)
     was_training = module.training
@@ -326,10 +350,10 @@ def iter_explanations(
                 "cannot explain it; use occlusion (or attention where the model has it)"
             )
         with progress_bar(data.n_genes, "explaining genes", enabled=progress) as advance:
-            for start in range(0, data.n_genes, batch_size):
-                stop = min(start + batch_size, data.n_genes)
+            for start in range(0, data.n_genes, options.batch_size):
+                stop = min(start + options.batch_size, data.n_genes)
                 with _settings.torch_threads(1):  # see _settings.torch_threads; 2 threads took 3x as long on 2 cores
-                    parts = [_explain_batch(member, data, start, stop, methods, device, baseline, n_steps, window, stride) for member in members]
+                    parts = [_explain_batch(member, data, start, stop, methods, device, options) for member in members]
                 part = parts[0] if len(parts) == 1 else combine_members(parts)
                 yield _decoded(part, output) if output.decodes else part
                 advance(stop - start)
@@ -344,10 +368,7 @@ def _explain_batch(
     stop: int,
     methods: tuple[str, ...],
     device: torch.device,
-    baseline: float,
-    n_steps: int,
-    window: int,
-    stride: int | None,
+    options: ExplainOptions,
 ) -> Explanation:
     x = torch.from_numpy(np.ascontiguousarray(data.counts[start:stop])).to(device)  # (genes, bins, marks)
     # A reference-informed model's prior is held fixed: the maps say what the marks add to it.
@@ -371,7 +392,15 @@ def _explain_batch(
             continue
         with_delta = method in ("integrated_gradients", "deeplift")
         result = attribute(
-            module, x, method, baseline=baseline, n_steps=n_steps, window=window, stride=stride, return_convergence_delta=with_delta, prior=prior
+            module,
+            x,
+            method,
+            baseline=options.baseline,
+            n_steps=options.n_steps,
+            window=options.window,
+            stride=options.stride,
+            return_convergence_delta=with_delta,
+            prior=prior,
         )
         values, delta = result if with_delta else (result, None)
         release_scratch()  # each method passes other sizes through the encoder kernel; keep none of their buffers

@@ -229,11 +229,11 @@ def faithfulness(
     Examples
     --------
     >>> from attentivechrome import get_model, simulate
-    >>> from attentivechrome.interpret import explain
+    >>> from attentivechrome.interpret import explain_module
     >>> from attentivechrome.interpret.faithfulness import faithfulness
     >>> data, _ = simulate(6, 10, seed=0)
     >>> model = get_model("attentivechrome", bin_hidden=4, mark_hidden=2)
-    >>> result = faithfulness(model, data, {"saliency": explain(model, data, "saliency")["saliency"]}, min_effect=0.0)
+    >>> result = faithfulness(model, data, {"saliency": explain_module(model, data, "saliency")["saliency"]}, min_effect=0.0)
     >>> result.methods, result.table()["n_genes"].tolist()
     (('saliency', 'random', 'input'), [6, 6, 6])
     >>> bool(abs(result.curves["input"]["deletion"][0] - 1) < 1e-6)

@@ -1,7 +1,7 @@
 """Write an interpretation directory: maps (NPZ + tidy TSV), class averages, pictures, summary.
 
 :func:`write_interpretation` streams batches from
-:func:`~attentivechrome.interpret.explain.iter_explanations` straight into the output files,
+:func:`~attentivechrome.interpret.explain.iter_module_explanations` straight into the output files,
 so memory stays flat however many genes there are; only class sums and the maps of the
 few genes that get their own pictures are kept.
 """
@@ -15,24 +15,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from .._io import atomic_open, atomic_path, move_files, staging_directory, write_text_atomic
 from ..tasks import get_task
 from ..data.dataset import HistoneData
 from ..metrics.classification import UndefinedMetricError, auroc
-from ..inference import predict
+from ..inference import predict_module
 from ._npz import NpzStreamWriter
 from .attention import CLASSES, GROUPINGS, ClassAverager, ClassAverages, GroupBy, class_legend
-from .attribution import DEFAULT_IG_STEPS, DEFAULT_METHODS, DEFAULT_WINDOW, METHODS, check_methods
+from .attribution import DEFAULT_METHODS, METHODS, check_methods
 from ..data.schema import DEFAULT_BIN_SIZE
 from .positions import bin_centres_kb
 from ._figure_pool import FigureJob, FigurePool
 from concurrent.futures import Future
 from .tracks import TRACKS, recorded_coordinates, tracks_from_npz
 from ..data.orientation import check_orientation, describe as describe_orientation
-from .explain import DEFAULT_BATCH_SIZE, Explanation, OutputScale, as_histone_data, iter_explanations, require_module
+from .explain import ExplainOptions, Explanation, OutputScale, as_histone_data, iter_module_explanations, require_module
 from .faithfulness import BASELINES, DEFAULT_MIN_EFFECT, DEFAULT_STEPS, FaithfulnessResult, faithfulness as measure_faithfulness
 
 #: Most genes that get their own pictures.
@@ -43,8 +42,6 @@ MAPS_NPZ = "explanations.npz"
 MAPS_TSV = "maps.tsv"
 MARK_SCORES_TSV = "mark_scores.tsv"
 PREDICTIONS_TSV = "predictions.tsv"
-#: The name of what a model predicts, per task, in the NPZ and the predictions TSV.
-VALUE_NAME = {"classification": "probability", "regression": "log1p_expression", "deviation": "deviation"}
 CLASS_NPZ = "class_averages.npz"
 FAITHFULNESS_TSV = "faithfulness.tsv"
 FAITHFULNESS_CURVES_TSV = "faithfulness_curves.tsv"
@@ -93,12 +90,7 @@ def write_interpretation(
     methods: str | Sequence[str] = DEFAULT_METHODS,
     genes: Sequence[str] | None = None,
     by: GroupBy = "predicted",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    device: str | torch.device = "cpu",
-    baseline: float = 0.0,
-    n_steps: int = DEFAULT_IG_STEPS,
-    window: int = DEFAULT_WINDOW,
-    stride: int | None = None,
+    options: ExplainOptions = ExplainOptions(),
     tsv: bool = True,
     max_gene_plots: int = DEFAULT_MAX_GENE_PLOTS,
     progress: bool | None = None,
@@ -177,7 +169,10 @@ def write_interpretation(
         name positions, and how tracks place the bins of minus-strand genes. Default: ``data.orientation``.
     coordinates
         A :class:`~attentivechrome.interpret.tracks.GeneCoordinates` (``read_coordinates(path)``) for the tracks.
-    Other parameters are those of :func:`~attentivechrome.interpret.explain`.
+    options
+        How the maps are computed (:class:`~attentivechrome.interpret.ExplainOptions`); its batch size and
+        device also serve the forward passes and the faithfulness curves.
+    Other parameters are those of :func:`~attentivechrome.interpret.explain_module`.
     """
     require_module(module, "attentivechrome.workflows.interpret_model(model, data, out_dir)")
     methods = check_methods(methods if isinstance(methods, str) else list(methods))
@@ -214,12 +209,12 @@ def write_interpretation(
 
         threshold = logits = None
         if by == "rank":  # the median output of the set, from a cheap forward pass before the work
-            logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+            logits = predict_module(module, data, batch_size=max(options.batch_size, 256), device=options.device, with_attention=False).logits
             threshold = float(output.decode(float(np.median(logits)))) if output.decodes else float(np.median(logits))  # the explanations' scale
         averager = ClassAverager(by, threshold=threshold, bin_size=bin_size, orientation=orientation)
         keep = _GeneKeeper(list(data.gene_ids[:max_gene_plots]) if genes else None, max_gene_plots)
         pool = outer.enter_context(FigurePool())  # its workers start now and import matplotlib while the maps are computed
-        early = _early_genes(keep, module, data, logits, batch_size, device) if pool.parallel else set()
+        early = _early_genes(keep, module, data, logits, options) if pool.parallel else set()
         started: dict[str, dict[str, Future]] = {}
         logits, deltas_seen = [], set()
         spreads = _SpreadSums()
@@ -230,9 +225,7 @@ def write_interpretation(
             maps_tsv = stack.enter_context(atomic_open(out / MAPS_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             scores_tsv = stack.enter_context(atomic_open(out / MARK_SCORES_TSV, "w", encoding="utf-8", newline="")) if tsv else None
             header = True
-            for part in iter_explanations(
-                module, data, methods, output=output, batch_size=batch_size, device=device, baseline=baseline, n_steps=n_steps, window=window, stride=stride, progress=progress
-            ):
+            for part in iter_module_explanations(module, data, methods, output=output, options=options, progress=progress):
                 stop = start + part.n_genes
                 counts = data.counts[start:stop]
                 logits.append(part.logits)
@@ -265,7 +258,7 @@ def write_interpretation(
             all_logits = np.concatenate(logits) if logits else np.zeros(0, dtype=np.float32)
             # What the model predicts, on its task's scale: probabilities, or log1p expression.
             values = get_task(task).shown(all_logits)
-            value_name = VALUE_NAME[task]
+            value_name = get_task(task).value_column  # the name of what the model predicts, in the NPZ and the TSV
             npz.put("gene_ids", np.asarray(data.gene_ids, dtype=str))
             if symbols is not None:
                 npz.put("gene_names", symbols)
@@ -323,7 +316,7 @@ def write_interpretation(
                 baseline=faithfulness_baseline,
                 steps=faithfulness_steps,
                 min_effect=faithfulness_min_effect,
-                device=device,
+                device=options.device,
                 progress=progress,
             )
             kept_maps.clear()
@@ -497,7 +490,7 @@ def _gene_jobs(part: Explanation, counts: np.ndarray, marks, methods, figures_di
     return jobs
 
 
-def _early_genes(keep: _GeneKeeper, module, data: HistoneData, logits, batch_size: int, device) -> set[str]:
+def _early_genes(keep: _GeneKeeper, module, data: HistoneData, logits, options: ExplainOptions) -> set[str]:
     """The genes that will get pictures, known before the maps so that their figures are drawn while the maps are computed:
     the ones named, or the highest and lowest of a forward pass (the explanations' own logits decide in the end)."""
     if keep.wanted is not None:
@@ -505,7 +498,7 @@ def _early_genes(keep: _GeneKeeper, module, data: HistoneData, logits, batch_siz
     if keep.limit == 0:
         return set()
     if logits is None:
-        logits = predict(module, data, batch_size=max(batch_size, 256), device=device, with_attention=False).logits
+        logits = predict_module(module, data, batch_size=max(options.batch_size, 256), device=options.device, with_attention=False).logits
     ahead = _GeneKeeper(None, keep.limit)
     ahead.offer(_Ranked(np.asarray(data.gene_ids), np.asarray(logits)), np.zeros((data.n_genes, 1, 1)))
     return set(ahead.gene_ids())
@@ -563,7 +556,7 @@ def _summary(
     chosen_by_name: bool = False,
     spreads: _SpreadSums | None = None,
 ) -> str:
-    value_name = VALUE_NAME[task]
+    value_name = get_task(task).value_column
     if get_task(task).regresses:
         predicted = f"- predicted {get_task(task).meaning}: median {np.median(values):.3f}, range {values.min():.3f} to {values.max():.3f}" if len(values) else "- no genes"
     else:

@@ -5,7 +5,7 @@ standardised value), and its alpha and beta the members' means. The mean is take
 scale, not on probabilities, because every attribution method is linear in the output it
 explains: the gradient, input x gradient, integrated gradients and occlusion of a mean of logits
 are exactly the means of the members' (same input, baseline and steps). The ensemble's maps
-(:func:`attentivechrome.interpret.explain`) are therefore the members' mean, and the explainer
+(:func:`attentivechrome.interpret.explain_module`) are therefore the members' mean, and the explainer
 reports their spread across members beside them.
 
 A checkpoint of an ensemble holds the members' architecture once (``model_name``,

@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..data.dataset import HistoneData
-from ..interpret.attribution import DEFAULT_IG_STEPS, DEFAULT_WINDOW, check_methods
-from ..interpret.explain import DEFAULT_BATCH_SIZE as EXPLAIN_BATCH_SIZE
-from ..interpret.explain import as_histone_data, iter_explanations
+from ..interpret.attribution import check_methods
+from ..interpret.explain import ExplainOptions, as_histone_data, iter_module_explanations
 from ..interpret.faithfulness import DEFAULT_MIN_EFFECT, DEFAULT_STEPS, FAITHFULNESS_METHODS, FaithfulnessResult, applicable_methods
 from ..interpret.faithfulness import DEFAULT_BATCH_SIZE as CURVE_BATCH_SIZE
 from ..interpret.faithfulness import faithfulness as faithfulness_of_maps
@@ -29,12 +27,8 @@ def faithfulness(
     steps: int = DEFAULT_STEPS,
     min_effect: float = DEFAULT_MIN_EFFECT,
     seed: int = 0,
-    n_steps: int = DEFAULT_IG_STEPS,
-    window: int = DEFAULT_WINDOW,
-    stride: int | None = None,
-    batch_size: int = EXPLAIN_BATCH_SIZE,
+    options: ExplainOptions = ExplainOptions(),
     curve_batch_size: int = CURVE_BATCH_SIZE,
-    device: str | torch.device = "cpu",
     allow_bin_mismatch: bool = False,
     progress: bool | None = False,
 ) -> FaithfulnessResult:
@@ -42,7 +36,7 @@ def faithfulness(
 
     The data are checked and prepared by the model once (marks matched by name, normalised per
     cell, its reference prior attached and held fixed); the maps of ``methods`` are computed on
-    them (:func:`~attentivechrome.interpret.iter_explanations`) and the curves follow the model's
+    them (:func:`~attentivechrome.interpret.iter_module_explanations`) and the curves follow the model's
     output on its task's scale (log-odds, or log1p expression). The result always holds a
     ``random`` and an ``input`` row besides the methods.
 
@@ -58,8 +52,9 @@ def faithfulness(
         Only these gene ids (default: every gene of ``data``).
     baseline, steps, min_effect, seed
         Those of :func:`attentivechrome.interpret.faithfulness.faithfulness`.
-    n_steps, window, stride, batch_size
-        How the maps are computed (those of :func:`attentivechrome.interpret.explain`).
+    options
+        How the maps are computed (:class:`~attentivechrome.interpret.ExplainOptions`); its device
+        also runs the curves. Its ``baseline`` is that of the integrated gradients, not of the curves.
     curve_batch_size
         Genes per batch of the curves.
     """
@@ -72,7 +67,7 @@ def faithfulness(
         data = select_genes(data, genes)
     prepared = model.prepare(data, allow_bin_mismatch=allow_bin_mismatch)
     chosen = applicable_methods(model.module, prepared) if methods is None else check_methods(methods if isinstance(methods, str) else list(methods))
-    maps = maps_of(model, prepared, chosen, n_steps=n_steps, window=window, stride=stride, batch_size=batch_size, device=device, progress=progress)
+    maps = maps_of(model, prepared, chosen, options=options, progress=progress)
     return faithfulness_of_maps(
         model.module,
         prepared,
@@ -82,18 +77,20 @@ def faithfulness(
         steps=steps,
         min_effect=min_effect,
         batch_size=curve_batch_size,
-        device=device,
+        device=options.device,
         seed=seed,
         progress=progress,
     )
 
 
-def maps_of(model: TrainedModel, prepared: HistoneData, methods: Sequence[str], *, progress: bool | None = False, **options) -> dict[str, np.ndarray]:
+def maps_of(
+    model: TrainedModel, prepared: HistoneData, methods: Sequence[str], *, options: ExplainOptions = ExplainOptions(), progress: bool | None = False
+) -> dict[str, np.ndarray]:
     """Each method's map of the prepared data, (genes, marks, bins), in the order of ``methods``."""
     if not methods:
         return {}
     parts: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    for part in iter_explanations(model.module, prepared, list(methods), output=model.output_scale, progress=progress, **options):
+    for part in iter_module_explanations(model.module, prepared, list(methods), output=model.output_scale, options=options, progress=progress):
         for m in methods:
             parts[m].append(part[m])
     return {m: np.concatenate(v) for m, v in parts.items()}

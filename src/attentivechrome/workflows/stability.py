@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data.dataset import HistoneData
 from ..interpret.attribution import METHODS, check_methods
-from ..interpret.explain import as_histone_data
+from ..interpret.explain import ExplainOptions, as_histone_data
 from ..interpret.report import select_genes
 from ..interpret.stability import StabilityResult, stability
 from ..trained import TrainedModel
@@ -51,13 +51,14 @@ def model_stability(
     seed: int = 0,
     allow_bin_mismatch: bool = False,
     signed: bool = False,
-    **options,
+    options: ExplainOptions = ExplainOptions(),
+    progress: bool | None = None,
 ) -> StabilityResult:
     """Explain the same genes with every model (each preparing the data its own way) and compare the maps.
 
     ``methods`` default to :data:`STABILITY_METHODS`, less the attention methods when a model has
-    no attention; named explicitly, a method some model cannot give is an error. ``options`` are
-    those of :meth:`TrainedModel.explain` (``batch_size``, ``n_steps``, ``window``, ``device``, ``progress``);
+    no attention; named explicitly, a method some model cannot give is an error. ``options``
+    (:class:`~attentivechrome.interpret.ExplainOptions`) and ``progress`` are those of :meth:`TrainedModel.explain`;
     ``signed`` ranks the signed maps instead of |map| (:func:`~attentivechrome.interpret.stability.stability`).
 
     Raises
@@ -80,6 +81,6 @@ def model_stability(
     else:
         chosen = check_methods(methods if isinstance(methods, str) else list(methods))
     explanations = [
-        model.explain(data, chosen, allow_bin_mismatch=allow_bin_mismatch, stats_from=None, **options) for model in models
+        model.explain(data, chosen, allow_bin_mismatch=allow_bin_mismatch, stats_from=None, options=options, progress=progress) for model in models
     ]
     return stability(explanations, chosen, names=names or [model.source or f"model{i + 1}" for i, model in enumerate(models)], signed=signed)
