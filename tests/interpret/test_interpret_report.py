@@ -45,6 +45,7 @@ def test_whole_set_streams_the_same_maps_as_explain(sim_dir, tiny_checkpoint, tm
     assert len(predictions) == 40 and list(predictions.columns) == ["gene_id", "probability", "label"]
     summary = (out / "summary.md").read_text()
     assert "# Interpretation of 40 genes" in summary and "## Mean beta by class (grouped by predicted)" in summary
+    assert "is a summary of where the model pooled" in summary and "integrated_gradients" in summary  # the measured verdict, beside attention
 
 
 def test_select_genes_keeps_the_requested_order(sim_dir):

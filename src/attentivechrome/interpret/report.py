@@ -541,6 +541,15 @@ def _mark_score_frame(part: Explanation) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: What the summary says beside attention: measured on roadmap-e012 (docs/interpretation.md, "Verdict").
+ATTENTION_CAVEAT = (
+    "Attention (alpha, beta) is a summary of where the model pooled its BiLSTM states, not an explanation of what the "
+    "prediction rests on: on roadmap-e012 alpha's top cells carry the prediction barely better than random cells and "
+    "move when the model is retrained. To explain a prediction, read `integrated_gradients` (and check a map with "
+    "`--faithfulness`); see docs/interpretation.md, \"Verdict: which explainer to use\"."
+)
+
+
 def _summary(
     result: InterpretationResult,
     data: HistoneData,
@@ -623,6 +632,7 @@ def _summary(
             if averages.n_genes[k]:
                 peaks = [int(np.argmax(averages.alpha[k, j])) for j in range(len(averages.marks))]
                 lines.append(f"| {class_legend(averages.by, cls)} | " + " | ".join(f"bin {b + 1} ({centres[b]:+.2f} kb)" for b in peaks) + " |")
+        lines += ["", ATTENTION_CAVEAT]
     if spreads is not None and spreads.n_genes:
         lines += [
             "",
