@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from ..config import PRESETS, defaults_table
+from ..config import DEFAULTS, PRESETS, defaults_table
 from ..model_catalog import MODEL_CATALOG
 
 PER_MODEL = "Default: the model's (see `attentivechrome models`)."
@@ -107,6 +107,17 @@ ORIENTATION = typer.Option(
     "coordinate, the REMC files and the original's weights). Default: what featurize recorded beside the data"
     " (or, for interpret, what the model recorded), else unknown.",
 )  # fmt: skip
+
+
+# The options every explaining command (interpret, interpret-benchmark, interpret-stability) takes, as one
+# Typer option object each; :func:`explain_options` turns their values into an ExplainOptions. The defaults
+# are ExplainOptions' (written here as numbers: importing interpret would bring torch into `--help`).
+EXPLAIN_BATCH_SIZE = typer.Option(128, help="Genes per batch.")
+EXPLAIN_N_STEPS = typer.Option(32, help="Integration steps of integrated gradients.")
+EXPLAIN_WINDOW = typer.Option(5, help="Occlusion window, in bins of one mark.")
+EXPLAIN_DEVICE = typer.Option(DEFAULTS.device, help=DEVICE_HELP)
+EXPLAIN_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+EXPLAIN_OVERWRITE = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise).")
 
 
 def explain_options(*, batch_size: int, n_steps: int, window: int, device: str, stride: int | None = None):

@@ -8,12 +8,12 @@ from typing import List, Optional, Tuple
 
 import typer
 
-from ..config import DEFAULTS
+from . import _options as opt
 from ._app import UsageProblem, app, say, say_report
 from ._interrupt import nothing_written, says_what_was_kept
 from ._outputs import claim_folder, record_owner
 from ._options import ORIENTATION, explain_options
-from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
+from .core import ALLOW_BINS_HELP, warnings_said
 
 METHODS_HELP = (
     "Comma-separated methods: attention, attention_x_beta, saliency, input_x_gradient, integrated_gradients, deeplift, occlusion."
@@ -42,9 +42,9 @@ def interpret(
         help="Group class averages by predicted class (probability >= 0.5), by rank (higher half of the predictions) or by label. "
         "Regression models group by rank for 'predicted'.",
     ),
-    batch_size: int = typer.Option(128, help="Genes per batch."),
-    n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
-    window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
+    batch_size: int = opt.EXPLAIN_BATCH_SIZE,
+    n_steps: int = opt.EXPLAIN_N_STEPS,
+    window: int = opt.EXPLAIN_WINDOW,
     stride: Optional[int] = typer.Option(None, help="Occlusion stride in bins (default: the window)."),
     tsv: bool = typer.Option(True, "--tsv/--no-tsv", help="Also write the tidy TSV of every map (large for whole genomes)."),
     max_gene_plots: int = typer.Option(
@@ -54,10 +54,10 @@ def interpret(
     orientation: Optional[str] = ORIENTATION,
     tss: Optional[Path] = typer.Option(None, "--tss", help="Gene coordinates for bedGraph tracks of every map: GTF/GFF3, BED6 or a table with gene_id, chrom, strand, tss_0based|tss_1based (default: featurize's manifest of the input, when there)."),
     tracks: bool = typer.Option(True, "--tracks/--no-tracks", help="Write the bedGraph tracks when the genes' coordinates are known."),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = opt.EXPLAIN_DEVICE,
+    quiet: bool = opt.EXPLAIN_QUIET,
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
+    overwrite: bool = opt.EXPLAIN_OVERWRITE,
     faithfulness: bool = typer.Option(
         False,
         "--faithfulness",
@@ -175,14 +175,14 @@ def interpret_benchmark(
     ),
     split: str = typer.Option("test", help="Which split's genes to score: train, valid or test."),
     max_genes: Optional[int] = typer.Option(None, help="Score a random subset of this many genes."),
-    batch_size: int = typer.Option(128, help="Genes per batch."),
-    n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
-    window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
+    batch_size: int = opt.EXPLAIN_BATCH_SIZE,
+    n_steps: int = opt.EXPLAIN_N_STEPS,
+    window: int = opt.EXPLAIN_WINDOW,
     seed: int = typer.Option(0, help="Seeds the random floor and the gene subset."),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = opt.EXPLAIN_DEVICE,
+    quiet: bool = opt.EXPLAIN_QUIET,
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
+    overwrite: bool = opt.EXPLAIN_OVERWRITE,
 ) -> None:
     """Score every method against the simulator's planted signal, with a random map as the floor."""
     from ..data import read_csv, split_paths

@@ -8,12 +8,12 @@ from typing import List, Optional
 
 import typer
 
-from ..config import DEFAULTS
+from . import _options as opt
 from ._app import UsageProblem, app, say
 from ._interrupt import nothing_written, says_what_was_kept
 from ._outputs import claim_folder, record_owner
 from ._options import explain_options
-from .core import ALLOW_BINS_HELP, DEVICE_HELP, warnings_said
+from .core import ALLOW_BINS_HELP, warnings_said
 
 STABILITY_METHODS_HELP = (
     "Comma-separated methods (attention, attention_x_beta, saliency, input_x_gradient, integrated_gradients, deeplift, occlusion). "
@@ -32,13 +32,13 @@ def interpret_stability(
     max_genes: Optional[int] = typer.Option(None, help="Compare a random subset of this many genes (seeded by --seed), in file order."),
     seed: int = typer.Option(0, help="Seeds the gene subset of --max-genes."),
     signed: bool = typer.Option(False, "--signed", help="Rank each map's signed values instead of its magnitude (|map|, the default: agreement on which cells matter, whatever the direction)."),
-    batch_size: int = typer.Option(128, help="Genes per batch."),
-    n_steps: int = typer.Option(32, help="Integration steps of integrated gradients."),
-    window: int = typer.Option(5, help="Occlusion window, in bins of one mark."),
-    device: str = typer.Option(DEFAULTS.device, help=DEVICE_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    batch_size: int = opt.EXPLAIN_BATCH_SIZE,
+    n_steps: int = opt.EXPLAIN_N_STEPS,
+    window: int = opt.EXPLAIN_WINDOW,
+    device: str = opt.EXPLAIN_DEVICE,
+    quiet: bool = opt.EXPLAIN_QUIET,
     allow_bin_mismatch: bool = typer.Option(False, "--allow-bin-mismatch", help=ALLOW_BINS_HELP),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an --out that holds another command's outputs (refused otherwise)."),
+    overwrite: bool = opt.EXPLAIN_OVERWRITE,
 ) -> None:
     """Per method: how well the maps and mark scores of the same genes agree across models (per-gene rank correlation).
 
