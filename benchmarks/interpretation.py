@@ -241,6 +241,18 @@ FULL_CELL_TABLES: dict[str, tuple[str, list[str]]] = {
     "faithfulness-e012": ("docs/results/interpretation/faithfulness.jsonl", ["benchmarks/faithfulness_table.py", "--table-only"]),
     "roar-e012": ("docs/results/interpretation/roar.jsonl", ["benchmarks/roar.py", "--table-only"]),
     "stability-e012": ("docs/results/interpretation/stability.jsonl", ["benchmarks/stability.py", "--table-only"]),
+    **{
+        f"faithfulness-{cell}": (
+            f"docs/results/interpretation/faithfulness-{cell}.jsonl",
+            ["benchmarks/faithfulness_table.py", "--table-only", "--baselines", "zero", "--out", f"docs/results/interpretation/faithfulness-{cell}.jsonl",
+             "--figure", f"scratch/{cell}_faithfulness.png"],
+        )  # fmt: skip
+        for cell in ("e028", "e087")
+    },
+    **{
+        f"stability-{cell}": (f"docs/results/interpretation/stability-{cell}.jsonl", ["benchmarks/stability.py", "--table-only", "--out", f"docs/results/interpretation/stability-{cell}.jsonl"])
+        for cell in ("e028", "e087")
+    },
     "ensemble-faithfulness": ("docs/results/interpretation/stability_faithfulness.jsonl", ["benchmarks/stability.py", "--table-only", "--faithfulness"]),
     "attention-variants": ("docs/results/interpretation/attention_variants.jsonl", ["benchmarks/attention_variants.py", "--table-only"]),
 }
