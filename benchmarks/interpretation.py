@@ -101,9 +101,9 @@ def simulated(work: Path, log: Path) -> dict[str, str]:
         log=log,
     )
     for seed, folder in bench.items():
-        shutil.copyfile(folder / "benchmark.png", IMAGES / f"benchmark_seed{seed}.png")
-    shutil.copyfile(interp / "figures" / "class_profiles.png", IMAGES / "sim_class_profiles.png")
-    shutil.copyfile(interp / "figures" / "method_profiles.png", IMAGES / "sim_method_profiles.png")
+        show(folder / "benchmark.png", f"benchmark_seed{seed}.png")
+    show(interp / "figures" / "class_profiles.png", "sim_class_profiles.png")
+    show(interp / "figures" / "method_profiles.png", "sim_method_profiles.png")
     _simulated_gene_figures(sim, interp)
     return {
         "sim-runs": _runs_table({f"simulated, seed {s}": r for s, r in runs.items()}),
